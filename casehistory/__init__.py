@@ -1,0 +1,1 @@
+"""Event-sourced multi-agency case histories for safeguarding children: the shared code."""

@@ -1,0 +1,88 @@
+"""Run the real `nightly` DAG locally with `airflow dags test`, Airflow's state kept in the project.
+
+AIRFLOW_HOME is <project>/.airflow (ignored by git), or CASEHISTORY_AIRFLOW_HOME: its SQLite
+metadata database is created on first use. The full Airflow log goes to a file; the console
+shows which task is running and what the pipeline says.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from casehistory.settings import PROJECT_ROOT
+
+DAG_ID = "nightly"
+_TASK_START = re.compile(r"\[DAG TEST\] starting task_id=(\S+) map_index=(-?\d+)")
+_STATE = re.compile(r"new_state=(\w+)")
+# "<time> [info     ] message [logger.name] loc=..." from the pipeline's own loggers
+_OURS = re.compile(r"^\S+ \[(\w+)\s*\] (.*?)\s+\[(?:casehistory|ingest|expectations)[\w.]*\] loc=")
+
+
+def airflow_home() -> Path:
+    return Path(os.environ.get("CASEHISTORY_AIRFLOW_HOME", PROJECT_ROOT / ".airflow")).resolve()
+
+
+def airflow_env(home: Path | None = None) -> dict[str, str]:
+    home = home or airflow_home()
+    return {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "CASEHISTORY_RETRY_DELAY_SECONDS": os.environ.get("CASEHISTORY_RETRY_DELAY_SECONDS", "10"),
+        "GX_ANALYTICS_ENABLED": "False",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "PYTHONWARNINGS": "ignore::DeprecationWarning",
+    }
+
+
+def _airflow() -> str:
+    return str(Path(sys.executable).with_name("airflow"))
+
+
+def ensure_metadata_db(env: dict[str, str]) -> None:
+    home = Path(env["AIRFLOW_HOME"])
+    if (home / "airflow.db").exists():
+        return
+    home.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run([_airflow(), "db", "migrate"], env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"airflow db migrate failed in {home}:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+
+
+def run_nightly(conf: dict, log_file: Path, console: TextIO = sys.stdout) -> int:
+    """Run the DAG once; return airflow's exit code (non-zero when the run failed)."""
+    env = airflow_env()
+    ensure_metadata_db(env)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    command = [_airflow(), "dags", "test", DAG_ID, "--conf", json.dumps(conf)]
+    with log_file.open("w") as log, subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                                                     stderr=subprocess.STDOUT, text=True, bufsize=1) as proc:
+        assert proc.stdout is not None
+        current = None
+        for line in proc.stdout:
+            log.write(line)
+            started = _TASK_START.search(line)
+            if started:
+                task, index = started.groups()
+                current = task if index == "-1" else f"{task}[{index}]"
+                console.write(f"  running {current}\n")
+            elif "Task instance state updated" in line and current:
+                state = _STATE.search(line)
+                if state and state.group(1) in ("failed", "up_for_retry"):
+                    console.write(f"  {current}: {state.group(1)}\n")
+            else:
+                ours = _OURS.search(line)
+                if ours:
+                    level, message = ours.groups()
+                    prefix = "" if level == "info" else f"{level}: "
+                    console.write(f"    {prefix}{message[:300]}\n")
+        return proc.wait()

@@ -1,0 +1,113 @@
+"""`casehistory`: the commands the README talks about.
+
+    casehistory run          the nightly DAG end to end through Airflow (make run)
+    casehistory generate     synthetic agency extracts with ground truth
+    casehistory sources      validate the source registry and show what a folder's files are
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import date, datetime
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from casehistory.settings import DEFAULT_WAREHOUSE, DEMO_DIR, SOURCES_DIR, Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+DEMO_CHILDREN = 5000
+
+
+@app.command()
+def run(
+    extracts: Optional[Path] = typer.Option(None, help="Folder of agency extracts (default: the demo set, generated if missing)."),
+    warehouse: Path = typer.Option(DEFAULT_WAREHOUSE, help="Analyst warehouse to publish."),
+    reviews: Optional[Path] = typer.Option(None, help="Reviews YAML (default with the demo set: its reviews.yml)."),
+    run_date: Optional[str] = typer.Option(None, help="ISO date the run treats as today (default: today)."),
+) -> None:
+    """Run the nightly pipeline once, for real, through Airflow (`airflow dags test nightly`)."""
+    from casehistory.airflow_runner import airflow_home, run_nightly
+
+    if extracts is None:
+        extracts = DEMO_DIR / "extracts"
+        if not extracts.is_dir():
+            console.print(f"No extracts given: generating the demo set ({DEMO_CHILDREN:,} children) in {DEMO_DIR}")
+            from casehistory.synth import generate as make
+
+            make(DEMO_DIR, DEMO_CHILDREN)
+        if reviews is None and (DEMO_DIR / "reviews.yml").exists():
+            reviews = DEMO_DIR / "reviews.yml"
+    if not extracts.is_dir():
+        err.print(f"[red]error:[/red] extracts folder {extracts} does not exist")
+        raise typer.Exit(2)
+    if reviews is not None and not reviews.is_file():
+        err.print(f"[red]error:[/red] reviews file {reviews} does not exist")
+        raise typer.Exit(2)
+    settings = Settings(extracts=extracts, warehouse=warehouse, reviews=reviews,
+                        run_date=date.fromisoformat(run_date) if run_date else date.today())
+    settings.ensure_dirs()
+    log_file = settings.reports_dir / "logs" / f"nightly-{datetime.now():%Y%m%dT%H%M%S}.log"
+    console.print(f"Running the nightly DAG (Airflow home {airflow_home()}); full log: {log_file}")
+    started = time.time()
+    code = run_nightly(settings.as_params(), log_file)
+    summary = settings.reports_dir / "run_summary.txt"
+    if summary.exists() and summary.stat().st_mtime >= started:
+        print("\n" + summary.read_text(), flush=True)
+    else:
+        err.print(f"[red]The run ended before writing its summary.[/red] Last lines of {log_file}:")
+        print("\n".join(log_file.read_text().splitlines()[-30:]), file=sys.stderr)
+    if code != 0:
+        err.print(f"[red]The nightly run failed[/red] (see above and {log_file}).")
+    raise typer.Exit(code)
+
+
+@app.command()
+def generate(
+    out: Path = typer.Option(DEMO_DIR, help="Output folder (extracts/, reviews.yml, ground_truth/)."),
+    children: int = typer.Option(DEMO_CHILDREN, min=10, help="Number of children."),
+    seed: int = typer.Option(42, help="Random seed: the same seed gives the same files."),
+    noise: str = typer.Option("default", help="Noise level: none, default or high."),
+) -> None:
+    """Generate synthetic multi-agency extracts with their ground truth."""
+    from casehistory.synth import generate as make
+
+    result = make(out, children, seed, noise)
+    e = result.expected
+    console.print(f"{len(e['files'])} files, {e['rows']:,} rows ({e['rows_quarantined']:,} with faults to "
+                  f"quarantine), {e['children']:,} children, {e['child_events']:,} child events -> {result.extracts}")
+    console.print(f"reviews: {result.reviews}; ground truth: {result.ground_truth}")
+
+
+@app.command()
+def sources(
+    folder: Optional[Path] = typer.Argument(None, help="A drop folder to sort into sources."),
+    registry: Path = typer.Option(SOURCES_DIR, help="Source registry folder."),
+) -> None:
+    """Validate the source registry; with a folder, show which source each file belongs to."""
+    from ingest.detect import discover
+    from ingest.registry import RegistryError, load_registry
+
+    try:
+        reg = load_registry(registry)
+    except RegistryError as exc:
+        err.print(f"[red]The source registry has problems:[/red]\n{exc}", highlight=False)
+        raise typer.Exit(1)
+    console.print(f"{len(reg)} sources valid in {registry}: " + ", ".join(s.source for s in reg))
+    if folder is not None:
+        found = discover(folder, reg)
+        for source, paths in found.by_source.items():
+            for p in paths:
+                console.print(f"  {p.name} -> {source}")
+        for p, why in found.unmatched:
+            console.print(f"  [yellow]{p.name}: {why}[/yellow]")
+        if found.unmatched:
+            raise typer.Exit(1)
+
+

@@ -1,0 +1,1 @@
+"""Records of the same person across agencies linked into one stable, pseudonymised identity."""

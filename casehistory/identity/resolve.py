@@ -1,0 +1,196 @@
+"""The identity stage: the ledger's current person records in, stable people out.
+
+The unit is the subject: an agency's own id for a person within its namespace (records from two
+sources of one agency that share an id are the same subject by the agency's own word). Subjects
+are linked into people by, strongest first: shared valid identifiers (NHS number, UPN, the LA
+child id), a person's confirmed decision, exact name and date of birth, and the probabilistic
+model. Every union passes the guard rails (cluster.py); each person keeps its id across runs
+(stable.py).
+
+Writes (schema identity, restricted store):
+  subject_records  the current person records, normalised for matching
+  subject_person   subject -> person id and pseudonymous key (this run)
+  persons          every person id ever issued (append-only)
+  history          created / merged / split / retired, per run (append-only)
+  links            the evidence considered this run, applied or refused and why
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+
+from casehistory.identity.cluster import Clusters, Link
+from casehistory.identity.pseudonym import pseudonym
+from casehistory.identity.rules import PLACEHOLDER_FORENAMES
+from casehistory.identity.stable import assign
+
+log = logging.getLogger(__name__)
+
+DDL = """
+create schema if not exists identity;
+create table if not exists identity.persons (
+    person_id varchar primary key, created_run varchar not null, created_at timestamp not null);
+create table if not exists identity.history (
+    run_id varchar not null, changed_at timestamp not null, action varchar not null, person_id varchar not null,
+    other_person_id varchar, subjects integer not null);
+create table if not exists identity.subject_person (
+    subject_key varchar primary key, person_id varchar not null, person_key varchar not null);
+"""
+
+# Links in the order they are applied: a weaker kind never undoes a stronger one.
+DETERMINISTIC = ("nhs_number", "la_child_id", "upn", "exact_name_dob")
+
+
+@dataclass
+class IdentityResult:
+    subjects: int
+    persons: int
+    created: int
+    merged: int
+    split: int
+    links_applied: dict[str, int] = field(default_factory=dict)
+    links_refused: dict[str, int] = field(default_factory=dict)
+
+
+def build_subject_records(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """
+        create or replace table identity.subject_records as
+        with current_person as (
+            select * from ledger.person_records
+            qualify row_number() over (partition by source, agency, subject_ref order by version desc) = 1
+        ),
+        event_only as (  -- subjects that events name but no person record describes
+            select distinct e.subject_namespace, e.subject_ref, e.source, e.agency
+            from ledger.event_records e
+            anti join current_person p using (subject_namespace, subject_ref)
+        )
+        select subject_namespace || ':' || subject_ref as subject_key, source || ':' || agency || ':' || subject_ref as record_key,
+               source, agency, subject_namespace, subject_ref,
+               case when nhs_number_valid then nhs_number end as nhs_number,
+               case when upn_valid then upn end as upn, la_child_id,
+               nullif(regexp_replace(strip_accents(lower(coalesce(forename, ''))), '[^a-z]', '', 'g'), '') as forename_key,
+               nullif(regexp_replace(strip_accents(lower(coalesce(surname, ''))), '[^a-z]', '', 'g'), '') as surname_key,
+               date_of_birth, sex, upper(postcode) as postcode, family_ref, person_role, ledger_id
+        from current_person
+        union all by name
+        select subject_namespace || ':' || subject_ref as subject_key, source || ':' || agency || ':' || subject_ref as record_key,
+               source, agency, subject_namespace, subject_ref
+        from event_only
+        """
+    )
+    # babies registered before they are named carry a placeholder, not a name
+    con.execute("update identity.subject_records set forename_key = null where list_contains(?, forename_key)",
+                [sorted(PLACEHOLDER_FORENAMES)])
+
+
+def deterministic_links(con: duckdb.DuckDBPyConnection) -> list[Link]:
+    rows = con.execute(
+        """
+        with star as (  -- each subject to the first subject sharing the value: n-1 links, not n^2
+            select 'nhs_number' as method, subject_key,
+                   min(subject_key) over (partition by nhs_number) as anchor
+            from identity.subject_records where nhs_number is not null
+            union all
+            select 'upn', subject_key, min(subject_key) over (partition by upn)
+            from identity.subject_records where upn is not null
+            union all
+            select 'exact_name_dob', subject_key,
+                   min(subject_key) over (partition by forename_key, surname_key, date_of_birth)
+            from identity.subject_records
+            where forename_key is not null and surname_key is not null and date_of_birth is not null
+        )
+        select distinct method, subject_key, anchor from star where subject_key <> anchor
+        union all
+        select distinct 'la_child_id', s.subject_key, c.subject_key
+        from identity.subject_records s
+        join identity.subject_records c on c.subject_namespace = 'csc' and c.subject_ref = s.la_child_id
+        where s.subject_key <> c.subject_key
+        """
+    ).fetchall()
+    order = {m: i for i, m in enumerate(DETERMINISTIC)}
+    rows.sort(key=lambda r: (order[r[0]], r[1], r[2]))
+    return [Link(a, b, method) for method, a, b in rows]
+
+
+def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *,
+            extra_links: list[Link] | None = None, apart: list[tuple[str, str]] | None = None) -> IdentityResult:
+    """Cluster subjects into people and write the identity tables.
+
+    extra_links: confirmed or modelled links, applied after the deterministic ones in the order
+    given. apart: pairs a person has said are different people (never joined).
+    """
+    con.execute(DDL)
+    build_subject_records(con)
+    nodes = con.execute(
+        """select subject_key, list(distinct nhs_number) filter (where nhs_number is not null),
+                  list(distinct date_of_birth) filter (where date_of_birth is not null)
+           from identity.subject_records group by subject_key order by subject_key"""
+    ).fetchall()
+    clusters = Clusters()
+    for subject, nhs, dobs in nodes:
+        clusters.add(subject, set(nhs or ()), set(dobs or ()))
+    for a, b in apart or ():
+        if a in clusters.parent and b in clusters.parent:
+            clusters.keep_apart(a, b)
+    links = deterministic_links(con) + list(extra_links or ())
+    for link in links:
+        if link.a in clusters.parent and link.b in clusters.parent:
+            clusters.union(link)
+
+    previous = dict(con.execute("select subject_key, person_id from identity.subject_person").fetchall())
+    issued = con.execute("select coalesce(max(cast(substr(person_id, 2) as bigint)), 0) from identity.persons").fetchone()[0]
+    result = assign(sorted(clusters.clusters()), previous, issued + 1)
+    now = datetime.now().replace(microsecond=0)
+
+    con.execute("begin transaction")
+    try:
+        con.execute("delete from identity.subject_person")
+        mapping = pa.table({
+            "subject_key": list(result.person_of),
+            "person_id": list(result.person_of.values()),
+            "person_key": [pseudonym(key, p) for p in result.person_of.values()],
+        })
+        con.register("_mapping", mapping)
+        con.execute("insert into identity.subject_person select * from _mapping")
+        con.unregister("_mapping")
+        if result.new_ids:
+            con.executemany("insert into identity.persons values (?, ?, ?)", [(p, run_id, now) for p in result.new_ids])
+        if result.changes:
+            con.executemany("insert into identity.history values (?, ?, ?, ?, ?, ?)",
+                            [(run_id, now, c.action, c.person_id, c.other_person_id, c.subjects) for c in result.changes])
+        _write_links(con, run_id, clusters)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+    count = lambda action: sum(1 for c in result.changes if c.action == action)  # noqa: E731
+    applied: dict[str, int] = {}
+    for link in clusters.applied:
+        applied[link.method] = applied.get(link.method, 0) + 1
+    refused: dict[str, int] = {}
+    for r in clusters.refused:
+        refused[r.rule] = refused.get(r.rule, 0) + 1
+    return IdentityResult(len(nodes), len(set(result.person_of.values())), count("created"), count("merged"),
+                          count("split"), applied, refused)
+
+
+def _write_links(con: duckdb.DuckDBPyConnection, run_id: str, clusters: Clusters) -> None:
+    rows = [(run_id, l.a, l.b, l.method, l.probability, True, None) for l in clusters.applied]
+    rows += [(run_id, r.link.a, r.link.b, r.link.method, r.link.probability, False, r.rule) for r in clusters.refused]
+    con.execute(
+        """create or replace table identity.links (run_id varchar, subject_a varchar, subject_b varchar,
+           method varchar, probability double, applied boolean, refused_because varchar)"""
+    )
+    if rows:
+        table = pa.table(list(zip(*rows)), names=["run_id", "subject_a", "subject_b", "method", "probability",
+                                                   "applied", "refused_because"])
+        con.register("_links", table)
+        con.execute("insert into identity.links select * from _links")
+        con.unregister("_links")

@@ -1,0 +1,203 @@
+"""The nightly pipeline's steps, as plain functions: the DAG (dags/nightly.py) only orchestrates them.
+
+    prepare -> load (one per source) -> link -> build -> check -> publish -> report
+
+Every step records its outcome in run.steps. A step whose work completed but whose result needs a
+person (a rejected file, a failing error-severity check) raises StepFailed *after* recording it,
+so Airflow shows that task red without retrying it, and the rest of the run carries on where it
+safely can: other agencies still load, and yesterday's warehouse stays published when checks fail.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator
+
+from casehistory import warehouse
+from casehistory.identity.pseudonym import load_key
+from casehistory.identity.resolve import resolve
+from casehistory.reviews import load_reviews, write_reviews
+from casehistory.settings import DBT_DIR, Settings
+from casehistory.vocabulary import write_reference_tables
+from ingest import ledger
+from ingest.detect import discover
+from ingest.load import load_source, sha256
+from ingest.registry import load_registry
+
+log = logging.getLogger(__name__)
+
+RUN_DDL = """
+create schema if not exists run;
+create table if not exists run.steps (
+    run_id varchar not null, step varchar not null, status varchar not null,
+    started_at timestamp not null, finished_at timestamp not null, detail json);
+"""
+UNMATCHED = "(unmatched)"
+
+
+class StepFailed(Exception):
+    """The step finished and recorded its outcome, and that outcome needs a person's attention."""
+
+
+@contextmanager
+def _step(settings: Settings, run_id: str, step: str) -> Iterator[dict]:
+    """Record the step in run.steps whatever happens; the body fills `detail`."""
+    detail: dict = {}
+    started = datetime.now().replace(microsecond=0)
+    status = "succeeded"
+    try:
+        yield detail
+    except StepFailed as exc:
+        status, detail["failure"] = "failed", str(exc)
+        raise
+    except Exception as exc:
+        status, detail["error"] = "error", f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        with warehouse.store(settings) as con:
+            con.execute(RUN_DDL)
+            con.execute("insert into run.steps values (?, ?, ?, ?, ?, ?)",
+                        [run_id, step, status, started, datetime.now().replace(microsecond=0),
+                         json.dumps(detail, default=str)])
+
+
+def prepare(settings: Settings, run_id: str) -> dict[str, list[str]]:
+    """Validate the registry and reviews, write reference tables, and sort the drop folder by source.
+
+    Returns {source: [file paths]} for every registered source (empty lists included, so each
+    source's task shows on its own every night). Files matching no source are recorded as rejected.
+    """
+    with _step(settings, run_id, "prepare") as detail:
+        registry = load_registry(settings.sources_dir)
+        reviews = load_reviews(settings.reviews) if settings.reviews else []
+        found = discover(settings.extracts, registry)
+        with warehouse.store(settings) as con:
+            ledger.ensure_schema(con)
+            write_reference_tables(con)
+            write_reviews(con, reviews)
+            for path, why in found.unmatched:
+                _record_unmatched(con, run_id, path, why)
+        detail.update(sources=len(registry), reviews=len(reviews),
+                      files={s: len(p) for s, p in found.by_source.items()},
+                      unmatched=[f"{p.name}: {why}" for p, why in found.unmatched])
+        for path, why in found.unmatched:
+            log.warning("%s was not loaded: %s", path, why)
+        return {source: [str(p) for p in paths] for source, paths in found.by_source.items()}
+
+
+def _record_unmatched(con, run_id: str, path: Path, why: str) -> None:
+    checksum = sha256(path)
+    seen = con.execute("select count(*) from ledger.files where source = ? and checksum = ?",
+                       [UNMATCHED, checksum]).fetchone()[0]
+    if not seen:  # reported every run, recorded once
+        stat = path.stat()
+        ledger.record_file(con, {
+            "load_id": f"{run_id}/{UNMATCHED}", "source": UNMATCHED, "file_name": path.name,
+            "file_path": str(path), "checksum": checksum, "size_bytes": stat.st_size,
+            "modified_at": datetime.fromtimestamp(stat.st_mtime).replace(microsecond=0),
+            "received_at": ledger.now(), "status": "rejected", "reason": why.split(":")[0], "detail": why})
+
+
+def load(settings: Settings, run_id: str, source: str, files: list[str]) -> dict:
+    """Load one source's files. Raises StepFailed if any file was rejected (after recording it)."""
+    with _step(settings, run_id, f"load:{source}") as detail:
+        spec = load_registry(settings.sources_dir)[source]
+        with warehouse.store(settings) as con:
+            result = load_source(con, spec, [Path(f) for f in files], run_id=run_id,
+                                 run_date=settings.run_date, archive_dir=settings.archive_dir)
+        detail.update(files=len(result.files), loaded=result.count("loaded"), skipped=result.count("skipped"),
+                      rejected=len(result.rejected), rows_read=result.total("rows_read"),
+                      rows_loaded=result.total("rows_loaded"), rows_quarantined=result.total("rows_quarantined"),
+                      events_added=result.total("events_added"), persons_added=result.total("persons_added"))
+        if result.rejected:
+            raise StepFailed(f"{source}: {len(result.rejected)} file(s) rejected: " + "; ".join(
+                f"{f.file_name} ({f.reason}: {f.detail})" for f in result.rejected))
+        return detail
+
+
+def link(settings: Settings, run_id: str) -> dict:
+    """Resolve subjects into stable people (casehistory/identity)."""
+    with _step(settings, run_id, "link") as detail:
+        with warehouse.store(settings) as con:
+            ledger.ensure_schema(con)
+            result = resolve(con, run_id, load_key())
+        detail.update(result.__dict__)
+        return detail
+
+
+def build(settings: Settings, run_id: str) -> dict:
+    """One `dbt build` (models, data tests, unit tests) against the restricted store."""
+    with _step(settings, run_id, "build") as detail:
+        dbt_dir = settings.reports_dir / "dbt"
+        log_file = dbt_dir / "dbt_build.log"
+        dbt_dir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **dbt_env(settings)}
+        command = [str(Path(sys.executable).with_name("dbt")), "build", "--project-dir", str(DBT_DIR),
+                   "--profiles-dir", str(DBT_DIR), "--target-path", str(dbt_dir / "target"),
+                   "--log-path", str(dbt_dir / "logs")]
+        known_on = os.environ.get("CASEHISTORY_KNOWN_ON")
+        if known_on:
+            command += ["--vars", json.dumps({"known_on": known_on})]
+        started = time.monotonic()
+        with log_file.open("w") as out:
+            proc = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=DBT_DIR)
+        detail.update(seconds=round(time.monotonic() - started, 1), log=str(log_file),
+                      result=_dbt_result_line(log_file))
+        if proc.returncode != 0:
+            lines = log_file.read_text().splitlines()
+            start = next((i for i, l in enumerate(lines) if "Completed with" in l), max(0, len(lines) - 25))
+            raise StepFailed(f"dbt build failed (exit {proc.returncode}); see {log_file}:\n" + "\n".join(lines[start:]))
+        return detail
+
+
+def dbt_env(settings: Settings) -> dict[str, str]:
+    return {"CASEHISTORY_STORE": str(settings.store), "CASEHISTORY_TEMP_DIR": str(settings.temp_dir),
+            "CASEHISTORY_MEMORY_LIMIT": settings.memory_limit, "CASEHISTORY_THREADS": str(settings.threads),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+
+
+def _dbt_result_line(log_file: Path) -> str | None:
+    lines = [l for l in log_file.read_text().splitlines() if "Done. PASS=" in l]
+    return lines[-1].split("Done. ", 1)[1].strip() if lines else None
+
+
+def check(settings: Settings, run_id: str) -> dict:
+    """Great Expectations suites (expectations/); results kept as data in quality.check_results."""
+    from expectations.runner import run_suites
+
+    with _step(settings, run_id, "check") as detail:
+        outcome = run_suites(settings, run_id)
+        detail.update(outcome.as_dict())
+        if outcome.errors_failed:
+            raise StepFailed("checks failed: " + "; ".join(outcome.errors_failed)
+                             + " (the analyst warehouse was not replaced)")
+        return detail
+
+
+def publish(settings: Settings, run_id: str) -> dict:
+    """Swap in a new analyst warehouse (marts, audit, quality, run) built beside the old one."""
+    with _step(settings, run_id, "publish") as detail:
+        tables = warehouse.publish(settings)
+        detail.update(tables=len(tables), warehouse=str(settings.warehouse))
+        return detail
+
+
+def report(settings: Settings, run_id: str) -> dict:
+    """Write the run summary (JSON and text) and fail the run if any step did."""
+    from casehistory.summary import build_summary, render
+
+    summary = build_summary(settings, run_id)
+    (settings.reports_dir / "run_summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    (settings.reports_dir / "run_summary.txt").write_text(render(summary))
+    log.info("run summary written to %s", settings.reports_dir / "run_summary.txt")
+    if summary["failed_steps"]:
+        raise StepFailed("steps failed: " + ", ".join(summary["failed_steps"]))
+    return summary

@@ -1,0 +1,125 @@
+"""What a run did, in numbers a person can check at 2 a.m.: built from the store, not from logs."""
+
+from __future__ import annotations
+
+import json
+
+from casehistory import warehouse
+from casehistory.settings import Settings
+
+PIPELINE_STEPS = ("prepare", "link", "build", "check", "publish")
+
+
+def _rows(con, sql: str, params=None) -> list[dict]:
+    cur = con.execute(sql, params or [])
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def _table_exists(con, schema: str, table: str) -> bool:
+    return con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                       [schema, table]).fetchone()[0] > 0
+
+
+def build_summary(settings: Settings, run_id: str) -> dict:
+    with warehouse.store(settings, read_only=True) as con:
+        steps = _rows(con, "select step, status, detail from run.steps where run_id = ? order by started_at", [run_id]) \
+            if _table_exists(con, "run", "steps") else []
+        sources = _rows(con, """
+            select l.source, coalesce(string_agg(distinct e.agency, ', ' order by e.agency), '') as agencies,
+                   l.files_seen, l.files_loaded, l.files_skipped, l.files_rejected,
+                   l.rows_read, l.rows_loaded, l.rows_quarantined, l.events_added, l.status, l.message
+            from ledger.loads l
+            left join (select distinct load_id, agency from ledger.event_records) e using (load_id)
+            where l.run_id = ?
+            group by all order by l.source""", [run_id]) if _table_exists(con, "ledger", "loads") else []
+        quarantine = _rows(con, """
+            select source, reason, count(distinct file_name || ':' || row_number) as rows
+            from ledger.quarantine where starts_with(load_id, ? || '/') group by all order by source, reason""",
+                           [run_id]) if _table_exists(con, "ledger", "quarantine") else []
+        unmatched = _rows(con, """select file_name, detail from ledger.files
+                                  where source = '(unmatched)' and starts_with(load_id, ? || '/')""",
+                          [run_id]) if _table_exists(con, "ledger", "files") else []
+        marts = {}
+        if _table_exists(con, "marts", "fct_child_events"):
+            marts = _rows(con, """
+                select (select count(*) from marts.dim_children) as children,
+                       count(*) as child_events, sum(records) as event_records,
+                       count(*) filter (where records > 1) as reported_by_several,
+                       count(*) filter (where sources_disagree) as sources_disagree
+                from marts.fct_child_events""")[0]
+        persons = con.execute("select count(distinct person_id) from identity.subject_person").fetchone()[0] \
+            if _table_exists(con, "identity", "subject_person") else None
+        checks = _rows(con, """select suite, check_name, category, severity, success, unexpected_count
+                               from quality.check_results where run_id = ? order by suite, check_name""",
+                       [run_id]) if _table_exists(con, "quality", "check_results") else []
+        reviews = _rows(con, """select review_id, agency, status from audit.audit_review_chronologies
+                                where status <> 'received' order by review_id, agency""") \
+            if _table_exists(con, "audit", "audit_review_chronologies") else []
+
+    statuses = {s["step"]: s["status"] for s in steps}  # a retried step counts by its last attempt
+    failed = [step for step, status in statuses.items() if status != "succeeded"]
+    failed += [f"{step} (did not run)" for step in PIPELINE_STEPS if step not in statuses and failed]
+    published = statuses.get("publish") == "succeeded"
+    check_detail = next((json.loads(s["detail"]) for s in steps if s["step"] == "check"), {})
+    return {
+        "run_id": run_id,
+        "run_date": settings.run_date.isoformat(),
+        "extracts": str(settings.extracts),
+        "sources": sources,
+        "unmatched_files": unmatched,
+        "rows_read": sum(s["rows_read"] or 0 for s in sources),
+        "rows_loaded": sum(s["rows_loaded"] or 0 for s in sources),
+        "rows_quarantined": sum(s["rows_quarantined"] or 0 for s in sources),
+        "quarantine_by_reason": quarantine,
+        "persons": persons,
+        **marts,
+        "checks_passed": sum(1 for c in checks if c["success"]),
+        "checks_failed": [f"{c['suite']}.{c['check_name']} ({c['severity']})" for c in checks if not c["success"]],
+        "review_findings": reviews,
+        "failed_steps": failed,
+        "published": published,
+        "outputs": {
+            "warehouse": str(settings.warehouse),
+            "restricted_store": str(settings.store),
+            "data_docs": check_detail.get("data_docs"),
+            "summary": str(settings.reports_dir / "run_summary.txt"),
+            "dbt_log": str(settings.reports_dir / "dbt" / "dbt_build.log"),
+        },
+    }
+
+
+def render(s: dict) -> str:
+    out = [f"Nightly run {s['run_id']} (run date {s['run_date']})", f"Extracts: {s['extracts']}", ""]
+    out.append(f"{'source':<22}{'agency':<18}{'files':>6}{'new':>5}{'rejected':>9}{'rows':>9}{'loaded':>9}{'quarantined':>12}")
+    for src in s["sources"]:
+        out.append(f"{src['source']:<22}{(src['agencies'] or '-'):<18}{src['files_seen']:>6}{src['files_loaded']:>5}"
+                   f"{src['files_rejected']:>9}{src['rows_read']:>9}{src['rows_loaded']:>9}{src['rows_quarantined']:>12}")
+        if src["message"]:
+            out.append(f"    rejected: {src['message']}")
+    out.append(f"{'total':<40}{'':>20}{s['rows_read']:>9}{s['rows_loaded']:>9}{s['rows_quarantined']:>12}")
+    for f in s["unmatched_files"]:
+        out.append(f"not loaded: {f['file_name']}: {f['detail']}")
+    by_source: dict[str, list[str]] = {}
+    for q in s["quarantine_by_reason"]:
+        by_source.setdefault(q["source"], []).append(f"{q['reason']} {q['rows']}")
+    if by_source:
+        out.append("Quarantined rows (source: reason rows):")
+        out.extend(f"  {source}: {', '.join(reasons)}" for source, reasons in by_source.items())
+    out.append("")
+    if "children" in s:
+        out.append(f"People: {s['persons']}; children: {s['children']}")
+        out.append(f"Child events: {s['child_events']} from {s['event_records']} agency records "
+                   f"({s['reported_by_several']} reported by several agencies, {s['sources_disagree']} where they disagree)")
+    out.append(f"Checks: {s['checks_passed']} passed, {len(s['checks_failed'])} failed"
+               + (": " + "; ".join(s["checks_failed"]) if s["checks_failed"] else ""))
+    for r in s["review_findings"]:
+        out.append(f"  review {r['review_id']}: {r['agency']} {r['status'].replace('_', ' ')}")
+    out.append("")
+    if s["failed_steps"]:
+        out.append("FAILED: " + ", ".join(s["failed_steps"]))
+    out.append("Published: " + ("yes" if s["published"] else "no (analysts still see the previous warehouse)"))
+    for name, path in s["outputs"].items():
+        if path:
+            out.append(f"  {name.replace('_', ' ')}: {path}")
+    return "\n".join(out)

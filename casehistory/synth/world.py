@@ -1,0 +1,224 @@
+"""The true world behind the synthetic extracts: families, people and real-world events.
+
+Agencies only ever see this world through their own, noisy, partial reports (extracts.py). Every
+report keeps the id of the true person and true event it is about, which is the ground truth the
+tests and the linking evaluation compare against.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from casehistory.identifiers import nhs_check_digit, upn_check_letter
+from casehistory.synth import names
+from casehistory.vocabulary import event_types
+
+AS_OF = date(2025, 3, 31)  # the extract date: every agency's data runs up to here
+WINDOW_START = date(2019, 4, 1)  # the earliest events the extracts cover
+OLDEST_CHILD = date(2007, 4, 1)
+
+# Agencies with a regular bulk extract in the demo; the others send chronology templates only.
+BULK_AGENCIES = ("csc", "eh", "hv", "police", "school")
+
+
+@dataclass
+class Person:
+    pid: str
+    family: str
+    role: str  # child | mother | father
+    forename: str
+    surname: str
+    sex: str  # M | F
+    dob: date
+    nhs: str
+    upn: str | None = None
+    mother: str | None = None
+    father: str | None = None
+    scenario: str | None = None
+    unnamed_at_birth: bool = False
+
+    @property
+    def is_child(self) -> bool:
+        return self.role == "child"
+
+
+@dataclass
+class Report:
+    """One agency's record of a true event (before extract noise)."""
+
+    agency: str
+    date: date
+    outcome: str | None = None
+    related_agency: str | None = None
+    practitioner_role: str | None = None
+    summary: str | None = None
+    sessions: int | None = None
+
+
+@dataclass
+class TrueEvent:
+    eid: str
+    pid: str
+    etype: str
+    date: date
+    outcome: str | None
+    reports: list[Report] = field(default_factory=list)
+    occurrence: str | None = None  # shared by the records of one police occurrence
+
+
+@dataclass
+class Family:
+    fid: str
+    members: list[str]
+    addresses: list[tuple[date, str]]  # (from, postcode), oldest first
+    risk: str  # low | medium | high
+    scenario: str | None = None
+    # agencies whose records about this family never reach the project (the FISS chronology)
+    silent_agencies: tuple[str, ...] = ()
+
+    def postcode_on(self, day: date) -> str:
+        current = self.addresses[0][1]
+        for start, postcode in self.addresses:
+            if start <= day:
+                current = postcode
+        return current
+
+
+@dataclass
+class Review:
+    rid: str
+    rtype: str
+    subjects: list[str]  # true person ids
+    scope_start: date
+    scope_end: date
+    deadline: date
+    agencies: list[str]
+    missing_chronologies: list[str]  # asked, never sent
+    involved_not_asked: list[str]
+
+
+@dataclass
+class World:
+    persons: dict[str, Person] = field(default_factory=dict)
+    families: dict[str, Family] = field(default_factory=dict)
+    events: list[TrueEvent] = field(default_factory=list)
+    reviews: list[Review] = field(default_factory=list)
+    # (pid, event_type) -> dates already used, so two true events of one type never sit closer
+    # than the matching window (which would make "the same event" ambiguous even to a person)
+    _taken: dict[tuple[str, str], list[date]] = field(default_factory=dict)
+
+    @property
+    def children(self) -> list[Person]:
+        return [p for p in self.persons.values() if p.is_child]
+
+
+class WorldBuilder:
+    def __init__(self, seed: int):
+        self.rng = random.Random(seed)
+        self.world = World()
+        self._nhs_seen: set[str] = set()
+        self._upn_serial = 0
+        self._pid = 0
+        self._eid = 0
+        self._fid = 0
+        self._occ = 0
+        self._postcodes: set[str] = set()
+        self._vocab = event_types()
+
+    # ---- identifiers -------------------------------------------------------------------------
+    def new_nhs(self) -> str:
+        while True:
+            first_nine = "999" + "".join(self.rng.choice("0123456789") for _ in range(6))
+            check = nhs_check_digit(first_nine)
+            if check is None:
+                continue
+            value = first_nine + str(check)
+            if value not in self._nhs_seen:
+                self._nhs_seen.add(value)
+                return value
+
+    def new_upn(self, dob: date) -> str:
+        self._upn_serial += 1
+        year_allocated = (dob.year + 4) % 100
+        body = f"{936:03d}{2000 + self._upn_serial // 1000 % 8000:04d}{year_allocated:02d}{self._upn_serial % 1000:03d}"
+        return upn_check_letter(body) + body
+
+    def new_postcode(self) -> str:
+        while True:
+            pc = (f"{self.rng.choice(names.POSTCODE_AREAS)} {self.rng.randint(1, 9)}"
+                  f"{self.rng.choice(names.POSTCODE_UNIT_LETTERS)}{self.rng.choice(names.POSTCODE_UNIT_LETTERS)}")
+            if pc not in self._postcodes:
+                self._postcodes.add(pc)
+                return pc
+
+    # ---- people ------------------------------------------------------------------------------
+    def person(self, family: str, role: str, sex: str, dob: date, surname: str, *,
+               forename: str | None = None, mother: str | None = None, father: str | None = None,
+               scenario: str | None = None) -> Person:
+        self._pid += 1
+        pool = names.GIRLS if sex == "F" else names.BOYS
+        p = Person(
+            pid=f"T{self._pid:07d}", family=family, role=role,
+            forename=forename or self.rng.choice(pool), surname=surname, sex=sex, dob=dob,
+            nhs=self.new_nhs(), mother=mother, father=father, scenario=scenario,
+        )
+        if role == "child" and dob <= AS_OF - timedelta(days=4 * 365):
+            p.upn = self.new_upn(dob)
+        self.world.persons[p.pid] = p
+        self.world.families[family].members.append(p.pid)
+        return p
+
+    def family(self, risk: str, scenario: str | None = None, silent: tuple[str, ...] = ()) -> Family:
+        self._fid += 1
+        fam = Family(fid=f"F{self._fid:06d}", members=[], addresses=[(OLDEST_CHILD, self.new_postcode())],
+                     risk=risk, scenario=scenario, silent_agencies=silent)
+        self.world.families[fam.fid] = fam
+        return fam
+
+    # ---- events ------------------------------------------------------------------------------
+    def free_date(self, pid: str, etype: str, day: date) -> bool:
+        gap = 2 * self._vocab[etype].match_window_days + 1
+        return all(abs((day - d).days) > gap for d in self.world._taken.get((pid, etype), []))
+
+    def event(self, pid: str, etype: str, day: date, outcome: str | None = None,
+              reports: list[Report] | None = None, occurrence: str | None = None) -> TrueEvent | None:
+        """A true event, unless one of the same type already sits within its matching window."""
+        if day > AS_OF or not self.free_date(pid, etype, day):
+            return None
+        self.world._taken.setdefault((pid, etype), []).append(day)
+        self._eid += 1
+        ev = TrueEvent(f"E{self._eid:08d}", pid, etype, day, outcome, reports or [], occurrence)
+        self.world.events.append(ev)
+        return ev
+
+    def new_occurrence(self) -> str:
+        self._occ += 1
+        return f"OCC{self._occ:07d}"
+
+    def jitter(self, etype: str, day: date) -> date:
+        """A second agency's date for the same event: within the type's matching window."""
+        window = self._vocab[etype].match_window_days
+        if window == 0:
+            return day
+        return day + timedelta(days=self.rng.choice([0, 0, 0, 0] + list(range(-window, window + 1))))
+
+    def rand_date(self, start: date, end: date) -> date:
+        if end <= start:
+            return start
+        return start + timedelta(days=self.rng.randint(0, (end - start).days))
+
+
+def term_ends(start: date, end: date) -> list[date]:
+    """School term end dates (autumn, spring, summer) between two dates."""
+    out = []
+    for year in range(start.year - 1, end.year + 1):
+        for d in (date(year, 12, 20), date(year, 4, 1), date(year, 7, 22)):
+            if start <= d <= end:
+                out.append(d)
+    return sorted(out)
+
+
+def age_on(dob: date, day: date) -> float:
+    return (day - dob).days / 365.25

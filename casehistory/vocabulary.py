@@ -1,0 +1,95 @@
+"""The event vocabulary and agency list, read once from casehistory/reference/.
+
+Everything that needs to know what an event type is (ingest validation, matching in dbt, checks)
+reads it from here or from the ref.* tables this module writes into the warehouse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+REFERENCE_DIR = Path(__file__).parent / "reference"
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    category: str
+    outcomes: tuple[str, ...]
+    open_outcome: bool
+    household: bool
+    may_precede_birth: bool
+    match_by_referrer: bool
+    match_window_days: int
+
+    def accepts_outcome(self, outcome: str | None) -> bool:
+        if outcome is None or self.open_outcome:
+            return True
+        return outcome in self.outcomes
+
+
+@dataclass(frozen=True)
+class Agency:
+    code: str
+    name: str
+    identifiers: tuple[str, ...]
+
+
+@cache
+def event_types() -> dict[str, EventType]:
+    doc = yaml.safe_load((REFERENCE_DIR / "event_types.yml").read_text())
+    window = doc["defaults"]["match_window_days"]
+    return {
+        name: EventType(
+            name=name,
+            category=spec["category"],
+            outcomes=tuple(spec.get("outcomes", ())),
+            open_outcome=bool(spec.get("open_outcome", False)),
+            household=bool(spec.get("household", False)),
+            may_precede_birth=bool(spec.get("may_precede_birth", False)),
+            match_by_referrer=bool(spec.get("match_by_referrer", False)),
+            match_window_days=int(spec.get("match_window_days", window)),
+        )
+        for name, spec in doc["event_types"].items()
+    }
+
+
+@cache
+def agencies() -> dict[str, Agency]:
+    doc = yaml.safe_load((REFERENCE_DIR / "agencies.yml").read_text())
+    return {
+        code: Agency(code=code, name=spec["name"], identifiers=tuple(spec["identifiers"]))
+        for code, spec in doc["agencies"].items()
+    }
+
+
+def write_reference_tables(con) -> None:
+    """(Re)write ref.event_types and ref.agencies so dbt and checks read the same vocabulary."""
+    con.execute("create schema if not exists ref")
+    con.execute(
+        """
+        create or replace table ref.event_types (
+            event_type varchar primary key, category varchar not null, outcomes varchar[],
+            open_outcome boolean, household boolean, may_precede_birth boolean,
+            match_by_referrer boolean, match_window_days integer)
+        """
+    )
+    con.executemany(
+        "insert into ref.event_types values (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (t.name, t.category, list(t.outcomes), t.open_outcome, t.household,
+             t.may_precede_birth, t.match_by_referrer, t.match_window_days)
+            for t in event_types().values()
+        ],
+    )
+    con.execute(
+        "create or replace table ref.agencies (agency varchar primary key, name varchar, identifiers varchar[])"
+    )
+    con.executemany(
+        "insert into ref.agencies values (?, ?, ?)",
+        [(a.code, a.name, list(a.identifiers)) for a in agencies().values()],
+    )

@@ -1,0 +1,72 @@
+/*
+  The same real-world event reported by several agencies, made one.
+
+  Rule: records of one person and one event type whose dates chain within the type's matching
+  window (ref.event_types.match_window_days) form an island; within an island the n-th record
+  of each source is the n-th real event, so one agency's two meetings a day apart stay two. For
+  types matched by referrer (referrals, contacts), only records naming each other's agency are
+  compared: csc's record of a school referral and the school's record of it, not the police's.
+
+  event_id is named after the event's earliest-arriving record, so it survives later arrivals.
+*/
+with events as (
+    select
+        attributed.*,
+        types.match_window_days,
+        types.match_by_referrer,
+        types.category
+    from {{ ref('int_events__attributed') }} as attributed
+    join {{ ref('stg_ref__event_types') }} as types using (event_type)
+),
+
+grouped as (
+    select
+        *,
+        case
+            when match_by_referrer
+                then least(agency, coalesce(related_agency, agency)) || '|' || greatest(agency, coalesce(related_agency, agency))
+            else ''
+        end as match_group
+    from events
+),
+
+gaps as (
+    select
+        *,
+        case
+            when lag(event_date) over by_date is null then 1
+            when date_diff('day', lag(event_date) over by_date, event_date) > match_window_days then 1
+            else 0
+        end as starts_island
+    from grouped
+    window by_date as (partition by person_id, event_type, match_group order by event_date, first_ledger_id)
+),
+
+islands as (
+    select
+        *,
+        sum(starts_island) over (
+            partition by person_id, event_type, match_group
+            order by event_date, first_ledger_id
+            rows between unbounded preceding and current row
+        ) as island
+    from gaps
+),
+
+slots as (
+    select
+        *,
+        row_number() over (
+            partition by person_id, event_type, match_group, island, source_name, agency
+            order by event_date, first_ledger_id
+        ) as slot
+    from islands
+)
+
+select
+    * exclude (starts_island),
+    md5(first_value(source_name || '|' || agency || '|' || record_id) over (
+        partition by person_id, event_type, match_group, island, slot
+        order by first_ledger_id
+    )) as event_id
+from slots

@@ -1,0 +1,57 @@
+-- The merged chronology: one row per child per real-world event, every reporting agency listed,
+-- disagreements between them flagged. Pseudonymised: no names, identifiers or free text.
+with matched as (
+    select * from {{ ref('int_events__matched') }}
+    where is_child
+),
+
+events as (
+    select
+        -- ids
+        event_id,
+        any_value(person_key) as child_key,
+        -- what happened
+        event_type,
+        any_value(category) as category,
+        arg_min(outcome, first_ledger_id) filter (where outcome is not null) as outcome,
+        -- when
+        min(event_date) as event_date,
+        max(event_date) as event_date_latest,
+        any_value(person_date_of_birth) as child_date_of_birth,
+        -- who reported it
+        list(distinct agency order by agency) as agencies,
+        list(distinct related_agency order by related_agency) filter (where related_agency is not null) as related_agencies,
+        list(distinct practitioner_role order by practitioner_role) filter (where practitioner_role is not null) as practitioner_roles,
+        count(*) as records,
+        -- where the sources disagree
+        count(distinct event_date) > 1 as dates_disagree,
+        count(distinct outcome) > 1 as outcomes_disagree,
+        list(distinct outcome order by outcome) filter (where outcome is not null) as outcomes,
+        -- provenance: the ledger versions behind this row
+        list(ledger_id order by ledger_id) as ledger_ids,
+        min(first_received_at) as first_received_at
+    from matched
+    group by event_id, event_type
+)
+
+select
+    event_id,
+    child_key,
+    row_number() over (partition by child_key order by event_date, event_type, event_id) as event_seq,
+    event_type,
+    category,
+    outcome,
+    event_date,
+    event_date_latest,
+    floor(date_diff('month', child_date_of_birth, event_date) / 12)::integer as age_at_event,
+    agencies,
+    related_agencies,
+    practitioner_roles,
+    records,
+    dates_disagree,
+    outcomes_disagree,
+    dates_disagree or outcomes_disagree as sources_disagree,
+    outcomes,
+    ledger_ids,
+    first_received_at
+from events

@@ -1,0 +1,21 @@
+with source as (
+    select * from {{ source('ref', 'event_types') }}
+),
+
+renamed as (
+    select
+        -- ids
+        event_type,
+        -- grouping
+        category,
+        -- rules
+        outcomes,
+        open_outcome,
+        household,
+        may_precede_birth,
+        match_by_referrer,
+        match_window_days
+    from source
+)
+
+select * from renamed

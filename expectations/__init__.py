@@ -1,0 +1,1 @@
+"""Great Expectations checks run before every publish (and so before every review)."""

@@ -1,0 +1,125 @@
+"""Run the suites with Great Expectations and keep the results as data.
+
+Each suite's frame is read from the restricted store with DuckDB (only the columns the checks
+need) and validated as a pandas batch: GX's SQL datasource over duckdb-engine returns empty
+results (upstream GX issues 10738, 11579), and a check that silently passes is worse than none.
+An expectation that raises counts as failed. Results go to quality.check_results (published to
+analysts) and to Data Docs under <reports>/gx/uncommitted/data_docs/local_site/index.html.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # no usage statistics leave the machine
+
+import great_expectations as gx  # noqa: E402
+import pyarrow as pa  # noqa: E402
+
+from casehistory import warehouse  # noqa: E402
+from casehistory.settings import Settings  # noqa: E402
+from expectations.suites import SUITES, Context, Suite  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+RESULTS_DDL = """
+create schema if not exists quality;
+create table if not exists quality.check_results (
+    run_id varchar not null, checked_at timestamp not null, suite varchar not null, check_name varchar not null,
+    category varchar not null, severity varchar not null, description varchar, expectation varchar not null,
+    column_name varchar, success boolean not null, element_count bigint, unexpected_count bigint,
+    unexpected_percent double, mostly double, observed_value varchar, exception varchar);
+"""
+
+
+@dataclass
+class Outcome:
+    results: list[dict] = field(default_factory=list)
+    data_docs: str | None = None
+
+    def _failed(self, severity: str) -> list[str]:
+        return [f"{r['suite']}.{r['check_name']}" for r in self.results if not r["success"] and r["severity"] == severity]
+
+    @property
+    def errors_failed(self) -> list[str]:
+        return self._failed("error")
+
+    @property
+    def warnings_failed(self) -> list[str]:
+        return self._failed("warn")
+
+    def as_dict(self) -> dict:
+        return {"checks": len(self.results), "passed": sum(r["success"] for r in self.results),
+                "errors_failed": self.errors_failed, "warnings_failed": self.warnings_failed,
+                "data_docs": self.data_docs}
+
+
+def _context(settings: Settings):
+    ctx = gx.get_context(mode="file", project_root_dir=str(settings.reports_dir))
+    ctx.variables.progress_bars = {"globally": False, "metric_calculations": False}
+    return ctx
+
+
+def run_suites(settings: Settings, run_id: str, suites: list[Suite] | None = None) -> Outcome:
+    suites = SUITES if suites is None else suites
+    check_context = Context(run_id=run_id, run_date=settings.run_date)
+    ctx = _context(settings)
+    source = ctx.data_sources.add_or_update_pandas("casehistory_store")
+    outcome = Outcome()
+    checked_at = datetime.now().replace(microsecond=0)
+    with warehouse.store(settings) as con:
+        for suite in suites:
+            frame = con.execute(suite.sql, {"run_id": run_id} if "$run_id" in suite.sql else None).df()
+            outcome.results.extend(_validate(ctx, source, suite, frame, check_context, run_id, checked_at))
+        con.execute(RESULTS_DDL)
+        if outcome.results:
+            table = pa.Table.from_pylist(outcome.results)
+            con.register("_results", table)
+            con.execute(f"insert into quality.check_results by name select * from _results")
+            con.unregister("_results")
+    sites = ctx.get_docs_sites_urls()
+    outcome.data_docs = sites[0]["site_url"] if sites else None
+    for r in outcome.results:
+        if not r["success"]:
+            log.warning("check %s.%s (%s) failed: %s unexpected (%s)", r["suite"], r["check_name"], r["severity"],
+                        r["unexpected_count"], r["exception"] or r["observed_value"])
+    return outcome
+
+
+def _validate(ctx, source, suite: Suite, frame, check_context: Context, run_id: str, checked_at: datetime) -> list[dict]:
+    asset = next((a for a in source.assets if a.name == suite.name), None) or source.add_dataframe_asset(suite.name)
+    batch = next(iter(asset.batch_definitions), None) or asset.add_batch_definition_whole_dataframe("whole_frame")
+    gx_suite = gx.ExpectationSuite(name=suite.name, meta={"description": suite.description})
+    for check in suite.checks:
+        expectation = check.expectation(check_context)
+        expectation.meta = {"check": check.name, "category": check.category, "severity": check.severity,
+                            "description": check.description}
+        gx_suite.add_expectation(expectation)
+    gx_suite = ctx.suites.add_or_update(gx_suite)
+    definition = ctx.validation_definitions.add_or_update(gx.ValidationDefinition(name=suite.name, data=batch, suite=gx_suite))
+    checkpoint = ctx.checkpoints.add_or_update(gx.Checkpoint(
+        name=suite.name, validation_definitions=[definition],
+        actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
+        result_format={"result_format": "SUMMARY"}))
+    result = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=None)
+    rows = []
+    for validation in result.run_results.values():
+        for r in validation.results:
+            cfg, res = r.expectation_config, r.result or {}
+            exception = r.exception_info or {}
+            raised = exception.get("raised_exception") if isinstance(exception, dict) else False
+            rows.append({
+                "run_id": run_id, "checked_at": checked_at, "suite": suite.name,
+                "check_name": cfg.meta["check"], "category": cfg.meta["category"], "severity": cfg.meta["severity"],
+                "description": cfg.meta["description"], "expectation": cfg.type,
+                "column_name": cfg.kwargs.get("column"), "success": bool(r.success) and not raised,
+                "element_count": res.get("element_count"), "unexpected_count": res.get("unexpected_count"),
+                "unexpected_percent": res.get("unexpected_percent"), "mostly": cfg.kwargs.get("mostly"),
+                "observed_value": json.dumps(res.get("observed_value"), default=str) if "observed_value" in res else None,
+                "exception": exception.get("exception_message") if raised else None,
+            })
+    return rows

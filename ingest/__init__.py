@@ -1,0 +1,1 @@
+"""Agency extracts into the append-only ledger: registry, readers, mapping, ledger, loader."""

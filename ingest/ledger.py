@@ -1,0 +1,161 @@
+"""The append-only ledger in the restricted store.
+
+Nothing here is ever updated or deleted. A record is keyed by (source, agency, record_id) for
+events and (source, agency, subject_ref) for persons; a row whose content differs from the
+current version becomes the next version and names the one it supersedes. "What did we know on
+date D" is the latest version received on or before D (the dbt macro as_known_on).
+
+Tables (schema ledger):
+  loads           one row per source per run: what was seen, loaded, skipped, rejected
+  files           one row per attempt to load a file: checksum, provenance, counts, outcome
+  event_records   every version of every event, with the row it came from and its original values
+  person_records  every version of every person as each source holds them
+  quarantine      one row per problem found in a row that could not be loaded, with its values
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+
+from ingest.mapping import EVENT_FIELDS, PERSON_FIELDS
+
+DDL = """
+create schema if not exists ledger;
+create sequence if not exists ledger.record_seq;
+create table if not exists ledger.loads (
+    load_id varchar primary key, run_id varchar not null, source varchar not null,
+    started_at timestamp not null, finished_at timestamp, status varchar not null,
+    files_seen integer, files_loaded integer, files_skipped integer, files_rejected integer,
+    rows_read bigint, rows_loaded bigint, rows_quarantined bigint, events_added bigint, persons_added bigint,
+    message varchar);
+create table if not exists ledger.files (
+    load_id varchar not null, source varchar not null, file_name varchar not null, file_path varchar not null,
+    checksum varchar not null, size_bytes bigint, modified_at timestamp, received_at timestamp not null,
+    status varchar not null, reason varchar, detail varchar,
+    rows_read bigint, rows_loaded bigint, rows_quarantined bigint, events_added bigint, persons_added bigint,
+    archived_as varchar);
+create table if not exists ledger.event_records (
+    ledger_id bigint primary key, source varchar not null, agency varchar not null, record_id varchar not null,
+    version integer not null, supersedes bigint, content_hash varchar not null,
+    subject_ref varchar not null, subject_namespace varchar not null,
+    event_type varchar not null, event_date date not null, event_time time, outcome varchar,
+    related_agency varchar, practitioner_role varchar, summary varchar, recorded_at timestamp,
+    review_id varchar, family_ref varchar, person_role varchar,
+    file_name varchar not null, file_checksum varchar not null, row_number integer not null,
+    locator varchar not null, load_id varchar not null, received_at timestamp not null, original json);
+create table if not exists ledger.person_records (
+    ledger_id bigint primary key, source varchar not null, agency varchar not null, subject_ref varchar not null,
+    subject_namespace varchar not null, version integer not null, supersedes bigint, content_hash varchar not null,
+    nhs_number varchar, nhs_number_valid boolean, upn varchar, upn_valid boolean, la_child_id varchar,
+    forename varchar, surname varchar, date_of_birth date, sex varchar, postcode varchar,
+    family_ref varchar, person_role varchar,
+    file_name varchar not null, file_checksum varchar not null, row_number integer not null,
+    locator varchar not null, load_id varchar not null, received_at timestamp not null);
+create table if not exists ledger.quarantine (
+    load_id varchar not null, source varchar not null, agency varchar, file_name varchar not null,
+    file_checksum varchar not null, row_number integer not null, locator varchar not null,
+    column_name varchar, value varchar, reason varchar not null, message varchar not null,
+    original json, received_at timestamp not null);
+"""
+
+EVENT_COLUMNS = ["source", "agency", "record_id", "content_hash", "subject_ref", "subject_namespace",
+                 *EVENT_FIELDS, "file_name", "file_checksum", "row_number", "locator", "load_id",
+                 "received_at", "original"]
+PERSON_COLUMNS = ["source", "agency", "subject_ref", "subject_namespace", "content_hash", *PERSON_FIELDS,
+                  "nhs_number_valid", "upn_valid", "file_name", "file_checksum", "row_number", "locator",
+                  "load_id", "received_at"]
+QUARANTINE_COLUMNS = ["load_id", "source", "agency", "file_name", "file_checksum", "row_number", "locator",
+                      "column_name", "value", "reason", "message", "original", "received_at"]
+FILE_COLUMNS = ["load_id", "source", "file_name", "file_path", "checksum", "size_bytes", "modified_at",
+                "received_at", "status", "reason", "detail", "rows_read", "rows_loaded", "rows_quarantined",
+                "events_added", "persons_added", "archived_as"]
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(DDL)
+
+
+@dataclass
+class Added:
+    events: int
+    persons: int
+
+
+def append_file(con: duckdb.DuckDBPyConnection, file_row: dict, events: list[dict], persons: list[dict],
+                quarantine: list[dict]) -> Added:
+    """Write one file's outcome in one transaction: all of it or none of it."""
+    con.execute("begin transaction")
+    try:
+        added = Added(events=_append_versions(con, "event_records", events, EVENT_COLUMNS,
+                                              ("source", "agency", "record_id")),
+                      persons=_append_versions(con, "person_records", persons, PERSON_COLUMNS,
+                                               ("source", "agency", "subject_ref")))
+        if quarantine:
+            _insert(con, "ledger.quarantine", quarantine, QUARANTINE_COLUMNS)
+        _insert(con, "ledger.files", [{**file_row, "events_added": added.events, "persons_added": added.persons}],
+                FILE_COLUMNS)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return added
+
+
+def record_file(con: duckdb.DuckDBPyConnection, file_row: dict) -> None:
+    """A file that was rejected (or matched no source): kept in the ledger with its reason."""
+    _insert(con, "ledger.files", [file_row], FILE_COLUMNS)
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], columns: list[str]) -> None:
+    incoming = pa.Table.from_pylist([{c: r.get(c) for c in columns} for r in rows])
+    con.register("_incoming", incoming)
+    try:
+        con.execute(f"insert into {table} ({', '.join(columns)}) select {', '.join(columns)} from _incoming")
+    finally:
+        con.unregister("_incoming")
+
+
+def _append_versions(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], columns: list[str],
+                     key: tuple[str, ...]) -> int:
+    if not rows:
+        return 0
+    incoming = pa.Table.from_pylist([{c: r.get(c) for c in columns} for r in rows])
+    con.register("_incoming", incoming)
+    keys = ", ".join(key)
+    join = " and ".join(f"c.{k} = i.{k}" for k in key)
+    cols = [c for c in columns if c != "content_hash"]
+    try:
+        before = con.execute(f"select count(*) from ledger.{table}").fetchone()[0]
+        con.execute(
+            f"""
+            insert into ledger.{table} (ledger_id, version, supersedes, content_hash, {', '.join(cols)})
+            select nextval('ledger.record_seq'), coalesce(c.version, 0) + 1, c.ledger_id, i.content_hash,
+                   {', '.join('i.' + c for c in cols)}
+            from _incoming i
+            left join (
+                select {keys}, ledger_id, version, content_hash from ledger.{table}
+                semi join (select distinct {keys} from _incoming) using ({keys})
+                qualify row_number() over (partition by {keys} order by version desc) = 1
+            ) c on {join}
+            where c.content_hash is distinct from i.content_hash
+            order by i.row_number
+            """
+        )
+        return con.execute(f"select count(*) from ledger.{table}").fetchone()[0] - before
+    finally:
+        con.unregister("_incoming")
+
+
+def already_loaded(con: duckdb.DuckDBPyConnection, source: str, checksum: str) -> bool:
+    return con.execute(
+        "select count(*) > 0 from ledger.files where source = ? and checksum = ? and status = 'loaded'",
+        [source, checksum],
+    ).fetchone()[0]
+
+
+def now() -> datetime:
+    return datetime.now().replace(microsecond=0)

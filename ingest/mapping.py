@@ -1,0 +1,348 @@
+"""Apply a source's mapping to each row: canonical person and event records, or the row's problems.
+
+A row with any problem is quarantined whole, with every problem found (column, value, reason):
+half a row in the ledger would be worse than none. Quarantine reasons:
+
+  missing_required   a required value is empty (record id, subject, event type, event date)
+  bad_date           a date that is not a date in any of the source's formats
+  unknown_code       a code the mapping does not know (event type, outcome, agency, role)
+  date_in_future     an event (or recording) after the run date
+  date_before_birth  an event before the subject's date of birth, for a type that cannot precede birth
+  unreadable_row     (from the reader) a row that could not be parsed at all
+  duplicate_record   (from the loader) a record id repeated within one file
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from casehistory.identifiers import is_valid_nhs_number, is_valid_upn, normalise_nhs_number, normalise_upn
+from casehistory.vocabulary import agencies, event_types
+from ingest.readers.base import FileRejected, RawRow
+from ingest.registry import EventSpec, Field_, SourceSpec
+
+PERSON_ROLES = {"child", "mother", "father", "carer", "sibling", "other_adult"}
+SEX_WORDS = {"m": "M", "male": "M", "f": "F", "female": "F", "u": "U", "unknown": "U", "not known": "U",
+             "i": "U", "indeterminate": "U", "not stated": "U"}
+EVENT_FIELDS = ("event_type", "event_date", "event_time", "outcome", "related_agency", "practitioner_role",
+                "summary", "recorded_at", "review_id", "family_ref", "person_role")
+PERSON_FIELDS = ("nhs_number", "upn", "la_child_id", "forename", "surname", "date_of_birth", "sex", "postcode",
+                 "family_ref", "person_role")
+
+
+@dataclass
+class Problem:
+    column: str | None
+    value: str | None
+    reason: str
+    message: str
+
+
+@dataclass
+class MappedRow:
+    row: RawRow
+    agency: str | None
+    person: dict | None = None
+    events: list[dict] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+class DateParser:
+    """Dates in a source's formats, cached: extracts repeat the same few thousand dates."""
+
+    def __init__(self, formats: list[str]):
+        self.formats = formats
+        self._cache: dict[str, datetime | None] = {}
+
+    def __call__(self, value: Any) -> datetime | None:
+        if isinstance(value, datetime):
+            return value
+        if isinstance(value, date):
+            return datetime.combine(value, time())
+        text = str(value)
+        if text not in self._cache:
+            self._cache[text] = self._parse(text)
+        return self._cache[text]
+
+    def _parse(self, text: str) -> datetime | None:
+        for fmt in self.formats:
+            try:
+                return datetime.strptime(text, fmt)
+            except ValueError:
+                continue
+        return None
+
+
+def resolve_columns(spec: SourceSpec, columns: list[str]) -> dict[str, str]:
+    """The file's spelling of every column the mapping names; rejects the file if any is missing."""
+    by_fold = {c.casefold(): c for c in columns}
+    resolved = {}
+    missing = []
+    for name in spec.referenced_columns:
+        actual = by_fold.get(name.casefold())
+        if actual is not None:
+            resolved[name] = actual
+        elif name in spec.required_columns:
+            missing.append(name)
+    if missing:
+        raise FileRejected(
+            "wrong_columns",
+            f"missing column(s) {', '.join(repr(m) for m in missing)}; the file has "
+            + ", ".join(repr(c) for c in columns[:40]) + (" ..." if len(columns) > 40 else ""),
+        )
+    return resolved
+
+
+class Mapper:
+    def __init__(self, spec: SourceSpec, columns: list[str], run_date: date):
+        self.spec = spec
+        self.cols = resolve_columns(spec, columns)
+        self.run_date = run_date
+        self.vocab = event_types()
+        self.agency_codes = set(agencies())
+        self.dates = DateParser(spec.date_formats)
+        self._field_dates: dict[int, DateParser] = {}
+        self._codes: dict[int, dict[str, Any]] = {}  # per field: codes with case-folded keys
+
+    # ---- raw values --------------------------------------------------------------------------------
+    def raw(self, fld: Field_, values: dict) -> tuple[Any, str | None]:
+        """The value a field reads and the column it came from (for messages)."""
+        if fld.const is not None:
+            return fld.const, None
+        if fld.template is not None:
+            parts = {}
+            for col in fld.columns:
+                v = values.get(self.cols.get(col, col))
+                if v is None:
+                    return None, col
+                parts[col] = v.isoformat() if isinstance(v, (date, datetime)) else v
+            return fld.template.format(**parts), ", ".join(fld.columns)
+        for col in fld.columns:
+            v = values.get(self.cols.get(col, col))
+            if v is not None:
+                return v, col
+        return None, fld.columns[0] if fld.columns else None
+
+    def coded(self, fld: Field_, name: str, values: dict, problems: list[Problem]) -> tuple[Any, str | None]:
+        value, col = self.raw(fld, values)
+        if value is None or fld.codes is None:
+            return value, col
+        codes = self._codes.get(id(fld))
+        if codes is None:
+            codes = self._codes[id(fld)] = {str(k).strip().casefold(): v for k, v in fld.codes.items()}
+        key = str(value).strip().casefold()
+        if key in codes:
+            return codes[key], col
+        if fld.unmapped == "keep":
+            return value, col
+        if fld.unmapped == "null":
+            return None, col
+        problems.append(Problem(col, _text(value), "unknown_code", f"{name}: {value!r} is not one of the codes mapped"
+                                f" in the source's YAML ({', '.join(sorted(fld.codes)[:12])}...)"))
+        return None, col
+
+    def date_of(self, fld: Field_, name: str, values: dict, problems: list[Problem]) -> tuple[datetime | None, str | None]:
+        value, col = self.coded(fld, name, values, problems)
+        if value is None:
+            return None, col
+        parser = self.dates
+        if fld.formats:
+            parser = self._field_dates.setdefault(id(fld), DateParser(fld.formats))
+        parsed = parser(value)
+        if parsed is None:
+            problems.append(Problem(col, _text(value), "bad_date",
+                                    f"{name}: {value!r} is not a date in {', '.join(parser.formats[:4])}"))
+        return parsed, col
+
+    # ---- one row --------------------------------------------------------------------------------
+    def map(self, row: RawRow) -> MappedRow:
+        values = row.values
+        problems: list[Problem] = []
+        agency = self.agency_of(values, problems)
+        out = MappedRow(row, agency)
+        dob = None
+        if self.spec.person is not None:
+            out.person = self.person(values, problems, agency)
+            dob = out.person.get("date_of_birth") if out.person else None
+        for spec in self.spec.events:
+            if any(values.get(self.cols.get(c, c)) is None for c in spec.when_columns):
+                continue
+            event = self.event(spec, values, problems, agency, dob)
+            if event is not None:
+                out.events.append(event)
+        # one problem per (column, reason): an empty subject id is one fault, not one per record
+        out.problems = list({(p.column, p.reason): p for p in problems}.values())
+        if problems:
+            out.person, out.events = None, []
+        return out
+
+    def agency_of(self, values: dict, problems: list[Problem]) -> str | None:
+        if isinstance(self.spec.agency, str):
+            return self.spec.agency
+        value, col = self.coded(self.spec.agency, "agency", values, problems)
+        if value is None:
+            problems.append(Problem(col, None, "missing_required", "agency: empty"))
+            return None
+        code = str(value).strip().casefold()
+        if code not in self.agency_codes:
+            problems.append(Problem(col, _text(value), "unknown_code",
+                                    f"agency: {value!r} is not an agency code (casehistory/reference/agencies.yml)"))
+            return None
+        return code
+
+    def person(self, values: dict, problems: list[Problem], agency: str | None) -> dict | None:
+        spec = self.spec.person
+        assert spec is not None
+        subject, col = self.raw(spec.subject_ref, values)
+        if subject is None:
+            problems.append(Problem(col, None, "missing_required", "subject_ref: the person's id is empty"))
+            return None
+        rec: dict[str, Any] = {"subject_ref": _text(subject)}
+        for name in PERSON_FIELDS:
+            fld = getattr(spec, name)
+            if fld is None:
+                rec[name] = None
+            elif name == "date_of_birth":
+                parsed, _ = self.date_of(fld, name, values, problems)
+                rec[name] = parsed.date() if parsed else None
+            else:
+                value, c = self.coded(fld, name, values, problems)
+                rec[name] = self.normalise(name, value, c, problems)
+        rec["nhs_number_valid"] = is_valid_nhs_number(rec["nhs_number"])
+        rec["upn_valid"] = is_valid_upn(rec["upn"])
+        rec["subject_namespace"] = self.spec.namespace_for(agency) if agency else None
+        return rec
+
+    def event(self, spec: EventSpec, values: dict, problems: list[Problem], agency: str | None,
+              dob: date | None) -> dict | None:
+        rec: dict[str, Any] = {}
+        for name in ("record_id", "subject_ref"):
+            value, col = self.raw(getattr(spec, name), values)
+            if value is None:
+                problems.append(Problem(col, None, "missing_required", f"{name}: empty"))
+            rec[name] = _text(value)
+        etype, col = self.coded(spec.event_type, "event_type", values, problems)
+        if etype is None:
+            if not any(p.column == col and p.reason == "unknown_code" for p in problems):
+                problems.append(Problem(col, None, "missing_required", "event_type: empty"))
+        else:
+            etype = str(etype).strip().casefold()
+            if etype not in self.vocab:
+                problems.append(Problem(col, _text(etype), "unknown_code",
+                                        f"event_type: {etype!r} is not in the event vocabulary"))
+                etype = None
+        rec["event_type"] = etype
+        when, col = self.date_of(spec.event_date, "event_date", values, problems)
+        if when is None and not any(p.reason == "bad_date" and p.column == col for p in problems):
+            problems.append(Problem(col, None, "missing_required", "event_date: empty"))
+        rec["event_date"] = when.date() if when else None
+        if when is not None:
+            if when.date() > self.run_date:
+                problems.append(Problem(col, _text(values.get(self.cols.get(col or "", ""))), "date_in_future",
+                                        f"event_date: {when.date()} is after the run date {self.run_date}"))
+            elif dob and when.date() < dob and etype and not self.vocab[etype].may_precede_birth:
+                problems.append(Problem(col, _text(values.get(self.cols.get(col or "", ""))), "date_before_birth",
+                                        f"event_date: {when.date()} is before the subject's birth on {dob}"
+                                        f" ({etype} cannot precede birth)"))
+        rec["event_time"] = None
+        if spec.event_time is not None:
+            t, _ = self.raw(spec.event_time, values)
+            rec["event_time"] = _time_of(t, self.dates)
+        elif when is not None and when.time() != time():
+            rec["event_time"] = when.time()
+        rec["recorded_at"] = None
+        if spec.recorded_at is not None:
+            recorded, col = self.date_of(spec.recorded_at, "recorded_at", values, problems)
+            if recorded is not None and recorded.date() > self.run_date + timedelta(days=1):
+                problems.append(Problem(col, _text(recorded), "date_in_future",
+                                        f"recorded_at: {recorded} is after the run date {self.run_date}"))
+            rec["recorded_at"] = recorded
+        for name in ("outcome", "related_agency", "practitioner_role", "summary", "review_id", "family_ref", "person_role"):
+            fld = getattr(spec, name)
+            if fld is None:
+                rec[name] = None
+                continue
+            value, col = self.coded(fld, name, values, problems)
+            rec[name] = self.normalise(name, value, col, problems, etype)
+        rec["agency"] = agency
+        rec["subject_namespace"] = self.spec.namespace_for(agency) if agency else None
+        return rec
+
+    def normalise(self, name: str, value: Any, col: str | None, problems: list[Problem], etype: str | None = None) -> Any:
+        if value is None:
+            return None
+        text = _text(value).strip()
+        if name == "nhs_number":
+            return normalise_nhs_number(text)
+        if name == "upn":
+            return normalise_upn(text)
+        if name == "sex":
+            return SEX_WORDS.get(text.casefold(), "U")
+        if name == "postcode":
+            compact = text.upper().replace(" ", "")
+            return f"{compact[:-3]} {compact[-3:]}" if len(compact) > 3 else compact
+        if name == "related_agency":
+            code = text.casefold()
+            if code not in self.agency_codes:
+                problems.append(Problem(col, text, "unknown_code", f"related_agency: {text!r} is not an agency code"))
+                return None
+            return code
+        if name == "person_role":
+            role = text.casefold().replace(" ", "_").replace("-", "_")
+            if role not in PERSON_ROLES:
+                problems.append(Problem(col, text, "unknown_code",
+                                        f"person_role: {text!r} is not one of {', '.join(sorted(PERSON_ROLES))}"))
+                return None
+            return role
+        if name == "outcome" and etype:
+            et = self.vocab[etype]
+            if et.open_outcome:
+                return text
+            canonical = {o.casefold(): o for o in et.outcomes}.get(text.casefold())
+            if canonical is None:
+                allowed = ", ".join(et.outcomes) or "none"
+                problems.append(Problem(col, text, "unknown_code",
+                                        f"outcome: {text!r} is not an outcome of {etype} (allowed: {allowed})"))
+            return canonical
+        return text
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _time_of(value: Any, parser: DateParser) -> time | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.time()
+    if isinstance(value, time):
+        return value
+    text = str(value).strip()
+    for fmt in ("%H:%M", "%H:%M:%S"):
+        try:
+            return datetime.strptime(text, fmt).time()
+        except ValueError:
+            continue
+    parsed = parser(text)
+    return parsed.time() if parsed else None
+
+
+def content_hash(record: dict, fields: tuple[str, ...]) -> str:
+    """Identity of a record's content: a re-sent identical row is no new version."""
+    payload = json.dumps([_text(record.get(f)) for f in fields], ensure_ascii=False)
+    return hashlib.md5(payload.encode("utf-8")).hexdigest()
+
+
+def original_json(values: dict) -> str:
+    return json.dumps({k: _text(v) for k, v in values.items()}, ensure_ascii=False)

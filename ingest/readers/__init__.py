@@ -1,0 +1,38 @@
+"""Readers turn a file into columns and rows; the mapping (ingest/mapping.py) does the rest.
+
+Generic formats (csv, xlsx, json, jsonl) are matched to a source by its file name patterns.
+Formats with a recognisable content (the chronology template's header, national formats' roots
+and headers) also say so through `sniff`, so a mixed drop folder is sorted by what files are.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from ingest.readers.base import BadRow, FileRejected, RawRow, Table
+from ingest.readers.tabular import read_chronology, read_csv, read_json, read_jsonl, read_xlsx, sniff_chronology
+from ingest.registry import SourceSpec
+
+READERS: dict[str, Callable[[Path, SourceSpec], Table]] = {
+    "csv": read_csv,
+    "xlsx": read_xlsx,
+    "json": read_json,
+    "jsonl": read_jsonl,
+    "chronology_template": read_chronology,
+}
+
+# format -> does this file look like it? (only formats whose content identifies them)
+SNIFFERS: dict[str, Callable[[Path], bool]] = {
+    "chronology_template": sniff_chronology,
+}
+
+
+def read(path: Path, spec: SourceSpec) -> Table:
+    reader = READERS.get(spec.format)
+    if reader is None:
+        raise FileRejected("unsupported", f"no reader for format {spec.format!r}")
+    return reader(path, spec)
+
+
+__all__ = ["BadRow", "FileRejected", "RawRow", "Table", "read", "READERS", "SNIFFERS"]

@@ -1,0 +1,225 @@
+"""CSV, XLSX, JSON, JSON Lines and the chronology template (CSV or XLSX, known by its header)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Iterator
+
+from ingest.readers.base import BadRow, FileRejected, RawRow, Table, clean_header, clean_value, flatten
+from ingest.registry import SourceSpec
+
+# The domain's chronology template: these columns identify it, whatever the file is called.
+CHRONOLOGY_REQUIRED = ("agency", "record_id", "subject_ref", "event_date", "event_type")
+
+
+# ---- CSV -------------------------------------------------------------------------------------------
+
+def decode(path: Path, encoding: str) -> str:
+    data = path.read_bytes()
+    if not data.strip():
+        raise FileRejected("empty", "the file has no content")
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise FileRejected(
+            "unreadable",
+            f"not valid {encoding} text: byte 0x{data[exc.start]:02x} on line {line} "
+            f"(set 'encoding' in the source's YAML, e.g. cp1252 for Windows exports)",
+        ) from None
+
+
+def read_csv(path: Path, spec: SourceSpec) -> Table:
+    text = decode(path, spec.encoding)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=spec.delimiter, quotechar=spec.quotechar)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise FileRejected("empty", "the file has no header row") from None
+    except csv.Error as exc:
+        raise FileRejected("unreadable", f"the header row is not valid CSV: {exc}") from None
+    columns = [clean_header(h) for h in header]
+    if not any(columns):
+        raise FileRejected("empty", "the header row is blank")
+    return Table(columns, _csv_rows(reader, columns))
+
+
+def _csv_rows(reader, columns: list[str]) -> Iterator[RawRow | BadRow]:
+    n = 0
+    start = reader.line_num + 1
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            n += 1
+            yield BadRow(n, f"line {start}", "unreadable_row", f"not valid CSV: {exc}", "")
+            start = reader.line_num + 1
+            continue
+        line = start
+        start = reader.line_num + 1
+        if not record or all(not c.strip() for c in record):
+            continue  # a blank line holds nothing to keep
+        n += 1
+        if len(record) != len(columns):
+            yield BadRow(n, f"line {line}", "unreadable_row",
+                         f"{len(record)} fields where the header has {len(columns)}", ",".join(record))
+            continue
+        yield RawRow(n, f"line {line}", {c: clean_value(v) for c, v in zip(columns, record)})
+
+
+# ---- XLSX ------------------------------------------------------------------------------------------
+
+def _open_workbook(path: Path):
+    from openpyxl import load_workbook
+
+    try:
+        return load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise FileRejected("unreadable", f"not a readable XLSX workbook: {exc}") from None
+
+
+def read_xlsx(path: Path, spec: SourceSpec, *, sheet: str | None = None, header_row: int | None = None) -> Table:
+    wb = _open_workbook(path)
+    wanted = sheet or spec.sheet
+    if wanted:
+        by_name = {ws.title.casefold(): ws for ws in wb.worksheets}
+        ws = by_name.get(wanted.casefold())
+        if ws is None:
+            raise FileRejected("wrong_structure", f"no sheet named {wanted!r}; the workbook has "
+                               + ", ".join(repr(w.title) for w in wb.worksheets))
+    else:
+        ws = wb.worksheets[0]
+    return sheet_table(ws, header_row or spec.header_row)
+
+
+def sheet_table(ws, header_row: int) -> Table:
+    rows = ws.iter_rows(min_row=header_row, values_only=True)
+    header = next(rows, None)
+    if header is None or not any(h is not None for h in header):
+        raise FileRejected("empty", f"sheet {ws.title!r} has no header in row {header_row}")
+    columns = [clean_header(h) for h in header]
+    while columns and not columns[-1]:
+        columns.pop()
+    return Table(columns, _sheet_rows(ws.title, rows, columns, header_row))
+
+
+def _sheet_rows(title: str, rows, columns: list[str], header_row: int) -> Iterator[RawRow]:
+    n = 0
+    for offset, cells in enumerate(rows, start=header_row + 1):
+        values = [clean_value(c) for c in cells[: len(columns)]]
+        if all(v is None for v in values):
+            continue
+        n += 1
+        values += [None] * (len(columns) - len(values))
+        yield RawRow(n, f"{title}!{offset}", dict(zip(columns, values)))
+
+
+# ---- JSON and JSON Lines ------------------------------------------------------------------------------
+
+def read_json(path: Path, spec: SourceSpec) -> Table:
+    text = decode(path, spec.encoding)
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FileRejected("unreadable", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    records = doc
+    path_so_far = "$"
+    for part in (spec.records_path.split(".") if spec.records_path else []):
+        if not isinstance(records, dict) or part not in records:
+            raise FileRejected("wrong_structure", f"no key {part!r} under {path_so_far} (records_path: {spec.records_path})")
+        records = records[part]
+        path_so_far += f".{part}"
+    if not isinstance(records, list):
+        raise FileRejected("wrong_structure", f"{path_so_far} is not a list of records (set records_path)")
+    if not records:
+        raise FileRejected("empty", f"{path_so_far} holds no records")
+    rows: list[RawRow | BadRow] = []
+    for n, rec in enumerate(records, start=1):
+        where = f"{path_so_far}[{n - 1}]"
+        if isinstance(rec, dict):
+            rows.append(RawRow(n, where, flatten(rec)))
+        else:
+            rows.append(BadRow(n, where, "unreadable_row", "not a JSON object", json.dumps(rec)[:500]))
+    return Table(_union_columns(rows), rows)
+
+
+def read_jsonl(path: Path, spec: SourceSpec) -> Table:
+    text = decode(path, spec.encoding)
+    rows: list[RawRow | BadRow] = []
+    n = 0
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        n += 1
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            rows.append(BadRow(n, f"line {line_no}", "unreadable_row", f"not valid JSON: {exc.msg}", line[:500]))
+            continue
+        if not isinstance(rec, dict):
+            rows.append(BadRow(n, f"line {line_no}", "unreadable_row", "not a JSON object", line[:500]))
+            continue
+        rows.append(RawRow(n, f"line {line_no}", flatten(rec)))
+    if not rows:
+        raise FileRejected("empty", "the file holds no records")
+    return Table(_union_columns(rows), rows)
+
+
+def _union_columns(rows: list[RawRow | BadRow]) -> list[str]:
+    seen: dict[str, None] = {}
+    for row in rows:
+        if isinstance(row, RawRow):
+            for key in row.values:
+                seen.setdefault(key, None)
+    return list(seen)
+
+
+# ---- the chronology template ----------------------------------------------------------------------
+
+def _is_chronology_header(columns: list[str]) -> bool:
+    folded = {c.casefold() for c in columns}
+    return all(c in folded for c in CHRONOLOGY_REQUIRED)
+
+
+def sniff_chronology(path: Path) -> bool:
+    suffix = path.suffix.casefold()
+    if suffix == ".csv":
+        head = path.open("rb").read(4096)
+        for encoding in ("utf-8-sig", "cp1252"):
+            try:
+                first = head.decode(encoding).splitlines()[0] if head else ""
+            except (UnicodeDecodeError, IndexError):
+                continue
+            return _is_chronology_header([clean_header(c) for c in next(csv.reader([first]), [])])
+        return False
+    if suffix == ".xlsx":
+        try:
+            wb = _open_workbook(path)
+        except FileRejected:
+            return False
+        return any(_is_chronology_header([clean_header(c) for c in next(ws.iter_rows(max_row=1, values_only=True), ())])
+                   for ws in wb.worksheets)
+    return False
+
+
+def read_chronology(path: Path, spec: SourceSpec) -> Table:
+    suffix = path.suffix.casefold()
+    if suffix == ".csv":
+        table = read_csv(path, spec)
+    elif suffix == ".xlsx":
+        wb = _open_workbook(path)
+        sheets = [ws for ws in wb.worksheets
+                  if _is_chronology_header([clean_header(c) for c in next(ws.iter_rows(max_row=1, values_only=True), ())])]
+        if not sheets:
+            raise FileRejected("wrong_columns", "no sheet has the chronology template header "
+                               f"(needs {', '.join(CHRONOLOGY_REQUIRED)})")
+        table = sheet_table(sheets[0], 1)
+    else:
+        raise FileRejected("unsupported", f"a chronology template must be .csv or .xlsx, not {path.suffix or 'no extension'}")
+    return table  # header case does not matter: the mapping matches columns case-insensitively

@@ -1,0 +1,271 @@
+"""The source registry: one YAML file per agency source, validated on load.
+
+A data team onboards an agency by writing one of these (see ingest/sources/README.md), never
+Python. Every problem is reported with the file, the key and what is wrong, before any data is
+read.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from casehistory.vocabulary import agencies, event_types
+
+FORMATS = ("csv", "xlsx", "json", "jsonl", "chronology_template", "cin_census_xml", "ssda903",
+           "school_census", "annex_a")
+DEFAULT_DATE_FORMATS = ["%d/%m/%Y", "%Y-%m-%d", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S",
+                        "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%b-%d %H:%M:%S"]
+_TEMPLATE_FIELD = re.compile(r"\{([^{}]+)\}")
+
+
+class RegistryError(ValueError):
+    """A source file that cannot be used; the message names the file, key and problem."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Field_(Strict):
+    """How one canonical value is read from a source row.
+
+    In YAML a bare string is a column name. Otherwise exactly one of column, const or template.
+    """
+
+    column: str | list[str] | None = None  # a list: the first non-empty of these columns
+    const: str | None = None
+    template: str | None = None  # "{CHILD}/{DECOM}": columns substituted into text
+    codes: dict[str, str | None] | None = None  # source code -> project value (keys case-insensitive)
+    unmapped: Literal["reject", "keep", "null"] = "reject"  # a value not in codes
+    formats: list[str] | None = None  # date formats for this field, instead of the source's
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> "Field_":
+        given = [k for k in ("column", "const", "template") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of column, const or template (got {', '.join(given) or 'none'})")
+        return self
+
+    @property
+    def columns(self) -> list[str]:
+        if self.column is not None:
+            return [self.column] if isinstance(self.column, str) else list(self.column)
+        if self.template is not None:
+            return _TEMPLATE_FIELD.findall(self.template)
+        return []
+
+
+def _as_field(value: Any) -> Any:
+    if isinstance(value, str):
+        return {"column": value}
+    return value
+
+
+class _Mapped(Strict):
+    @model_validator(mode="before")
+    @classmethod
+    def _strings_are_columns(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: (_as_field(v) if k in cls.model_fields and k != "when" else v) for k, v in data.items()}
+        return data
+
+    def fields(self) -> dict[str, Field_]:
+        return {k: v for k, v in self if isinstance(v, Field_)}
+
+
+class PersonSpec(_Mapped):
+    """Who the row is about. subject_ref is the agency's own id for the person."""
+
+    subject_ref: Field_
+    nhs_number: Field_ | None = None
+    upn: Field_ | None = None
+    la_child_id: Field_ | None = None
+    forename: Field_ | None = None
+    surname: Field_ | None = None
+    date_of_birth: Field_ | None = None
+    sex: Field_ | None = None
+    postcode: Field_ | None = None
+    family_ref: Field_ | None = None
+    person_role: Field_ | None = None
+
+
+class EventSpec(_Mapped):
+    """One event read from a row. A row may give several (a looked-after episode: start and end)."""
+
+    when: str | list[str] | None = None  # emit only when these columns are all non-empty
+    record_id: Field_
+    subject_ref: Field_
+    event_type: Field_
+    event_date: Field_
+    event_time: Field_ | None = None
+    outcome: Field_ | None = None
+    related_agency: Field_ | None = None
+    practitioner_role: Field_ | None = None
+    summary: Field_ | None = None
+    recorded_at: Field_ | None = None
+    review_id: Field_ | None = None
+    family_ref: Field_ | None = None
+    person_role: Field_ | None = None
+
+    @property
+    def when_columns(self) -> list[str]:
+        if self.when is None:
+            return []
+        return [self.when] if isinstance(self.when, str) else list(self.when)
+
+
+class SourceSpec(Strict):
+    source: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    description: str
+    agency: str | Field_  # an agency code, or {column: ...} when each row names its agency
+    format: Literal[FORMATS]  # type: ignore[valid-type]
+    files: list[str] = Field(min_length=1)  # file name patterns (glob, case-insensitive)
+    # what the reader needs
+    encoding: Literal["utf-8", "utf-8-sig", "cp1252", "latin-1"] = "utf-8-sig"
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    quotechar: str = Field(default='"', min_length=1, max_length=1)
+    sheet: str | None = None  # xlsx: the sheet to read (default: the first)
+    header_row: int = Field(default=1, ge=1)  # xlsx: the row holding the column names
+    records_path: str | None = None  # json: dotted path to the list of records
+    table: str | None = None  # national formats with several tables (ssda903 header/episodes, ...)
+    date_formats: list[str] = Field(default_factory=lambda: list(DEFAULT_DATE_FORMATS))
+    optional_columns: list[str] = Field(default_factory=list)  # may be absent from a file
+    subject_namespace: str | None = None  # ids shared across this agency's sources (default: agency)
+    person: PersonSpec | None = None
+    events: list[EventSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> "SourceSpec":
+        if self.person is None and not self.events:
+            raise ValueError("a source must map a person, events, or both")
+        if isinstance(self.agency, str) and self.agency not in agencies():
+            raise ValueError(f"agency {self.agency!r} is not in casehistory/reference/agencies.yml")
+        vocab = event_types()
+        for i, ev in enumerate(self.events):
+            f = ev.event_type
+            values = list((f.codes or {}).values()) + ([f.const] if f.const else [])
+            for v in values:
+                if v is not None and v not in vocab:
+                    raise ValueError(f"events[{i}].event_type: {v!r} is not in the event vocabulary")
+            if f.const and ev.outcome and ev.outcome.codes:
+                for v in ev.outcome.codes.values():
+                    if v is not None and not vocab[f.const].accepts_outcome(v):
+                        raise ValueError(f"events[{i}].outcome: {v!r} is not an outcome of {f.const}")
+            for name in ("related_agency",):
+                fld = getattr(ev, name)
+                for v in (fld.codes or {}).values() if fld else ():
+                    if v is not None and v not in agencies():
+                        raise ValueError(f"events[{i}].{name}: {v!r} is not an agency code")
+        return self
+
+    # ---- derived ---------------------------------------------------------------------------------
+    @cached_property
+    def referenced_columns(self) -> list[str]:
+        cols: list[str] = []
+        specs: list[_Mapped] = ([self.person] if self.person else []) + list(self.events)
+        if isinstance(self.agency, Field_):
+            cols.extend(self.agency.columns)
+        for spec in specs:
+            for fld in spec.fields().values():
+                cols.extend(fld.columns)
+            if isinstance(spec, EventSpec):
+                cols.extend(spec.when_columns)
+        seen: dict[str, None] = {}
+        for c in cols:
+            seen.setdefault(c, None)
+        return list(seen)
+
+    @cached_property
+    def required_columns(self) -> list[str]:
+        optional = {c.casefold() for c in self.optional_columns}
+        return [c for c in self.referenced_columns if c.casefold() not in optional]
+
+    def matches_name(self, file_name: str) -> bool:
+        name = file_name.casefold()
+        return any(fnmatch.fnmatchcase(name, pattern.casefold()) for pattern in self.files)
+
+    @property
+    def fixed_agency(self) -> str | None:
+        return self.agency if isinstance(self.agency, str) else None
+
+    def namespace_for(self, agency: str) -> str:
+        return self.subject_namespace or agency
+
+
+class Registry:
+    def __init__(self, sources: dict[str, SourceSpec], paths: dict[str, Path]):
+        self.sources = sources
+        self.paths = paths
+
+    def __iter__(self):
+        return iter(self.sources.values())
+
+    def __getitem__(self, name: str) -> SourceSpec:
+        return self.sources[name]
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+
+def load_source(path: Path) -> SourceSpec:
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise RegistryError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(doc, dict):
+        raise RegistryError(f"{path}: expected a mapping of keys (source, agency, format, ...), got {type(doc).__name__}")
+    try:
+        return SourceSpec.model_validate(doc)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"] if not _is_union_tag(p)) or "(top level)"
+            problems.append(f"{path}: {key}: {_message(err)}")
+        raise RegistryError("\n".join(dict.fromkeys(problems))) from None
+
+
+def _is_union_tag(part: Any) -> bool:
+    # pydantic adds the union member name to the location (e.g. "str", "Field_"); hide it
+    return isinstance(part, str) and (part in ("str", "Field_", "list[str]", "function-after[_one_origin(), Field_]")
+                                      or part.startswith("function-"))
+
+
+def _message(err: dict) -> str:
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        return "unknown key (check its spelling against ingest/sources/README.md)"
+    if err["type"] == "missing":
+        return "required key is missing"
+    return msg.removeprefix("Value error, ")
+
+
+def load_registry(directory: Path) -> Registry:
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise RegistryError(f"{directory}: the source registry folder does not exist")
+    sources: dict[str, SourceSpec] = {}
+    paths: dict[str, Path] = {}
+    problems: list[str] = []
+    for path in sorted(directory.glob("*.y*ml")):
+        try:
+            spec = load_source(path)
+        except RegistryError as exc:
+            problems.append(str(exc))
+            continue
+        if spec.source in sources:
+            problems.append(f"{path}: source: {spec.source!r} is already declared in {paths[spec.source]}")
+            continue
+        sources[spec.source] = spec
+        paths[spec.source] = path
+    if problems:
+        raise RegistryError("\n".join(problems))
+    if not sources:
+        raise RegistryError(f"{directory}: no source files (*.yml) found")
+    return Registry(sources, paths)
