@@ -135,54 +135,62 @@ class ParsedFile:
 
 
 def parse_file(spec: SourceSpec, path: Path, file_row: dict, run_date: date) -> ParsedFile:
-    table = read(path, spec)
-    mapper = Mapper(spec, table.columns, run_date)
     provenance = {"source": spec.source, "file_name": path.name, "file_checksum": file_row["checksum"],
                   "load_id": file_row["load_id"], "received_at": file_row["received_at"]}
     events: list[dict] = []
     persons: dict[tuple, dict] = {}
     quarantine: list[dict] = []
-    bad_rows: set[int] = set()
-    first_row_of: dict[tuple, int] = {}
+    bad_rows: set[tuple[str, int]] = set()
+    first_row_of: dict[tuple, str] = {}
     rows_read = 0
 
-    def quarantined(row_number, locator, agency, column, value, reason, message, original):
-        bad_rows.add(row_number)
-        quarantine.append({**provenance, "agency": agency, "row_number": row_number, "locator": locator,
-                           "column_name": column, "value": value, "reason": reason, "message": message,
-                           "original": original})
+    for table in read(path, spec):
+        mapping = spec.table_specs.get(table.name)
+        if mapping is None:
+            if table.name in spec.ignore_tables:
+                continue
+            raise FileRejected("wrong_structure", f"{table.where} is not mapped: add it under 'tables' in the "
+                                                  f"source's YAML, or to 'ignore_tables'")
+        mapper = Mapper(spec, mapping, table.columns, run_date, table.where)
 
-    for row in table.rows:
-        rows_read += 1
-        if isinstance(row, BadRow):
-            quarantined(row.row_number, row.locator, spec.fixed_agency, None, row.raw[:1000] or None,
-                        row.reason, row.detail, None)
-            continue
-        mapped = mapper.map(row)
-        original = original_json(row.values)
-        if mapped.problems:
-            for p in mapped.problems:
-                quarantined(row.row_number, row.locator, mapped.agency, p.column, p.value, p.reason, p.message, original)
-            continue
-        keys = [(ev["agency"], ev["record_id"]) for ev in mapped.events]
-        repeated = next((k for k in keys if k in first_row_of), None)
-        if repeated is not None:
-            quarantined(row.row_number, row.locator, mapped.agency, None, repeated[1], "duplicate_record",
-                        f"record_id {repeated[1]!r} already appears in row {first_row_of[repeated]} of this file",
-                        original)
-            continue
-        for k in keys:
-            first_row_of[k] = row.row_number
-        where = {"row_number": row.row_number, "locator": row.locator}
-        for ev in mapped.events:
-            ev.update(provenance, **where, original=original)
-            ev["content_hash"] = content_hash(ev, ("subject_ref", "subject_namespace", *EVENT_FIELDS))
-            events.append(ev)
-        if mapped.person is not None:
-            person = {**mapped.person, **provenance, **where, "agency": mapped.agency}
-            person["content_hash"] = content_hash(person, ("subject_namespace", *PERSON_FIELDS))
-            # the agency's latest statement in this file about the person is its version
-            persons[(mapped.agency, person["subject_ref"])] = person
+        def quarantined(row_number, locator, agency, column, value, reason, message, original):
+            bad_rows.add((table.name, row_number))
+            quarantine.append({**provenance, "agency": agency, "row_number": row_number, "locator": locator,
+                               "column_name": column, "value": value, "reason": reason, "message": message,
+                               "original": original})
+
+        for row in table.rows:
+            rows_read += 1
+            if isinstance(row, BadRow):
+                quarantined(row.row_number, row.locator, spec.fixed_agency, None, row.raw[:1000] or None,
+                            row.reason, row.detail, None)
+                continue
+            mapped = mapper.map(row)
+            original = original_json(row.values)
+            if mapped.problems:
+                for p in mapped.problems:
+                    quarantined(row.row_number, row.locator, mapped.agency, p.column, p.value, p.reason, p.message,
+                                original)
+                continue
+            keys = [(ev["agency"], ev["record_id"]) for ev in mapped.events]
+            repeated = next((k for k in keys if k in first_row_of), None)
+            if repeated is not None:
+                quarantined(row.row_number, row.locator, mapped.agency, None, repeated[1], "duplicate_record",
+                            f"record_id {repeated[1]!r} already appears at {first_row_of[repeated]} of this file",
+                            original)
+                continue
+            for k in keys:
+                first_row_of[k] = row.locator
+            where = {"row_number": row.row_number, "locator": row.locator}
+            for ev in mapped.events:
+                ev.update(provenance, **where, original=original)
+                ev["content_hash"] = content_hash(ev, ("subject_ref", "subject_namespace", *EVENT_FIELDS))
+                events.append(ev)
+            if mapped.person is not None:
+                person = {**mapped.person, **provenance, **where, "agency": mapped.agency}
+                person["content_hash"] = content_hash(person, ("subject_namespace", *PERSON_FIELDS))
+                # the agency's latest statement in this file about the person is its version
+                persons[(mapped.agency, person["subject_ref"])] = person
     if rows_read == 0:
         raise FileRejected("empty", "no data rows under the header")
     return ParsedFile(events, list(persons.values()), quarantine, rows_read, len(bad_rows))

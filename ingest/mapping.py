@@ -23,7 +23,7 @@ from typing import Any
 from casehistory.identifiers import is_valid_nhs_number, is_valid_upn, normalise_nhs_number, normalise_upn
 from casehistory.vocabulary import agencies, event_types
 from ingest.readers.base import FileRejected, RawRow
-from ingest.registry import EventSpec, Field_, SourceSpec
+from ingest.registry import EventSpec, Field_, SourceSpec, TableSpec
 
 PERSON_ROLES = {"child", "mother", "father", "carer", "sibling", "other_adult"}
 SEX_WORDS = {"m": "M", "male": "M", "f": "F", "female": "F", "u": "U", "unknown": "U", "not known": "U",
@@ -77,30 +77,32 @@ class DateParser:
         return None
 
 
-def resolve_columns(spec: SourceSpec, columns: list[str]) -> dict[str, str]:
+def resolve_columns(spec: SourceSpec, table: TableSpec, columns: list[str], where: str = "the file") -> dict[str, str]:
     """The file's spelling of every column the mapping names; rejects the file if any is missing."""
     by_fold = {c.casefold(): c for c in columns}
+    required = set(table.required(spec.agency))
     resolved = {}
     missing = []
-    for name in spec.referenced_columns:
+    for name in table.columns_used(spec.agency):
         actual = by_fold.get(name.casefold())
         if actual is not None:
             resolved[name] = actual
-        elif name in spec.required_columns:
+        elif name in required:
             missing.append(name)
     if missing:
         raise FileRejected(
             "wrong_columns",
-            f"missing column(s) {', '.join(repr(m) for m in missing)}; the file has "
+            f"missing column(s) {', '.join(repr(m) for m in missing)}; {where} has "
             + ", ".join(repr(c) for c in columns[:40]) + (" ..." if len(columns) > 40 else ""),
         )
     return resolved
 
 
 class Mapper:
-    def __init__(self, spec: SourceSpec, columns: list[str], run_date: date):
+    def __init__(self, spec: SourceSpec, table: TableSpec, columns: list[str], run_date: date, where: str = "the file"):
         self.spec = spec
-        self.cols = resolve_columns(spec, columns)
+        self.table = table
+        self.cols = resolve_columns(spec, table, columns, where)
         self.run_date = run_date
         self.vocab = event_types()
         self.agency_codes = set(agencies())
@@ -165,10 +167,10 @@ class Mapper:
         agency = self.agency_of(values, problems)
         out = MappedRow(row, agency)
         dob = None
-        if self.spec.person is not None:
+        if self.table.person is not None:
             out.person = self.person(values, problems, agency)
             dob = out.person.get("date_of_birth") if out.person else None
-        for spec in self.spec.events:
+        for spec in self.table.events:
             if any(values.get(self.cols.get(c, c)) is None for c in spec.when_columns):
                 continue
             event = self.event(spec, values, problems, agency, dob)
@@ -195,7 +197,7 @@ class Mapper:
         return code
 
     def person(self, values: dict, problems: list[Problem], agency: str | None) -> dict | None:
-        spec = self.spec.person
+        spec = self.table.person
         assert spec is not None
         subject, col = self.raw(spec.subject_ref, values)
         if subject is None:

@@ -121,6 +121,54 @@ class EventSpec(_Mapped):
         return [self.when] if isinstance(self.when, str) else list(self.when)
 
 
+class TableSpec(Strict):
+    """The mapping of one table: the rows of a simple file, or one table of a multi-table format
+    (a CIN census element, an SSDA903 file, an Annex A list)."""
+
+    person: PersonSpec | None = None
+    events: list[EventSpec] = Field(default_factory=list)
+    optional_columns: list[str] = Field(default_factory=list)  # may be absent from a file
+
+    @model_validator(mode="after")
+    def _check(self) -> "TableSpec":
+        if self.person is None and not self.events:
+            raise ValueError("map a person, events, or both")
+        vocab = event_types()
+        for i, ev in enumerate(self.events):
+            f = ev.event_type
+            values = list((f.codes or {}).values()) + ([f.const] if f.const else [])
+            for v in values:
+                if v is not None and v not in vocab:
+                    raise ValueError(f"events[{i}].event_type: {v!r} is not in the event vocabulary")
+            outcome_codes = ev.outcome.codes if ev.outcome else None
+            if f.const and (outcome_codes or (ev.outcome and ev.outcome.const)):
+                for v in list((outcome_codes or {}).values()) + [ev.outcome.const]:
+                    if v is not None and not vocab[f.const].accepts_outcome(v):
+                        raise ValueError(f"events[{i}].outcome: {v!r} is not an outcome of {f.const}")
+            if ev.related_agency:
+                for v in list((ev.related_agency.codes or {}).values()) + [ev.related_agency.const]:
+                    if v is not None and v not in agencies():
+                        raise ValueError(f"events[{i}].related_agency: {v!r} is not an agency code")
+        return self
+
+    def columns_used(self, agency: "str | Field_") -> list[str]:
+        cols: list[str] = list(agency.columns) if isinstance(agency, Field_) else []
+        specs: list[_Mapped] = ([self.person] if self.person else []) + list(self.events)
+        for spec in specs:
+            for fld in spec.fields().values():
+                cols.extend(fld.columns)
+            if isinstance(spec, EventSpec):
+                cols.extend(spec.when_columns)
+        return list(dict.fromkeys(cols))
+
+    def required(self, agency: "str | Field_") -> list[str]:
+        optional = {c.casefold() for c in self.optional_columns}
+        return [c for c in self.columns_used(agency) if c.casefold() not in optional]
+
+
+SINGLE_TABLE = ""  # the name of the one table of a simple file
+
+
 class SourceSpec(Strict):
     source: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     description: str
@@ -134,58 +182,34 @@ class SourceSpec(Strict):
     sheet: str | None = None  # xlsx: the sheet to read (default: the first)
     header_row: int = Field(default=1, ge=1)  # xlsx: the row holding the column names
     records_path: str | None = None  # json: dotted path to the list of records
-    table: str | None = None  # national formats with several tables (ssda903 header/episodes, ...)
     date_formats: list[str] = Field(default_factory=lambda: list(DEFAULT_DATE_FORMATS))
-    optional_columns: list[str] = Field(default_factory=list)  # may be absent from a file
     subject_namespace: str | None = None  # ids shared across this agency's sources (default: agency)
+    # the mapping: person/events for a simple file, or one mapping per table of a multi-table format
     person: PersonSpec | None = None
     events: list[EventSpec] = Field(default_factory=list)
+    optional_columns: list[str] = Field(default_factory=list)
+    tables: dict[str, TableSpec] = Field(default_factory=dict)
+    ignore_tables: list[str] = Field(default_factory=list)  # tables a file may hold that are not wanted
 
     @model_validator(mode="after")
     def _check(self) -> "SourceSpec":
-        if self.person is None and not self.events:
-            raise ValueError("a source must map a person, events, or both")
+        simple = self.person is not None or bool(self.events)
+        if simple and self.tables:
+            raise ValueError("give either person/events (one table) or tables (several), not both")
+        if not simple and not self.tables:
+            raise ValueError("a source must map a person, events, or tables")
+        if simple:  # validate the single table like any other
+            TableSpec(person=self.person, events=self.events, optional_columns=self.optional_columns)
         if isinstance(self.agency, str) and self.agency not in agencies():
             raise ValueError(f"agency {self.agency!r} is not in casehistory/reference/agencies.yml")
-        vocab = event_types()
-        for i, ev in enumerate(self.events):
-            f = ev.event_type
-            values = list((f.codes or {}).values()) + ([f.const] if f.const else [])
-            for v in values:
-                if v is not None and v not in vocab:
-                    raise ValueError(f"events[{i}].event_type: {v!r} is not in the event vocabulary")
-            if f.const and ev.outcome and ev.outcome.codes:
-                for v in ev.outcome.codes.values():
-                    if v is not None and not vocab[f.const].accepts_outcome(v):
-                        raise ValueError(f"events[{i}].outcome: {v!r} is not an outcome of {f.const}")
-            for name in ("related_agency",):
-                fld = getattr(ev, name)
-                for v in (fld.codes or {}).values() if fld else ():
-                    if v is not None and v not in agencies():
-                        raise ValueError(f"events[{i}].{name}: {v!r} is not an agency code")
         return self
 
     # ---- derived ---------------------------------------------------------------------------------
     @cached_property
-    def referenced_columns(self) -> list[str]:
-        cols: list[str] = []
-        specs: list[_Mapped] = ([self.person] if self.person else []) + list(self.events)
-        if isinstance(self.agency, Field_):
-            cols.extend(self.agency.columns)
-        for spec in specs:
-            for fld in spec.fields().values():
-                cols.extend(fld.columns)
-            if isinstance(spec, EventSpec):
-                cols.extend(spec.when_columns)
-        seen: dict[str, None] = {}
-        for c in cols:
-            seen.setdefault(c, None)
-        return list(seen)
-
-    @cached_property
-    def required_columns(self) -> list[str]:
-        optional = {c.casefold() for c in self.optional_columns}
-        return [c for c in self.referenced_columns if c.casefold() not in optional]
+    def table_specs(self) -> dict[str, TableSpec]:
+        if self.tables:
+            return dict(self.tables)
+        return {SINGLE_TABLE: TableSpec(person=self.person, events=self.events, optional_columns=self.optional_columns)}
 
     def matches_name(self, file_name: str) -> bool:
         name = file_name.casefold()

@@ -14,7 +14,8 @@ from ingest.readers.base import BadRow, FileRejected, RawRow, Table
 from ingest.readers.tabular import read_chronology, read_csv, read_json, read_jsonl, read_xlsx, sniff_chronology
 from ingest.registry import SourceSpec
 
-READERS: dict[str, Callable[[Path, SourceSpec], Table]] = {
+# format -> read(path, spec) -> the file's tables (one for simple formats)
+READERS: dict[str, Callable[[Path, SourceSpec], list[Table]]] = {
     "csv": read_csv,
     "xlsx": read_xlsx,
     "json": read_json,
@@ -28,7 +29,7 @@ SNIFFERS: dict[str, Callable[[Path], bool]] = {
 }
 
 
-def read(path: Path, spec: SourceSpec) -> Table:
+def read(path: Path, spec: SourceSpec) -> list[Table]:
     reader = READERS.get(spec.format)
     if reader is None:
         raise FileRejected("unsupported", f"no reader for format {spec.format!r}")

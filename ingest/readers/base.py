@@ -40,6 +40,8 @@ class FileRejected(Exception):
 class Table:
     columns: list[str]
     rows: Iterable[RawRow | BadRow]
+    name: str = ""  # which table of a multi-table format ("" for a simple file)
+    where: str = "the file"  # how to name it in messages ("sheet 'List 3'", "element Referral")
 
 
 _SPACES = re.compile(r"\s+")

@@ -33,7 +33,11 @@ def decode(path: Path, encoding: str) -> str:
         ) from None
 
 
-def read_csv(path: Path, spec: SourceSpec) -> Table:
+def read_csv(path: Path, spec: SourceSpec) -> list[Table]:
+    return [csv_table(path, spec)]
+
+
+def csv_table(path: Path, spec: SourceSpec) -> Table:
     text = decode(path, spec.encoding)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=spec.delimiter, quotechar=spec.quotechar)
     try:
@@ -75,7 +79,7 @@ def _csv_rows(reader, columns: list[str]) -> Iterator[RawRow | BadRow]:
 
 # ---- XLSX ------------------------------------------------------------------------------------------
 
-def _open_workbook(path: Path):
+def open_workbook(path: Path):
     from openpyxl import load_workbook
 
     try:
@@ -84,9 +88,9 @@ def _open_workbook(path: Path):
         raise FileRejected("unreadable", f"not a readable XLSX workbook: {exc}") from None
 
 
-def read_xlsx(path: Path, spec: SourceSpec, *, sheet: str | None = None, header_row: int | None = None) -> Table:
-    wb = _open_workbook(path)
-    wanted = sheet or spec.sheet
+def read_xlsx(path: Path, spec: SourceSpec) -> list[Table]:
+    wb = open_workbook(path)
+    wanted = spec.sheet
     if wanted:
         by_name = {ws.title.casefold(): ws for ws in wb.worksheets}
         ws = by_name.get(wanted.casefold())
@@ -95,7 +99,7 @@ def read_xlsx(path: Path, spec: SourceSpec, *, sheet: str | None = None, header_
                                + ", ".join(repr(w.title) for w in wb.worksheets))
     else:
         ws = wb.worksheets[0]
-    return sheet_table(ws, header_row or spec.header_row)
+    return [sheet_table(ws, spec.header_row)]
 
 
 def sheet_table(ws, header_row: int) -> Table:
@@ -106,7 +110,7 @@ def sheet_table(ws, header_row: int) -> Table:
     columns = [clean_header(h) for h in header]
     while columns and not columns[-1]:
         columns.pop()
-    return Table(columns, _sheet_rows(ws.title, rows, columns, header_row))
+    return Table(columns, _sheet_rows(ws.title, rows, columns, header_row), where=f"sheet {ws.title!r}")
 
 
 def _sheet_rows(title: str, rows, columns: list[str], header_row: int) -> Iterator[RawRow]:
@@ -122,7 +126,7 @@ def _sheet_rows(title: str, rows, columns: list[str], header_row: int) -> Iterat
 
 # ---- JSON and JSON Lines ------------------------------------------------------------------------------
 
-def read_json(path: Path, spec: SourceSpec) -> Table:
+def read_json(path: Path, spec: SourceSpec) -> list[Table]:
     text = decode(path, spec.encoding)
     try:
         doc = json.loads(text)
@@ -146,10 +150,10 @@ def read_json(path: Path, spec: SourceSpec) -> Table:
             rows.append(RawRow(n, where, flatten(rec)))
         else:
             rows.append(BadRow(n, where, "unreadable_row", "not a JSON object", json.dumps(rec)[:500]))
-    return Table(_union_columns(rows), rows)
+    return [Table(_union_columns(rows), rows)]
 
 
-def read_jsonl(path: Path, spec: SourceSpec) -> Table:
+def read_jsonl(path: Path, spec: SourceSpec) -> list[Table]:
     text = decode(path, spec.encoding)
     rows: list[RawRow | BadRow] = []
     n = 0
@@ -168,7 +172,7 @@ def read_jsonl(path: Path, spec: SourceSpec) -> Table:
         rows.append(RawRow(n, f"line {line_no}", flatten(rec)))
     if not rows:
         raise FileRejected("empty", "the file holds no records")
-    return Table(_union_columns(rows), rows)
+    return [Table(_union_columns(rows), rows)]
 
 
 def _union_columns(rows: list[RawRow | BadRow]) -> list[str]:
@@ -200,7 +204,7 @@ def sniff_chronology(path: Path) -> bool:
         return False
     if suffix == ".xlsx":
         try:
-            wb = _open_workbook(path)
+            wb = open_workbook(path)
         except FileRejected:
             return False
         return any(_is_chronology_header([clean_header(c) for c in next(ws.iter_rows(max_row=1, values_only=True), ())])
@@ -208,18 +212,17 @@ def sniff_chronology(path: Path) -> bool:
     return False
 
 
-def read_chronology(path: Path, spec: SourceSpec) -> Table:
+def read_chronology(path: Path, spec: SourceSpec) -> list[Table]:
+    """Header case does not matter: the mapping matches columns case-insensitively."""
     suffix = path.suffix.casefold()
     if suffix == ".csv":
-        table = read_csv(path, spec)
+        return [csv_table(path, spec)]
     elif suffix == ".xlsx":
-        wb = _open_workbook(path)
+        wb = open_workbook(path)
         sheets = [ws for ws in wb.worksheets
                   if _is_chronology_header([clean_header(c) for c in next(ws.iter_rows(max_row=1, values_only=True), ())])]
         if not sheets:
             raise FileRejected("wrong_columns", "no sheet has the chronology template header "
                                f"(needs {', '.join(CHRONOLOGY_REQUIRED)})")
-        table = sheet_table(sheets[0], 1)
-    else:
-        raise FileRejected("unsupported", f"a chronology template must be .csv or .xlsx, not {path.suffix or 'no extension'}")
-    return table  # header case does not matter: the mapping matches columns case-insensitively
+        return [sheet_table(sheets[0], 1)]
+    raise FileRejected("unsupported", f"a chronology template must be .csv or .xlsx, not {path.suffix or 'no extension'}")
