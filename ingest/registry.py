@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from casehistory.vocabulary import agencies, event_types
 
@@ -200,9 +200,14 @@ class SourceSpec(Strict):
             raise ValueError("a source must map a person, events, or tables")
         if simple:  # validate the single table like any other
             TableSpec(person=self.person, events=self.events, optional_columns=self.optional_columns)
-        if isinstance(self.agency, str) and self.agency not in agencies():
-            raise ValueError(f"agency {self.agency!r} is not in casehistory/reference/agencies.yml")
         return self
+
+    @field_validator("agency")
+    @classmethod
+    def _known_agency(cls, value: "str | Field_") -> "str | Field_":
+        if isinstance(value, str) and value not in agencies():
+            raise ValueError(f"{value!r} is not in casehistory/reference/agencies.yml")
+        return value
 
     # ---- derived ---------------------------------------------------------------------------------
     @cached_property

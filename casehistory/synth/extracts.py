@@ -252,7 +252,8 @@ def _csc_corrections(r: Renderer, main: Extract) -> Extract:
     corrected = []
     candidates = [row for row in main.rows if row.status == "loaded" and r.world.persons[row.event.pid].scenario is None
                   and row.event.etype in ("referral", "assessment_start", "cp_review")]
-    for row in r.rng.sample(candidates, min(len(candidates), max(1, round(r.noise.corrections * len(main.rows)))) if r.noise.corrections else []):
+    wanted = min(len(candidates), max(1, round(r.noise.corrections * len(main.rows)))) if r.noise.corrections else 0
+    for row in r.rng.sample(candidates, wanted):
         fixed = dict(row.values)
         if row.event.etype == "referral" and row.report.outcome:
             wrong = r.rng.choice([o for o in ("NFA", "EH", "ASMT") if o != fixed["Outcome"]])

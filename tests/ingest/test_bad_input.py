@@ -1,0 +1,272 @@
+"""Each fault in an agency file yields its own specific reason, and every good row of the same file
+still loads: 20 faults across CSV, XLSX, JSON, JSON Lines and the chronology template.
+
+Row faults: the file loads, the faulty row is quarantined with file, row, column, value, reason.
+File faults: the file is recorded as rejected with its reason (and kept in the archive).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import pytest
+from openpyxl import Workbook
+
+from casehistory.settings import SOURCES_DIR
+from ingest.detect import discover
+from tests.ingest.helpers import load_files, registry
+
+CSC_HEADER = ["Record ID", "Child ID", "NHS Number", "UPN", "Forename", "Surname", "DOB", "Gender", "Postcode",
+              "Activity", "Activity Date", "Outcome", "Referral Source", "Worker Role", "Notes", "Recorded"]
+CHRONO_HEADER = ["agency", "record_id", "subject_ref", "nhs_number", "forename", "surname", "date_of_birth",
+                 "person_role", "event_date", "event_type", "outcome", "related_agency", "summary"]
+
+
+def csc_rows() -> list[dict]:
+    base = {"NHS Number": "9434765919", "UPN": "", "Forename": "Amy", "Surname": "Lee", "DOB": "01/02/2018",
+            "Gender": "Female", "Postcode": "IP1 2AB", "Outcome": "", "Referral Source": "", "Worker Role": "SW",
+            "Notes": "", "Recorded": "05/03/2024 10:00"}
+    return [
+        {**base, "Record ID": "R1", "Child ID": "C1", "Activity": "REF", "Activity Date": "01/03/2024",
+         "Outcome": "EH", "Referral Source": "2A"},
+        {**base, "Record ID": "R2", "Child ID": "C1", "Activity": "ASMT-S", "Activity Date": "04/03/2024"},
+        {**base, "Record ID": "R3", "Child ID": "C1", "Activity": "CLOSE", "Activity Date": "2024-04-01", "Outcome": "RC8"},
+    ]
+
+
+def chrono_rows() -> list[dict]:
+    base = {"agency": "gp", "subject_ref": "G1", "nhs_number": "9434765919", "forename": "Amy", "surname": "Lee",
+            "date_of_birth": "2018-02-01", "person_role": "child", "outcome": "", "related_agency": "", "summary": "seen"}
+    return [
+        {**base, "record_id": "G-1", "event_date": "01/03/2024", "event_type": "gp_appointment", "outcome": "attended"},
+        {**base, "record_id": "G-2", "event_date": "2024-03-02", "event_type": "referral", "related_agency": "csc"},
+        {**base, "record_id": "G-3", "event_date": "2024-03-09", "event_type": "gp_appointment", "outcome": "was_not_brought"},
+    ]
+
+
+def write_csv(path: Path, header: list[str], rows: list[dict], encoding: str = "utf-8") -> Path:
+    with path.open("w", newline="", encoding=encoding) as f:
+        w = csv.DictWriter(f, fieldnames=header)
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def write_eh(path: Path, rows: list[list], sheet: str = "Activity") -> Path:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet
+    ws.append(["Activity ID", "Case Ref", "First Name", "Last Name", "Date of Birth", "Post Code", "NHS No",
+               "Activity Type", "Activity Date", "Outcome", "Worker", "Comments"])
+    for r in rows:
+        ws.append(r)
+    wb.save(path)
+    return path
+
+
+def eh_rows() -> list[list]:
+    from datetime import datetime
+
+    return [["A1", "EH-1", "Amy", "Lee", datetime(2018, 2, 1), "IP1 2AB", None, "TAC Meeting", datetime(2024, 3, 1), "Held", "FSP", None],
+            ["A2", "EH-1", "Amy", "Lee", datetime(2018, 2, 1), "IP1 2AB", None, "Home Visit", "05/03/2024", "No Access", "FSP", None],
+            ["A3", "EH-1", "Amy", "Lee", datetime(2018, 2, 1), "IP1 2AB", None, "EH Episode End", datetime(2024, 4, 1), "Completed", "FSP", None]]
+
+
+def police_lines() -> list[str]:
+    base = {"person_id": "PN1", "forenames": "Amy", "surname": "Lee", "dob": "01/02/2018", "gender": "F",
+            "postcode": "IP1 2AB", "household_ref": "HH1", "role": "CHILD PRESENT", "referred_to": None,
+            "officer_role": "PC", "summary": None}
+    return [json.dumps({**base, "record_ref": f"PR{i}", "occurrence_ref": f"O{i}", "type": "DOMESTIC",
+                        "occurred_at": f"2024-03-0{i}T21:00:00"}) for i in (1, 2, 3)]
+
+
+def hv_doc() -> dict:
+    patient = {"id": "HV1", "nhs_number": "9434765919", "given_name": "Amy", "family_name": "Lee",
+               "birth_date": "2018-02-01", "gender": "female", "postcode": "IP1 2AB"}
+    return {"contacts": [{"contact_id": f"C{i}", "patient": patient, "contact_type": "home_visit",
+                          "contact_date": f"2019-0{i}-01", "outcome": "Completed", "related_org": None,
+                          "staff_role": "HV", "notes": None} for i in (1, 2, 3)]}
+
+
+@dataclass
+class Case:
+    fault: str
+    source: str
+    make: Callable[[Path], Path]
+    reason: str  # the quarantine or rejection reason the fault must produce
+    rejected: bool = False  # the whole file, rather than one row
+    column: str | None = None
+
+
+def _csc(tmp: Path, change: Callable[[list[dict]], None], name="csc_activity_2024-05-01.csv", **kw) -> Path:
+    rows = csc_rows()
+    change(rows)
+    return write_csv(tmp / name, CSC_HEADER, rows, **kw)
+
+
+def _chrono(tmp: Path, change: Callable[[list[dict]], None]) -> Path:
+    rows = chrono_rows()
+    change(rows)
+    return write_csv(tmp / "chronology_gp_REV-1.csv", CHRONO_HEADER, rows)
+
+
+def _set(i: int, **values) -> Callable[[list[dict]], None]:
+    def change(rows: list[dict]) -> None:
+        rows[i].update(values)
+    return change
+
+
+CASES = [
+    # ---- row faults ----------------------------------------------------------------------------------
+    Case("impossible date", "csc_activity", lambda t: _csc(t, _set(1, **{"Activity Date": "31/02/2024"})),
+         "bad_date", column="Activity Date"),
+    Case("date that is not a date", "csc_activity", lambda t: _csc(t, _set(1, **{"Activity Date": "last Tuesday"})),
+         "bad_date", column="Activity Date"),
+    Case("activity code the mapping does not know", "csc_activity", lambda t: _csc(t, _set(1, Activity="XFER")),
+         "unknown_code", column="Activity"),
+    Case("outcome code the mapping does not know", "csc_activity", lambda t: _csc(t, _set(0, Outcome="MAYBE")),
+         "unknown_code", column="Outcome"),
+    Case("child id missing", "csc_activity", lambda t: _csc(t, _set(1, **{"Child ID": ""})),
+         "missing_required", column="Child ID"),
+    Case("event in the future", "csc_activity", lambda t: _csc(t, _set(1, **{"Activity Date": "01/03/2055"})),
+         "date_in_future", column="Activity Date"),
+    Case("case closed before the child was born", "csc_activity", lambda t: _csc(t, _set(2, **{"Activity Date": "01/01/2017"})),
+         "date_before_birth", column="Activity Date"),
+    Case("record id repeated in one file", "csc_activity", lambda t: _csc(t, _set(2, **{"Record ID": "R1"})),
+         "duplicate_record"),
+    Case("row with more fields than the header", "csc_activity",
+         lambda t: _append(_csc(t, lambda rows: None), "R9,C1,,,,,,,,REF,01/03/2024,,,,,,EXTRA\n"), "unreadable_row"),
+    Case("eh date typed as text that is no date", "eh_activity",
+         lambda t: write_eh(t / "EarlyHelp_Activity_May2024.xlsx", _replace(eh_rows(), 1, 8, "32/03/2024")),
+         "bad_date", column="Activity Date"),
+    Case("police line cut short", "police_ppn",
+         lambda t: _text(t / "police_ppn_2024.jsonl", "\n".join(police_lines()[:2] + ['{"record_ref": "PR9", "occ'] + police_lines()[2:])),
+         "unreadable_row"),
+    Case("hv contact in the future", "hv_contacts",
+         lambda t: _text(t / "hv_contacts_2024.json", json.dumps(_hv_set(2, contact_date="2099-01-01"))),
+         "date_in_future", column="contact_date"),
+    Case("chronology event type outside the vocabulary", "chronology_template",
+         lambda t: _chrono(t, _set(1, event_type="visit")), "unknown_code", column="event_type"),
+    Case("chronology outcome not an outcome of its type", "chronology_template",
+         lambda t: _chrono(t, _set(0, outcome="held")), "unknown_code", column="outcome"),
+    Case("chronology agency not a known agency", "chronology_template",
+         lambda t: _chrono(t, _set(2, agency="fiss")), "unknown_code", column="agency"),
+    Case("chronology person role not a known role", "chronology_template",
+         lambda t: _chrono(t, _set(2, person_role="uncle")), "unknown_code", column="person_role"),
+    # ---- file faults ---------------------------------------------------------------------------------
+    Case("Windows-1252 text where UTF-8 is declared", "csc_activity",
+         lambda t: _csc(t, _set(0, Forename="Zoë"), encoding="cp1252"), "unreadable", rejected=True),
+    Case("a required column is missing", "csc_activity",
+         lambda t: write_csv(t / "csc_activity_x.csv", [h for h in CSC_HEADER if h != "Activity Date"],
+                             [{k: v for k, v in r.items() if k != "Activity Date"} for r in csc_rows()]),
+         "wrong_columns", rejected=True),
+    Case("an empty file", "csc_activity", lambda t: _text(t / "csc_activity_empty.csv", ""), "empty", rejected=True),
+    Case("a header and no rows", "csc_activity",
+         lambda t: write_csv(t / "csc_activity_header_only.csv", CSC_HEADER, []), "empty", rejected=True),
+    Case("a workbook without the sheet the source names", "eh_activity",
+         lambda t: write_eh(t / "EarlyHelp_Activity_Jun2024.xlsx", eh_rows(), sheet="Sheet1"),
+         "wrong_structure", rejected=True),
+    Case("a workbook that is not a workbook", "eh_activity",
+         lambda t: _text(t / "EarlyHelp_Activity_Jul2024.xlsx", "this is not a zip"), "unreadable", rejected=True),
+    Case("JSON that does not parse", "hv_contacts",
+         lambda t: _text(t / "hv_contacts_broken.json", '{"contacts": [ {"contact_id": "C1", '), "unreadable", rejected=True),
+    Case("JSON without the records list", "hv_contacts",
+         lambda t: _text(t / "hv_contacts_other.json", json.dumps({"visits": []})), "wrong_structure", rejected=True),
+]
+
+
+def _append(path: Path, line: str) -> Path:
+    with path.open("a", encoding="utf-8") as f:
+        f.write(line)
+    return path
+
+
+def _text(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _replace(rows: list[list], i: int, j: int, value) -> list[list]:
+    rows[i][j] = value
+    return rows
+
+
+def _hv_set(i: int, **values) -> dict:
+    doc = hv_doc()
+    doc["contacts"][i].update(values)
+    return doc
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.fault for c in CASES])
+def test_each_fault_gives_its_own_reason_and_the_good_rows_still_load(case: Case, tmp_path, run_date):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    path = case.make(folder)
+    con = duckdb.connect(str(tmp_path / "store.duckdb"))
+    result = load_files(con, registry()[case.source], [path], run_date, tmp_path / "archive")
+    outcome = result.files[0]
+    if case.rejected:
+        assert outcome.status == "rejected"
+        assert outcome.reason == case.reason, outcome.detail
+        status, reason, archived = con.execute(
+            "select status, reason, archived_as from ledger.files where file_name = ?", [path.name]).fetchone()
+        assert (status, reason) == ("rejected", case.reason)
+        assert Path(archived).read_bytes() == path.read_bytes()  # kept, not dropped
+        return
+    assert outcome.status == "loaded", outcome.detail
+    assert outcome.rows_quarantined == 1
+    assert outcome.rows_loaded == outcome.rows_read - 1 >= 2
+    reason, column, row_number, message = con.execute(
+        "select reason, column_name, row_number, message from ledger.quarantine").fetchone()
+    assert reason == case.reason, message
+    if case.column:
+        assert column == case.column
+    loaded_rows = {r[0] for r in con.execute("select distinct row_number from ledger.event_records").fetchall()}
+    assert row_number not in loaded_rows
+    assert len(loaded_rows) == outcome.rows_loaded
+
+
+def test_the_fault_set_covers_at_least_fifteen_distinct_faults_across_formats():
+    assert len({c.fault for c in CASES}) >= 15
+    assert {registry()[c.source].format for c in CASES} >= {"csv", "xlsx", "json", "jsonl", "chronology_template"}
+
+
+def test_one_agencys_broken_file_does_not_stop_the_others_in_the_same_folder(tmp_path, run_date):
+    from tests.ingest.helpers import load_folder
+
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    _text(folder / "EarlyHelp_Activity_Jul2024.xlsx", "this is not a zip")
+    _csc(folder, lambda rows: None)
+    _chrono(folder, lambda rows: None)
+    con = duckdb.connect(str(tmp_path / "store.duckdb"))
+    loads = load_folder(con, folder, "run1", run_date, tmp_path / "archive")
+    assert loads["eh_activity"].rejected
+    assert loads["csc_activity"].files[0].status == "loaded"
+    assert loads["chronology_template"].files[0].status == "loaded"
+
+
+def test_a_file_no_source_claims_is_reported_not_ignored(tmp_path):
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    _text(folder / "minutes_of_meeting.docx", "not an extract")
+    _chrono(folder, lambda rows: None)
+    found = discover(folder, registry())
+    assert [(p.name, why.split(":")[0]) for p, why in found.unmatched] == [("minutes_of_meeting.docx", "unrecognised")]
+    assert [p.name for p in found.by_source["chronology_template"]] == ["chronology_gp_REV-1.csv"]
+
+
+def test_a_chronology_template_is_recognised_by_its_header_whatever_its_name(tmp_path):
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    path = _chrono(folder, lambda rows: None)
+    path.rename(folder / "GP practice return for panel.csv")
+    found = discover(folder, registry())
+    assert [p.name for p in found.by_source["chronology_template"]] == ["GP practice return for panel.csv"]
+    assert not found.unmatched

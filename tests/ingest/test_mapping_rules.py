@@ -1,0 +1,62 @@
+"""Rules the mapping applies to every row, whatever the source."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from ingest.mapping import Mapper
+from ingest.readers.base import RawRow
+from tests.ingest.helpers import registry
+
+
+def _map(source: str, values: dict, run_date=date(2026, 1, 15)):
+    spec = registry()[source]
+    table = spec.table_specs[""]
+    return Mapper(spec, table, list(values), run_date).map(RawRow(1, "line 2", values))
+
+
+CSC = {"Record ID": "R1", "Child ID": "C1", "NHS Number": "943 476 5919", "UPN": None, "Forename": "Amy",
+       "Surname": "Lee", "DOB": "01/02/2024", "Gender": "F", "Postcode": "ip12ab", "Activity": "ASMT-S",
+       "Activity Date": "01/12/2023", "Outcome": None, "Referral Source": None, "Worker Role": None, "Notes": None,
+       "Recorded": None}
+
+
+def test_a_pre_birth_assessment_is_not_quarantined():
+    mapped = _map("csc_activity", CSC)
+    assert not mapped.problems
+    assert mapped.events[0]["event_date"] == date(2023, 12, 1)
+
+
+def test_identifiers_and_postcodes_are_normalised_and_nhs_numbers_checked():
+    person = _map("csc_activity", CSC).person
+    assert person["nhs_number"] == "9434765919" and person["nhs_number_valid"]
+    assert person["postcode"] == "IP1 2AB"
+    mistyped = _map("csc_activity", {**CSC, "NHS Number": "9434765918"}).person
+    assert mistyped["nhs_number"] == "9434765918" and not mistyped["nhs_number_valid"]  # kept, never linked on
+
+
+def test_codes_match_whatever_their_case():
+    mapped = _map("csc_activity", {**CSC, "Activity": "asmt-s"})
+    assert mapped.events[0]["event_type"] == "assessment_start"
+
+
+def test_a_row_with_two_problems_reports_both():
+    mapped = _map("csc_activity", {**CSC, "Activity": "XFER", "Activity Date": "31/02/2024"})
+    assert {p.reason for p in mapped.problems} == {"unknown_code", "bad_date"}
+    assert mapped.events == [] and mapped.person is None
+
+
+def test_excel_date_cells_and_time_of_day_are_kept():
+    mapped = _map("police_ppn", {"record_ref": "P1", "occurrence_ref": "O1", "person_id": "PN1", "forenames": "A",
+                                 "surname": "B", "dob": "01/02/2010", "gender": "M", "postcode": None,
+                                 "household_ref": "H1", "role": "CHILD PRESENT", "type": "DOMESTIC",
+                                 "occurred_at": "2024-03-01T21:30:00", "referred_to": None, "officer_role": None,
+                                 "summary": None})
+    event = mapped.events[0]
+    assert (event["event_date"], str(event["event_time"])) == (date(2024, 3, 1), "21:30:00")
+    assert event["outcome"] == "domestic_abuse" and event["person_role"] == "child"
+    eh = _map("eh_activity", {"Activity ID": "A1", "Case Ref": "E1", "First Name": "A", "Last Name": "B",
+                              "Date of Birth": datetime(2019, 5, 4), "Post Code": None, "NHS No": None,
+                              "Activity Type": "TAC Meeting", "Activity Date": datetime(2024, 2, 1),
+                              "Outcome": "Cancelled", "Worker": None, "Comments": None})
+    assert eh.person["date_of_birth"] == date(2019, 5, 4) and eh.events[0]["outcome"] == "cancelled"

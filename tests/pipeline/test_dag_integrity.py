@@ -1,0 +1,64 @@
+"""The DAGs folder loads cleanly and the nightly DAG has the properties a 2 a.m. operator relies on."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from casehistory.settings import PROJECT_ROOT
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    from airflow.models.dagbag import DagBag
+
+    return DagBag(dag_folder=str(PROJECT_ROOT / "dags"), include_examples=False)
+
+
+def test_dags_folder_has_no_import_errors(dagbag):
+    assert dagbag.import_errors == {}
+
+
+def test_nightly_dag_exists_with_tags_and_docs(dagbag):
+    dag = dagbag.dags.get("nightly")
+    assert dag is not None
+    assert {"casehistory", "nightly"} <= set(dag.tags)
+    assert dag.doc_md and "nightly" in dag.doc_md
+
+
+def test_nightly_never_overlaps_itself_and_writes_one_task_at_a_time(dagbag):
+    dag = dagbag.dags["nightly"]
+    assert dag.max_active_runs == 1
+    assert dag.max_active_tasks == 1  # DuckDB has one writer
+
+
+def test_every_task_retries_except_the_final_report(dagbag):
+    dag = dagbag.dags["nightly"]
+    for t in dag.tasks:
+        if t.task_id == "report":
+            assert t.retries == 0
+        else:
+            assert t.retries >= 1, t.task_id
+        assert t.on_failure_callback, t.task_id
+
+
+def test_tasks_run_in_pipeline_order(dagbag):
+    dag = dagbag.dags["nightly"]
+    order = ["prepare", "load", "link", "build", "check", "publish", "report"]
+    for upstream, downstream in zip(order, order[1:]):
+        assert downstream in dag.get_task(upstream).downstream_task_ids
+
+
+def test_one_agency_failing_does_not_stop_linking_and_the_report_always_runs(dagbag):
+    dag = dagbag.dags["nightly"]
+    assert dag.get_task("link").trigger_rule == "all_done_min_one_success"
+    assert dag.get_task("report").trigger_rule == "all_done"
+    assert dag.get_task("publish").trigger_rule == "all_success"  # failed checks hold publishing back
+
+
+def test_loads_are_mapped_one_task_per_source(dagbag):
+    from airflow.sdk.definitions.mappedoperator import MappedOperator
+
+    assert isinstance(dagbag.dags["nightly"].get_task("load"), MappedOperator)

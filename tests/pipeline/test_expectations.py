@@ -1,0 +1,113 @@
+"""The Great Expectations suites fail on bad data, check by check, and pass on good data."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from casehistory import warehouse
+from casehistory.settings import Settings
+from expectations.runner import run_suites
+from expectations.suites import CHILD_EVENTS, REVIEW_CHRONOLOGIES, SOURCE_LOADS
+
+GOOD_EVENTS = [
+    ("e1", "k1", "referral", date(2024, 3, 1), 3, 2),
+    ("e2", "k1", "tac_meeting", date(2024, 4, 1), 3, 1),
+    ("e3", "k2", "birth", date(2023, 8, 24), 0, 1),
+]
+
+
+def _settings(tmp_path) -> Settings:
+    return Settings(extracts=tmp_path, warehouse=tmp_path / "wh.duckdb", run_date=date(2026, 1, 15))
+
+
+def _events_table(settings: Settings, rows) -> None:
+    with warehouse.store(settings) as con:
+        con.execute("create schema if not exists marts")
+        con.execute("""create or replace table marts.fct_child_events (event_id varchar, child_key varchar,
+                       event_type varchar, event_date date, age_at_event integer, records integer)""")
+        if rows:
+            con.executemany("insert into marts.fct_child_events values (?, ?, ?, ?, ?, ?)", rows)
+
+
+def _failed(outcome) -> set[str]:
+    return {r["check_name"] for r in outcome.results if not r["success"]}
+
+
+def test_the_child_events_suite_passes_on_good_data(tmp_path):
+    settings = _settings(tmp_path)
+    _events_table(settings, GOOD_EVENTS)
+    outcome = run_suites(settings, "run1", [CHILD_EVENTS])
+    assert _failed(outcome) == set()
+    assert len(outcome.results) == len(CHILD_EVENTS.checks)
+
+
+@pytest.mark.parametrize("bad_row, check", [
+    (("e9", "k3", "visit", date(2024, 1, 1), 3, 1), "event_type_in_vocabulary"),
+    (("e9", None, "referral", date(2024, 1, 1), 3, 1), "child_key_present"),
+    (("e9", "k3", "referral", None, 3, 1), "event_date_present"),
+    (("e9", "k3", "referral", date(2055, 1, 1), 3, 1), "event_date_not_in_future"),
+    (("e1", "k3", "referral", date(2024, 1, 1), 3, 1), "event_id_unique"),
+])
+def test_each_error_check_fails_on_the_fault_it_guards_and_blocks_publishing(tmp_path, bad_row, check):
+    settings = _settings(tmp_path)
+    _events_table(settings, GOOD_EVENTS + [bad_row])
+    outcome = run_suites(settings, "run1", [CHILD_EVENTS])
+    assert _failed(outcome) == {check}
+    assert outcome.errors_failed == [f"child_events.{check}"]
+
+
+def test_an_empty_chronology_fails(tmp_path):
+    settings = _settings(tmp_path)
+    _events_table(settings, [])
+    assert "chronology_not_empty" in _failed(run_suites(settings, "run1", [CHILD_EVENTS]))
+
+
+def test_a_check_that_cannot_run_counts_as_failed_not_passed(tmp_path):
+    settings = _settings(tmp_path)
+    with warehouse.store(settings) as con:  # the table lacks the column the checks read
+        con.execute("create schema marts")
+        con.execute("create table marts.fct_child_events as select 'e1' as event_id, 'k1' as child_key, "
+                    "'referral' as event_type, date '2024-01-01' as event_date, 1 as records, 1 as age_at_event")
+        con.execute("alter table marts.fct_child_events drop column child_key")
+        con.execute("alter table marts.fct_child_events add column child_key varchar")
+    outcome = run_suites(settings, "run1", [CHILD_EVENTS])
+    assert "child_key_present" in _failed(outcome)
+
+
+def test_results_are_kept_as_data_with_category_severity_and_counts(tmp_path):
+    settings = _settings(tmp_path)
+    _events_table(settings, GOOD_EVENTS + [("e9", "k3", "visit", date(2024, 1, 1), 3, 1)])
+    run_suites(settings, "run7", [CHILD_EVENTS])
+    with warehouse.store(settings, read_only=True) as con:
+        row = con.execute("""select category, severity, success, unexpected_count, element_count
+                             from quality.check_results where run_id = 'run7'
+                             and check_name = 'event_type_in_vocabulary'""").fetchone()
+    assert row == ("conformance", "error", False, 1, 4)
+
+
+def test_a_noisy_source_and_a_missing_chronology_are_warnings_not_errors(tmp_path):
+    settings = _settings(tmp_path)
+    with warehouse.store(settings) as con:
+        con.execute("create schema ledger")
+        con.execute("""create table ledger.loads as select * from (values
+                       ('run1', 'good', 100, 1, 0, 1), ('run1', 'noisy', 100, 30, 0, 1))
+                       t(run_id, source, rows_read, rows_quarantined, files_rejected, files_seen)""")
+        con.execute("create schema audit")
+        con.execute("""create table audit.audit_review_chronologies as select * from (values
+                       ('R1', 'csc', 'received'), ('R1', 'eh', 'missing'))
+                       t(review_id, agency, status)""")
+    outcome = run_suites(settings, "run1", [SOURCE_LOADS, REVIEW_CHRONOLOGIES])
+    assert _failed(outcome) == {"quarantine_rate_low", "chronologies_received"}
+    assert outcome.errors_failed == []
+    assert sorted(outcome.warnings_failed) == ["review_chronologies.chronologies_received",
+                                               "source_loads.quarantine_rate_low"]
+
+
+def test_data_docs_are_written_for_a_person_to_open(tmp_path):
+    settings = _settings(tmp_path)
+    _events_table(settings, GOOD_EVENTS)
+    outcome = run_suites(settings, "run1", [CHILD_EVENTS])
+    index = settings.reports_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    assert index.exists() and outcome.data_docs.endswith("index.html")

@@ -1,0 +1,133 @@
+"""`casehistory run` (what `make run` calls) runs the real nightly DAG through Airflow, and the
+summary it prints agrees with the generator's ground truth."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from casehistory.synth import generate
+
+pytestmark = pytest.mark.slow
+
+
+def _run(tmp: Path, extracts: Path, reviews: Path | None) -> subprocess.CompletedProcess:
+    command = [str(Path(sys.executable).with_name("casehistory")), "run", "--extracts", str(extracts),
+               "--warehouse", str(tmp / "out" / "warehouse.duckdb"), "--run-date", "2026-01-15"]
+    if reviews:
+        command += ["--reviews", str(reviews)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=900, env={**os.environ})
+
+
+@pytest.fixture(scope="module")
+def nightly(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("e2e")
+    demo = generate(tmp / "demo", children=150, seed=5)
+    proc = _run(tmp, demo.extracts, demo.reviews)
+    summary = json.loads((tmp / "out" / "warehouse.reports" / "run_summary.json").read_text())
+    return demo, proc, summary, tmp / "out"
+
+
+def test_the_run_succeeds_and_prints_its_summary(nightly):
+    _, proc, summary, _ = nightly
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "Published: yes" in proc.stdout
+    assert summary["failed_steps"] == [] and summary["published"]
+
+
+def test_rows_per_source_and_quarantine_agree_with_the_ground_truth(nightly):
+    demo, _, summary, _ = nightly
+    expected_by_source: dict[str, list[int]] = {}
+    for f in demo.expected["files"].values():
+        totals = expected_by_source.setdefault(f["source"], [0, 0, 0, 0])
+        for i, key in enumerate(("rows", "loaded", "quarantined")):
+            totals[i] += f[key]
+        totals[3] += 1
+    got = {s["source"]: [s["rows_read"], s["rows_loaded"], s["rows_quarantined"], s["files_seen"]]
+           for s in summary["sources"] if s["files_seen"]}
+    assert got == expected_by_source
+    assert summary["rows_quarantined"] == demo.expected["rows_quarantined"]
+    reasons: dict[str, int] = {}
+    for f in demo.expected["files"].values():
+        for reason, n in f["reasons"].items():
+            reasons[reason] = reasons.get(reason, 0) + n
+    got_reasons: dict[str, int] = {}
+    for q in summary["quarantine_by_reason"]:
+        got_reasons[q["reason"]] = got_reasons.get(q["reason"], 0) + q["rows"]
+    assert got_reasons == reasons
+
+
+def test_children_and_their_events_agree_with_the_ground_truth(nightly):
+    demo, _, summary, _ = nightly
+    assert summary["children"] == demo.expected["children"]
+    assert summary["child_events"] == demo.expected["child_events"]
+
+
+def test_checks_ran_and_the_review_findings_are_the_scenarios(nightly):
+    demo, _, summary, _ = nightly
+    assert summary["checks_passed"] >= 8
+    assert not [c for c in summary["checks_failed"] if "(error)" in c]
+    findings = {(r["review_id"], r["agency"], r["status"]) for r in summary["review_findings"]}
+    expected = set()
+    for review, truth in demo.expected["reviews"].items():
+        expected |= {(review, a, "missing") for a in truth["missing_chronologies"]}
+        expected |= {(review, a, "involved_not_asked") for a in truth["involved_not_asked"]}
+    assert findings == expected
+
+
+def test_the_analyst_warehouse_holds_no_identifier_name_or_free_text(nightly):
+    demo, _, _, out = nightly
+    with (demo.ground_truth / "persons.csv").open() as f:
+        people = list(csv.DictReader(f))
+    secrets = {p["nhs_number"] for p in people} | {p["upn"] for p in people if p["upn"]} \
+        | {p["surname"] for p in people} | {"Worries about neglect, hunger and hygiene"}
+    with (demo.ground_truth / "records.csv").open() as f:
+        secrets |= {r["subject_ref"] for r in csv.DictReader(f) if r["subject_ref"]}
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    schemas = {r[0] for r in con.execute("select distinct table_schema from information_schema.tables").fetchall()}
+    assert schemas <= {"marts", "audit", "quality", "run", "ref", "board"}
+    found = set()
+    for schema, table, column, data_type in con.execute(
+            """select table_schema, table_name, column_name, data_type from information_schema.columns
+               where data_type in ('VARCHAR', 'VARCHAR[]', 'JSON')""").fetchall():
+        values = f'unnest("{column}")' if data_type.endswith("[]") else f'"{column}"'  # lists element by element
+        rows = con.execute(f'select distinct {values}::varchar from "{schema}"."{table}"').fetchall()
+        found |= {v[0] for v in rows if v[0] is not None} & secrets
+    assert found == set()
+
+
+def test_running_again_on_the_same_files_adds_nothing_and_keeps_every_child_key(nightly, tmp_path_factory):
+    demo, _, first, out = nightly
+    before = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    keys_before = {r[0] for r in before.execute("select child_key from marts.dim_children").fetchall()}
+    before.close()
+    proc = _run(out.parent, demo.extracts, demo.reviews)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    second = json.loads((out / "warehouse.reports" / "run_summary.json").read_text())
+    assert second["rows_loaded"] == 0  # every file already loaded: skipped
+    assert all(s["files_skipped"] == s["files_seen"] for s in second["sources"])
+    after = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    assert {r[0] for r in after.execute("select child_key from marts.dim_children").fetchall()} == keys_before
+    assert second["child_events"] == first["child_events"]
+
+
+def test_a_broken_agency_file_fails_that_agency_and_the_run_but_the_others_publish(tmp_path):
+    demo = generate(tmp_path / "demo", children=60, seed=9)
+    (demo.extracts / "EarlyHelp_Activity_Mar2025.xlsx").write_text("truncated upload")
+    proc = _run(tmp_path, demo.extracts, None)
+    assert proc.returncode != 0
+    summary = json.loads((tmp_path / "out" / "warehouse.reports" / "run_summary.json").read_text())
+    assert summary["failed_steps"] == ["load:eh_activity"]
+    assert summary["published"]
+    eh = next(s for s in summary["sources"] if s["source"] == "eh_activity")
+    assert eh["files_rejected"] == 1 and "unreadable" in eh["message"]
+    csc = next(s for s in summary["sources"] if s["source"] == "csc_activity")
+    assert csc["rows_loaded"] > 0
+    assert "FAILED: load:eh_activity" in proc.stdout

@@ -1,0 +1,72 @@
+"""Analysts never see a half-built warehouse, never block the nightly run, never see restricted data."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import duckdb
+
+from casehistory import warehouse
+from casehistory.settings import Settings
+
+
+def _store_with(settings: Settings, children: int) -> None:
+    with warehouse.store(settings) as con:
+        for schema in ("marts", "audit", "ledger", "identity", "restricted", "staging"):
+            con.execute(f"create schema if not exists {schema}")
+        con.execute(f"create or replace table marts.dim_children as select range as child_key from range({children})")
+        con.execute("create or replace table ledger.event_records as select 'free text about a child' as summary")
+        con.execute("create or replace table restricted.restricted_child_chronology as select 'Amy' as forename")
+        con.execute("create or replace table identity.subject_person as select 'csc:C1' as subject_key")
+        con.execute("create or replace view staging.stg as select 1 as x")
+
+
+def test_only_analyst_schemas_are_published(tmp_path):
+    settings = Settings(extracts=tmp_path, warehouse=tmp_path / "wh.duckdb")
+    _store_with(settings, 3)
+    warehouse.publish(settings)
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    schemas = {r[0] for r in con.execute("select distinct table_schema from information_schema.tables").fetchall()}
+    assert schemas == {"marts"}
+    assert con.execute("select count(*) from marts.dim_children").fetchone()[0] == 3
+
+
+ANALYST = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+count = lambda: con.execute("select count(*) from marts.dim_children").fetchone()[0]
+print(count(), flush=True)
+sys.stdin.readline()  # the nightly run publishes meanwhile
+print(count(), flush=True)
+"""
+
+
+def _analyst_count(path) -> int:
+    out = subprocess.run([sys.executable, "-c", "import sys, duckdb; print(duckdb.connect(sys.argv[1], read_only=True)"
+                          ".execute('select count(*) from marts.dim_children').fetchone()[0])", str(path)],
+                         capture_output=True, text=True, check=True)
+    return int(out.stdout)
+
+
+def test_a_reader_holding_the_old_warehouse_keeps_its_snapshot_and_does_not_block_publishing(tmp_path):
+    settings = Settings(extracts=tmp_path, warehouse=tmp_path / "wh.duckdb")
+    _store_with(settings, 3)
+    warehouse.publish(settings)
+    analyst = subprocess.Popen([sys.executable, "-c", ANALYST, str(settings.warehouse)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert analyst.stdout.readline().strip() == "3"
+    _store_with(settings, 5)
+    warehouse.publish(settings)  # would raise if the analyst's open file blocked it
+    analyst.stdin.write("\n")
+    analyst.stdin.flush()
+    assert analyst.stdout.readline().strip() == "3"  # a consistent snapshot, never a half-built file
+    assert analyst.wait(timeout=30) == 0
+    assert _analyst_count(settings.warehouse) == 5  # the next session sees the new warehouse
+
+
+def test_no_half_built_file_is_left_beside_the_warehouse(tmp_path):
+    settings = Settings(extracts=tmp_path, warehouse=tmp_path / "wh.duckdb")
+    _store_with(settings, 3)
+    warehouse.publish(settings)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["wh.duckdb"]
