@@ -45,7 +45,7 @@ lock:
 
 # Linking quality against the generator's ground truth, and the ingest/linking benchmark.
 evaluate-linking: $(STAMP)
-	$(BIN)/casehistory evaluate-linking --children $(CHILDREN)
+	$(BIN)/casehistory evaluate-linking --children $(CHILDREN) --noise default --noise high
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -1,8 +1,11 @@
 """`casehistory`: the commands the README talks about.
 
-    casehistory run          the nightly DAG end to end through Airflow (make run)
-    casehistory generate     synthetic agency extracts with ground truth
-    casehistory sources      validate the source registry and show what a folder's files are
+    casehistory run                the nightly DAG end to end through Airflow (make run)
+    casehistory generate           synthetic agency extracts with ground truth
+    casehistory sources            validate the source registry and show what a folder's files are
+    casehistory identity review    pairs the linking model is unsure of, for a person to decide
+    casehistory identity decide    record that decision (obeyed on every later run)
+    casehistory evaluate-linking   score linking against generated ground truth
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from rich.console import Console
 from casehistory.settings import DEFAULT_WAREHOUSE, DEMO_DIR, SOURCES_DIR, Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+identity_app = typer.Typer(no_args_is_help=True, help="Review and decide pairs the linking model is unsure of.")
+app.add_typer(identity_app, name="identity")
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -111,3 +116,79 @@ def sources(
             raise typer.Exit(1)
 
 
+
+
+@identity_app.command("review")
+def identity_review(
+    warehouse: Path = typer.Option(DEFAULT_WAREHOUSE, help="Analyst warehouse (its restricted store is read)."),
+    limit: int = typer.Option(20, help="How many pairs to show, most likely first."),
+) -> None:
+    """Show the review queue: pairs of records side by side (restricted: names and identifiers)."""
+    from casehistory import warehouse as wh
+
+    settings = Settings(extracts=Path("."), warehouse=warehouse)
+    if not settings.store.exists():
+        err.print(f"[red]error:[/red] no restricted store at {settings.store}: run the pipeline first")
+        raise typer.Exit(2)
+    with wh.store(settings, read_only=True) as con:
+        pairs = con.execute("select subject_a, subject_b, probability from identity.review_queue "
+                            "order by probability desc, subject_a, subject_b limit ?", [limit]).fetchall()
+        total = con.execute("select count(*) from identity.review_queue").fetchone()[0]
+        for a, b, p in pairs:
+            console.print(f"[bold]{a}[/bold]  vs  [bold]{b}[/bold]   model probability {p:.4f}")
+            for subject in (a, b):
+                for r in con.execute("""select source, forename_key, surname_key, date_of_birth, sex, postcode,
+                                               nhs_number, upn from identity.subject_records where subject_key = ?""",
+                                     [subject]).fetchall():
+                    console.print(f"    {subject:<22} {r[0]:<20} {r[1] or '-':<12} {r[2] or '-':<14} {r[3] or '-'} "
+                                  f"{r[4] or '-'} {r[5] or '-':<9} NHS {r[6] or '-'} UPN {r[7] or '-'}")
+    console.print(f"{len(pairs)} of {total} pairs shown. Decide with: casehistory identity decide A B --same|--different --by NAME")
+
+
+@identity_app.command("decide")
+def identity_decide(
+    subject_a: str = typer.Argument(..., help="A subject key, e.g. police:PN00012345"),
+    subject_b: str = typer.Argument(..., help="The other subject key."),
+    same: bool = typer.Option(False, "--same", help="They are the same person."),
+    different: bool = typer.Option(False, "--different", help="They are different people."),
+    by: str = typer.Option(..., "--by", help="Who decided (kept with the decision)."),
+    note: str = typer.Option("", help="Why (kept with the decision)."),
+    warehouse: Path = typer.Option(DEFAULT_WAREHOUSE, help="Analyst warehouse whose restricted folder keeps decisions."),
+) -> None:
+    """Record a person's decision on a pair; every later run obeys it (latest decision wins)."""
+    from casehistory.identity.decisions import DECISIONS_FILE, record_decision
+
+    if same == different:
+        err.print("[red]error:[/red] say --same or --different")
+        raise typer.Exit(2)
+    settings = Settings(extracts=Path("."), warehouse=warehouse)
+    decision = record_decision(settings.restricted_dir / DECISIONS_FILE, subject_a, subject_b,
+                               "same" if same else "different", by, note)
+    console.print(f"Recorded: {decision.subject_a} and {decision.subject_b} are "
+                  f"{'the same person' if same else 'different people'} ({decision.decided_by}, {decision.decided_at}).")
+
+
+@app.command("evaluate-linking")
+def evaluate_linking(
+    children: int = typer.Option(100_000, min=10, help="Children to generate."),
+    noise: list[str] = typer.Option(["default", "high"], help="Noise levels to score (repeatable)."),
+    seed: int = typer.Option(42),
+    workdir: Path = typer.Option(Path("data/evaluation"), help="Where the generated data and store go."),
+    out: Path = typer.Option(Path("docs/linking-evaluation.md"), help="Markdown report (with this command)."),
+) -> None:
+    """Generate data, load it, link it, and score linking against the ground truth."""
+    import json
+
+    from casehistory.identity.evaluate import evaluate, markdown
+
+    results = []
+    for level in noise:
+        console.print(f"Evaluating {children:,} children at {level} noise ...")
+        result = evaluate(children, seed, level, workdir / level)
+        console.print(json.dumps(result))
+        results.append(result)
+    command = f"casehistory evaluate-linking --children {children} " + " ".join(f"--noise {n}" for n in noise) \
+        + (f" --seed {seed}" if seed != 42 else "")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(markdown(results, command))
+    console.print(f"Written to {out}")

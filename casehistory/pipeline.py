@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Iterator
 
 from casehistory import warehouse
+from casehistory.identity.decisions import DECISIONS_FILE, read_decisions
 from casehistory.identity.pseudonym import load_key
 from casehistory.identity.resolve import resolve
 from casehistory.reviews import load_reviews, write_reviews
@@ -126,9 +127,10 @@ def load(settings: Settings, run_id: str, source: str, files: list[str]) -> dict
 def link(settings: Settings, run_id: str) -> dict:
     """Resolve subjects into stable people (casehistory/identity)."""
     with _step(settings, run_id, "link") as detail:
+        decisions = read_decisions(settings.restricted_dir / DECISIONS_FILE)
         with warehouse.store(settings) as con:
             ledger.ensure_schema(con)
-            result = resolve(con, run_id, load_key())
+            result = resolve(con, run_id, load_key(), settings=settings, decisions=decisions)
         detail.update(result.__dict__)
         return detail
 

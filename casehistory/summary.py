@@ -44,7 +44,9 @@ def build_summary(settings: Settings, run_id: str) -> dict:
         if _table_exists(con, "marts", "fct_child_events"):
             marts = _rows(con, """
                 select (select count(*) from marts.dim_children) as children,
-                       count(*) as child_events, sum(records) as event_records,
+                       count(*) filter (where not via_household) as child_events,
+                       count(*) filter (where via_household) as household_events,
+                       sum(records) filter (where not via_household) as event_records,
                        count(*) filter (where records > 1) as reported_by_several,
                        count(*) filter (where sources_disagree) as sources_disagree
                 from marts.fct_child_events""")[0]
@@ -110,7 +112,8 @@ def render(s: dict) -> str:
     if "children" in s:
         out.append(f"People: {s['persons']}; children: {s['children']}")
         out.append(f"Child events: {s['child_events']} from {s['event_records']} agency records "
-                   f"({s['reported_by_several']} reported by several agencies, {s['sources_disagree']} where they disagree)")
+                   f"({s['reported_by_several']} reported by several agencies, {s['sources_disagree']} where they disagree),"
+                   f" and {s['household_events']} events of their households")
     out.append(f"Checks: {s['checks_passed']} passed, {len(s['checks_failed'])} failed"
                + (": " + "; ".join(s["checks_failed"]) if s["checks_failed"] else ""))
     for r in s["review_findings"]:

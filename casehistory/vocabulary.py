@@ -69,6 +69,8 @@ def agencies() -> dict[str, Agency]:
 
 def write_reference_tables(con) -> None:
     """(Re)write ref.event_types and ref.agencies so dbt and checks read the same vocabulary."""
+    from casehistory.warehouse import insert_rows
+
     con.execute("create schema if not exists ref")
     con.execute(
         """
@@ -78,8 +80,10 @@ def write_reference_tables(con) -> None:
             match_by_referrer boolean, match_window_days integer)
         """
     )
-    con.executemany(
-        "insert into ref.event_types values (?, ?, ?, ?, ?, ?, ?, ?)",
+    insert_rows(
+        con, "ref.event_types",
+        ["event_type", "category", "outcomes", "open_outcome", "household", "may_precede_birth", "match_by_referrer",
+         "match_window_days"],
         [
             (t.name, t.category, list(t.outcomes), t.open_outcome, t.household,
              t.may_precede_birth, t.match_by_referrer, t.match_window_days)
@@ -89,7 +93,7 @@ def write_reference_tables(con) -> None:
     con.execute(
         "create or replace table ref.agencies (agency varchar primary key, name varchar, identifiers varchar[])"
     )
-    con.executemany(
-        "insert into ref.agencies values (?, ?, ?)",
+    insert_rows(
+        con, "ref.agencies", ["agency", "name", "identifiers"],
         [(a.code, a.name, list(a.identifiers)) for a in agencies().values()],
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Iterator
 
 import duckdb
+import pyarrow as pa
 
 from casehistory.settings import Settings
 
@@ -21,18 +22,26 @@ from casehistory.settings import Settings
 PUBLISHED_SCHEMAS = ("marts", "board", "audit", "quality", "run", "ref")
 
 
-def connect(settings: Settings, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def duckdb_config(settings: Settings) -> dict:
+    """Every DuckDB connection the pipeline opens: bounded memory and threads, spilling to the
+    restricted temp folder."""
+    return {
+        "memory_limit": settings.memory_limit,
+        "threads": settings.threads,
+        "temp_directory": str(settings.temp_dir),
+        "preserve_insertion_order": False,
+    }
+
+
+def open_duckdb(path: str, settings: Settings, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     settings.ensure_dirs()
-    return duckdb.connect(
-        str(settings.store),
-        read_only=read_only,
-        config={
-            "memory_limit": settings.memory_limit,
-            "threads": settings.threads,
-            "temp_directory": str(settings.temp_dir),
-            "preserve_insertion_order": False,
-        },
-    )
+    con = duckdb.connect(path, read_only=read_only, config=duckdb_config(settings))
+    con.execute("set enable_progress_bar = false")  # it would flood the Airflow task logs
+    return con
+
+
+def connect(settings: Settings, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    return open_duckdb(str(settings.store), settings, read_only=read_only)
 
 
 @contextmanager
@@ -42,6 +51,23 @@ def store(settings: Settings, *, read_only: bool = False) -> Iterator[duckdb.Duc
         yield con
     finally:
         con.close()
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, columns: list[str], rows: list) -> None:
+    """Bulk insert through Arrow: rows are tuples in `columns` order, or dicts keyed by column.
+    (executemany is one statement per row: slow, and at 100k rows in one transaction it runs out
+    of memory.)"""
+    if not rows:
+        return
+    if isinstance(rows[0], dict):
+        data = pa.Table.from_pylist([{c: r.get(c) for c in columns} for r in rows])
+    else:
+        data = pa.Table.from_pylist([dict(zip(columns, r)) for r in rows])
+    con.register("_rows", data)
+    try:
+        con.execute(f"insert into {table} ({', '.join(columns)}) select {', '.join(columns)} from _rows")
+    finally:
+        con.unregister("_rows")
 
 
 def publish(settings: Settings) -> list[str]:

@@ -21,6 +21,7 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
+from casehistory.warehouse import insert_rows
 from ingest.mapping import EVENT_FIELDS, PERSON_FIELDS
 
 DDL = """
@@ -95,9 +96,9 @@ def append_file(con: duckdb.DuckDBPyConnection, file_row: dict, events: list[dic
                       persons=_append_versions(con, "person_records", persons, PERSON_COLUMNS,
                                                ("source", "agency", "subject_ref")))
         if quarantine:
-            _insert(con, "ledger.quarantine", quarantine, QUARANTINE_COLUMNS)
-        _insert(con, "ledger.files", [{**file_row, "events_added": added.events, "persons_added": added.persons}],
-                FILE_COLUMNS)
+            insert_rows(con, "ledger.quarantine", QUARANTINE_COLUMNS, quarantine)
+        insert_rows(con, "ledger.files", FILE_COLUMNS,
+                    [{**file_row, "events_added": added.events, "persons_added": added.persons}])
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -107,16 +108,7 @@ def append_file(con: duckdb.DuckDBPyConnection, file_row: dict, events: list[dic
 
 def record_file(con: duckdb.DuckDBPyConnection, file_row: dict) -> None:
     """A file that was rejected (or matched no source): kept in the ledger with its reason."""
-    _insert(con, "ledger.files", [file_row], FILE_COLUMNS)
-
-
-def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], columns: list[str]) -> None:
-    incoming = pa.Table.from_pylist([{c: r.get(c) for c in columns} for r in rows])
-    con.register("_incoming", incoming)
-    try:
-        con.execute(f"insert into {table} ({', '.join(columns)}) select {', '.join(columns)} from _incoming")
-    finally:
-        con.unregister("_incoming")
+    insert_rows(con, "ledger.files", FILE_COLUMNS, [file_row])
 
 
 def _append_versions(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], columns: list[str],

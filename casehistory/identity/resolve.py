@@ -13,6 +13,9 @@ Writes (schema identity, restricted store):
   persons          every person id ever issued (append-only)
   history          created / merged / split / retired, per run (append-only)
   links            the evidence considered this run, applied or refused and why
+  review_queue     pairs the model is unsure of, for a person to decide (casehistory identity review)
+  decisions        the standing human decisions (from identity_decisions.csv)
+  household_members, relationships   families (households.py)
 """
 
 from __future__ import annotations
@@ -22,9 +25,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
-import pyarrow as pa
 
+from casehistory.settings import Settings
+from casehistory.warehouse import insert_rows
 from casehistory.identity.cluster import Clusters, Link
+from casehistory.identity.decisions import Decision
+from casehistory.identity.households import build_households
+from casehistory.identity.model import config as model_config
+from casehistory.identity.model import Scored, score_pairs
 from casehistory.identity.pseudonym import pseudonym
 from casehistory.identity.rules import PLACEHOLDER_FORENAMES
 from casehistory.identity.stable import assign
@@ -43,7 +51,7 @@ create table if not exists identity.subject_person (
 """
 
 # Links in the order they are applied: a weaker kind never undoes a stronger one.
-DETERMINISTIC = ("nhs_number", "la_child_id", "upn", "exact_name_dob")
+DETERMINISTIC = ("nhs_number", "la_child_id", "upn", "exact_name_dob")  # exact_name_dob: name, birth date, postcode
 
 
 @dataclass
@@ -55,6 +63,9 @@ class IdentityResult:
     split: int
     links_applied: dict[str, int] = field(default_factory=dict)
     links_refused: dict[str, int] = field(default_factory=dict)
+    review_queue: int = 0
+    households: int = 0
+    model: str = ""
 
 
 def build_subject_records(con: duckdb.DuckDBPyConnection) -> None:
@@ -100,7 +111,7 @@ def deterministic_links(con: duckdb.DuckDBPyConnection) -> list[Link]:
             select 'upn', subject_key, min(subject_key) over (partition by upn)
             from identity.subject_records where upn is not null
             union all
-            select 'exact_name_dob', subject_key,
+            select 'exact_name_dob', subject_key,  -- and postcode: two children may share a name and birthday
                    min(subject_key) over (partition by forename_key, surname_key, date_of_birth)
             from identity.subject_records
             where forename_key is not null and surname_key is not null and date_of_birth is not null
@@ -118,30 +129,58 @@ def deterministic_links(con: duckdb.DuckDBPyConnection) -> list[Link]:
     return [Link(a, b, method) for method, a, b in rows]
 
 
-def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *,
-            extra_links: list[Link] | None = None, apart: list[tuple[str, str]] | None = None) -> IdentityResult:
+def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings: Settings,
+            decisions: list[Decision] = (), scorer=score_pairs) -> IdentityResult:
     """Cluster subjects into people and write the identity tables.
 
-    extra_links: confirmed or modelled links, applied after the deterministic ones in the order
-    given. apart: pairs a person has said are different people (never joined).
+    Links are applied strongest first: identifiers, then a person's "same" decisions, then the
+    model's links by descending probability. A person's "different" decisions hold whatever the
+    evidence. `scorer(con, settings, config)` scores candidate record pairs (the Splink model;
+    None links on identifiers and decisions alone).
     """
     con.execute(DDL)
     build_subject_records(con)
     nodes = con.execute(
         """select subject_key, list(distinct nhs_number) filter (where nhs_number is not null),
+                  list(distinct upn) filter (where upn is not null),
                   list(distinct date_of_birth) filter (where date_of_birth is not null)
            from identity.subject_records group by subject_key order by subject_key"""
     ).fetchall()
     clusters = Clusters()
-    for subject, nhs, dobs in nodes:
-        clusters.add(subject, set(nhs or ()), set(dobs or ()))
-    for a, b in apart or ():
-        if a in clusters.parent and b in clusters.parent:
-            clusters.keep_apart(a, b)
-    links = deterministic_links(con) + list(extra_links or ())
-    for link in links:
-        if link.a in clusters.parent and link.b in clusters.parent:
+    for subject, nhs, upns, dobs in nodes:
+        clusters.add(subject, set(nhs or ()), set(upns or ()), set(dobs or ()))
+    known = clusters.parent
+    for d in decisions:
+        if d.decision == "different" and d.subject_a in known and d.subject_b in known:
+            clusters.keep_apart(d.subject_a, d.subject_b)
+
+    cfg = model_config()
+    scored = scorer(con, settings, cfg) if scorer else Scored([], "not used: linking on identifiers and decisions only")
+    subject_of = dict(con.execute("select record_key, subject_key from identity.subject_records").fetchall())
+    by_pair: dict[tuple[str, str], float] = {}
+    forenames_differ: set[tuple[str, str]] = set()
+    for pair in scored.pairs:  # records -> subjects, keeping each subject pair's best score
+        if pair.probability < cfg.review_threshold:
+            continue
+        a, b = sorted((subject_of[pair.record_a], subject_of[pair.record_b]))
+        by_pair[(a, b)] = max(by_pair.get((a, b), 0.0), pair.probability)
+        if pair.forenames_differ:
+            forenames_differ.add((a, b))
+    # Twins share a birth date, surname and address: their forenames tell them apart, so the model
+    # never links two clearly different forenames by itself; a person decides (review queue). (The
+    # same-agency rail in cluster.py catches twins whose names are alike, as Ruby and Reuben.)
+    model_links = sorted((Link(a, b, "model", p) for (a, b), p in by_pair.items()
+                          if p >= cfg.link_threshold and (a, b) not in forenames_differ),
+                         key=lambda l: (-l.probability, l.a, l.b))
+    human = [Link(d.subject_a, d.subject_b, "human") for d in decisions if d.decision == "same"]
+    for link in deterministic_links(con) + human + model_links:
+        if link.a in known and link.b in known:
             clusters.union(link)
+
+    decided = {d.pair for d in decisions}
+    unsure = [(a, b, p) for (a, b), p in sorted(by_pair.items())
+              if (p < cfg.link_threshold or (a, b) in forenames_differ)
+              and (a, b) not in decided and clusters.find(a) != clusters.find(b)]
 
     previous = dict(con.execute("select subject_key, person_id from identity.subject_person").fetchall())
     issued = con.execute("select coalesce(max(cast(substr(person_id, 2) as bigint)), 0) from identity.persons").fetchone()[0]
@@ -151,20 +190,16 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *,
     con.execute("begin transaction")
     try:
         con.execute("delete from identity.subject_person")
-        mapping = pa.table({
-            "subject_key": list(result.person_of),
-            "person_id": list(result.person_of.values()),
-            "person_key": [pseudonym(key, p) for p in result.person_of.values()],
-        })
-        con.register("_mapping", mapping)
-        con.execute("insert into identity.subject_person select * from _mapping")
-        con.unregister("_mapping")
-        if result.new_ids:
-            con.executemany("insert into identity.persons values (?, ?, ?)", [(p, run_id, now) for p in result.new_ids])
-        if result.changes:
-            con.executemany("insert into identity.history values (?, ?, ?, ?, ?, ?)",
-                            [(run_id, now, c.action, c.person_id, c.other_person_id, c.subjects) for c in result.changes])
+        insert_rows(con, "identity.subject_person", ["subject_key", "person_id", "person_key"],
+                    [(s, p, pseudonym(key, p)) for s, p in result.person_of.items()])
+        insert_rows(con, "identity.persons", ["person_id", "created_run", "created_at"],
+                    [(p, run_id, now) for p in result.new_ids])
+        insert_rows(con, "identity.history", ["run_id", "changed_at", "action", "person_id", "other_person_id", "subjects"],
+                    [(run_id, now, c.action, c.person_id, c.other_person_id, c.subjects) for c in result.changes])
         _write_links(con, run_id, clusters)
+        _write_review_queue(con, run_id, unsure)
+        _write_decisions(con, decisions)
+        households = build_households(con)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -178,7 +213,21 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *,
     for r in clusters.refused:
         refused[r.rule] = refused.get(r.rule, 0) + 1
     return IdentityResult(len(nodes), len(set(result.person_of.values())), count("created"), count("merged"),
-                          count("split"), applied, refused)
+                          count("split"), applied, refused, len(unsure), households["households"], scored.note)
+
+
+def _write_review_queue(con: duckdb.DuckDBPyConnection, run_id: str, unsure: list[tuple[str, str, float]]) -> None:
+    con.execute("""create or replace table identity.review_queue (run_id varchar, subject_a varchar, subject_b varchar,
+                   probability double)""")
+    insert_rows(con, "identity.review_queue", ["run_id", "subject_a", "subject_b", "probability"],
+                [(run_id, a, b, p) for a, b, p in unsure])
+
+
+def _write_decisions(con: duckdb.DuckDBPyConnection, decisions: list[Decision]) -> None:
+    con.execute("""create or replace table identity.decisions (subject_a varchar, subject_b varchar, decision varchar,
+                   decided_by varchar, decided_at varchar, note varchar)""")
+    insert_rows(con, "identity.decisions", ["subject_a", "subject_b", "decision", "decided_by", "decided_at", "note"],
+                [(d.subject_a, d.subject_b, d.decision, d.decided_by, d.decided_at, d.note) for d in decisions])
 
 
 def _write_links(con: duckdb.DuckDBPyConnection, run_id: str, clusters: Clusters) -> None:
@@ -188,9 +237,5 @@ def _write_links(con: duckdb.DuckDBPyConnection, run_id: str, clusters: Clusters
         """create or replace table identity.links (run_id varchar, subject_a varchar, subject_b varchar,
            method varchar, probability double, applied boolean, refused_because varchar)"""
     )
-    if rows:
-        table = pa.table(list(zip(*rows)), names=["run_id", "subject_a", "subject_b", "method", "probability",
-                                                   "applied", "refused_because"])
-        con.register("_links", table)
-        con.execute("insert into identity.links select * from _links")
-        con.unregister("_links")
+    insert_rows(con, "identity.links", ["run_id", "subject_a", "subject_b", "method", "probability", "applied",
+                                        "refused_because"], rows)

@@ -1,8 +1,9 @@
 """Normalisation for matching, and the guard rails no link may break.
 
 A wrong merge puts another child's history into a review; a missed link only hides one. So the
-rails are absolute: whatever the evidence, two records with different valid NHS numbers, or with
-dates of birth that are not a plausible typo of each other, are never the same person.
+rails are absolute: whatever the evidence, two records with different valid NHS numbers, or
+different valid UPNs, or dates of birth that are not a plausible typo of each other, are never the
+same person.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ def dob_plausible(a: date | None, b: date | None) -> bool:
     return False
 
 
-def nhs_compatible(a: set[str], b: set[str]) -> bool:
-    """Two groups of records may join unless each holds valid NHS numbers and they differ."""
+def identifiers_compatible(a: set[str], b: set[str]) -> bool:
+    """Two groups of records may join unless each holds valid identifiers of a kind (NHS numbers,
+    UPNs) and they differ: a pupil keeps one UPN, a person one NHS number."""
     return not a or not b or a == b
 
 

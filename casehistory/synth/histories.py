@@ -68,8 +68,12 @@ def ordinary_family(b: WorldBuilder, max_children: int) -> Family:
             father = _new_father(b, fam, mother)  # a half-sibling
         surname = father.surname if rng.random() < 0.5 else mother.surname
         twins = rng.random() < 0.015 and made + 1 < n_children
+        names_given: list[str] = []
         for _ in range(2 if twins else 1):
-            b.person(fam.fid, "child", rng.choice("MF"), dob, surname, mother=mother.pid, father=father.pid)
+            child = b.person(fam.fid, "child", rng.choice("MF"), dob, surname, mother=mother.pid, father=father.pid)
+            while child.forename in names_given:  # parents do not give twins one name
+                child.forename = rng.choice(names.GIRLS if child.sex == "F" else names.BOYS)
+            names_given.append(child.forename)
             made += 1
         dob = dob + timedelta(days=rng.randint(330, 5 * 365))
     if rng.random() < 0.3:  # one house move in the window

@@ -7,15 +7,24 @@
   types matched by referrer (referrals, contacts), only records naming each other's agency are
   compared: csc's record of a school referral and the school's record of it, not the police's.
 
-  event_id is named after the event's earliest-arriving record, so it survives later arrivals.
+  event_id is named after the event's earliest-arriving record, so it survives later arrivals
+  (and after the child, when that record is another household member's: int_household_events).
 */
-with events as (
+with chronology_rows as (
+    select *, null::varchar as via_person_key, null::varchar as via_role, false as via_household
+    from {{ ref('int_events__attributed') }}
+    union all by name
+    select *, true as via_household
+    from {{ ref('int_household_events') }}
+),
+
+events as (
     select
-        attributed.*,
+        chronology_rows.*,
         types.match_window_days,
         types.match_by_referrer,
         types.category
-    from {{ ref('int_events__attributed') }} as attributed
+    from chronology_rows
     join {{ ref('stg_ref__event_types') }} as types using (event_type)
 ),
 
@@ -65,8 +74,11 @@ slots as (
 
 select
     * exclude (starts_island),
-    md5(first_value(source_name || '|' || agency || '|' || record_id) over (
+    md5(ledger_id::varchar || '|' || person_id) as chronology_row_id,
+    md5(first_value(
+        source_name || '|' || agency || '|' || record_id || case when via_household then '|' || person_id else '' end
+    ) over (
         partition by person_id, event_type, match_group, island, slot
-        order by first_ledger_id
+        order by first_ledger_id, via_household
     )) as event_id
 from slots

@@ -1,5 +1,6 @@
 -- The merged chronology: one row per child per real-world event, every reporting agency listed,
--- disagreements between them flagged. Pseudonymised: no names, identifiers or free text.
+-- disagreements between them flagged, household events (a parent's, a sibling's) included and
+-- marked. Pseudonymised: no names, identifiers or free text.
 with matched as (
     select * from {{ ref('int_events__matched') }}
     where is_child
@@ -29,7 +30,10 @@ events as (
         list(distinct outcome order by outcome) filter (where outcome is not null) as outcomes,
         -- provenance: the ledger versions behind this row
         list(ledger_id order by ledger_id) as ledger_ids,
-        min(first_received_at) as first_received_at
+        min(first_received_at) as first_received_at,
+        -- whose event it was: the child's own, or a household member's
+        bool_and(via_household) as via_household,
+        list(distinct via_role order by via_role) filter (where via_role is not null) as household_roles
     from matched
     group by event_id, event_type
 )
@@ -52,6 +56,8 @@ select
     outcomes_disagree,
     dates_disagree or outcomes_disagree as sources_disagree,
     outcomes,
+    via_household,
+    household_roles,
     ledger_ids,
     first_received_at
 from events

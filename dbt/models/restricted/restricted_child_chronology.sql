@@ -22,6 +22,8 @@ select
     matched.related_agency,
     matched.practitioner_role,
     matched.summary,
+    matched.via_household,
+    matched.via_role,
     people.forename,
     people.surname,
     people.date_of_birth,
@@ -31,6 +33,7 @@ select
     matched.source_name,
     matched.file_name,
     matched.source_locator,
-    matched.ledger_id
+    matched.ledger_id,
+    matched.chronology_row_id
 from matched
 left join people using (subject_key)
