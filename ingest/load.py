@@ -114,12 +114,15 @@ def load_file(con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, *, l
         detail = f"{type(exc).__name__}: {exc}"
         ledger.record_file(con, {**file_row, "status": "rejected", "reason": "reader_error", "detail": detail})
         return FileOutcome(path.name, "rejected", "reader_error", detail)
-    outcome = FileOutcome(path.name, "loaded", rows_read=parsed.rows_read,
+    # tables the source's YAML lists under ignore_tables are named on the file's record, never dropped unseen
+    detail = ("not loaded, as the source's ignore_tables says: "
+              + ", ".join(f"{name} ({n} rows)" for name, n in parsed.ignored.items())) if parsed.ignored else None
+    outcome = FileOutcome(path.name, "loaded", detail=detail, rows_read=parsed.rows_read,
                           rows_quarantined=parsed.rows_quarantined,
                           rows_loaded=parsed.rows_read - parsed.rows_quarantined)
     added = ledger.append_file(
-        con, {**file_row, "status": "loaded", "rows_read": outcome.rows_read, "rows_loaded": outcome.rows_loaded,
-              "rows_quarantined": outcome.rows_quarantined},
+        con, {**file_row, "status": "loaded", "detail": detail, "rows_read": outcome.rows_read,
+              "rows_loaded": outcome.rows_loaded, "rows_quarantined": outcome.rows_quarantined},
         parsed.events, parsed.persons, parsed.quarantine)
     outcome.events_added, outcome.persons_added = added.events, added.persons
     return outcome
@@ -132,6 +135,7 @@ class ParsedFile:
     quarantine: list[dict]
     rows_read: int
     rows_quarantined: int
+    ignored: dict[str, int] = field(default_factory=dict)  # tables of the file the source ignores: rows
 
 
 def parse_file(spec: SourceSpec, path: Path, file_row: dict, run_date: date) -> ParsedFile:
@@ -143,11 +147,13 @@ def parse_file(spec: SourceSpec, path: Path, file_row: dict, run_date: date) -> 
     bad_rows: set[tuple[str, int]] = set()
     first_row_of: dict[tuple, str] = {}
     rows_read = 0
+    ignored: dict[str, int] = {}
 
     for table in read(path, spec):
         mapping = spec.table_specs.get(table.name)
         if mapping is None:
             if table.name in spec.ignore_tables:
+                ignored[table.name] = ignored.get(table.name, 0) + sum(1 for _ in table.rows)
                 continue
             raise FileRejected("wrong_structure", f"{table.where} is not mapped: add it under 'tables' in the "
                                                   f"source's YAML, or to 'ignore_tables'")
@@ -191,6 +197,6 @@ def parse_file(spec: SourceSpec, path: Path, file_row: dict, run_date: date) -> 
                 person["content_hash"] = content_hash(person, ("subject_namespace", *PERSON_FIELDS))
                 # the agency's latest statement in this file about the person is its version
                 persons[(mapped.agency, person["subject_ref"])] = person
-    if rows_read == 0:
+    if rows_read == 0 and not any(ignored.values()):
         raise FileRejected("empty", "no data rows under the header")
-    return ParsedFile(events, list(persons.values()), quarantine, rows_read, len(bad_rows))
+    return ParsedFile(events, list(persons.values()), quarantine, rows_read, len(bad_rows), ignored)

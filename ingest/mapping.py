@@ -121,12 +121,12 @@ class Mapper:
                 v = values.get(self.cols.get(col, col))
                 if v is None:
                     return None, col
-                parts[col] = v.isoformat() if isinstance(v, (date, datetime)) else v
-            return fld.template.format(**parts), ", ".join(fld.columns)
+                parts[col] = _template_text(v)
+            return _extract(fld, fld.template.format(**parts)), ", ".join(fld.columns)
         for col in fld.columns:
             v = values.get(self.cols.get(col, col))
             if v is not None:
-                return v, col
+                return _extract(fld, v), col
         return None, fld.columns[0] if fld.columns else None
 
     def coded(self, fld: Field_, name: str, values: dict, problems: list[Problem]) -> tuple[Any, str | None]:
@@ -170,8 +170,11 @@ class Mapper:
         if self.table.person is not None:
             out.person = self.person(values, problems, agency)
             dob = out.person.get("date_of_birth") if out.person else None
+        elif self.table.date_of_birth is not None:
+            born, _ = self.date_of(self.table.date_of_birth, "date_of_birth", values, problems)
+            dob = born.date() if born else None
         for spec in self.table.events:
-            if any(values.get(self.cols.get(c, c)) is None for c in spec.when_columns):
+            if not self.wanted(spec, values):
                 continue
             event = self.event(spec, values, problems, agency, dob)
             if event is not None:
@@ -181,6 +184,16 @@ class Mapper:
         if problems:
             out.person, out.events = None, []
         return out
+
+    def wanted(self, spec: EventSpec, values: dict) -> bool:
+        """Does the row give this event? Every `when` condition must hold."""
+        for cond in spec.conditions:
+            if isinstance(cond, str):
+                if values.get(self.cols.get(cond, cond)) is None:
+                    return False
+            elif not cond.holds(values.get(self.cols.get(cond.column, cond.column))):
+                return False
+        return True
 
     def agency_of(self, values: dict, problems: list[Problem]) -> str | None:
         if isinstance(self.spec.agency, str):
@@ -321,6 +334,27 @@ def _text(value: Any) -> str | None:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
+
+
+def _template_text(value: Any) -> Any:
+    """A date in an id reads the same whether the file held a date cell, a midnight timestamp or
+    ISO text: 2024-03-01, never 2024-03-01T00:00:00."""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _extract(fld: Field_, value: Any) -> Any:
+    """The part of a text value the field's pattern keeps (dates and times pass through)."""
+    if fld.regex is None or not isinstance(value, str):
+        return value
+    found = fld.regex.search(value.strip())
+    if found is None:
+        return value
+    kept = (found.group(1) if fld.regex.groups else found.group(0)) or ""
+    return kept.strip() or None
 
 
 def _time_of(value: Any, parser: DateParser) -> time | None:

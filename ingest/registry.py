@@ -42,6 +42,9 @@ class Field_(Strict):
     column: str | list[str] | None = None  # a list: the first non-empty of these columns
     const: str | None = None
     template: str | None = None  # "{CHILD}/{DECOM}": columns substituted into text
+    # a regular expression applied to the text before codes: its group (or whole match) is kept, e.g.
+    # '^(\w+)\s*:' reads "6" from "6: Police"; text it does not match is kept whole
+    pattern: str | None = None
     codes: dict[str, str | None] | None = None  # source code -> project value (keys case-insensitive)
     unmapped: Literal["reject", "keep", "null"] = "reject"  # a value not in codes
     formats: list[str] | None = None  # date formats for this field, instead of the source's
@@ -51,7 +54,18 @@ class Field_(Strict):
         given = [k for k in ("column", "const", "template") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(f"give exactly one of column, const or template (got {', '.join(given) or 'none'})")
+        if self.pattern is not None:
+            try:
+                groups = re.compile(self.pattern).groups
+            except re.error as exc:
+                raise ValueError(f"pattern {self.pattern!r} is not a valid regular expression: {exc}") from None
+            if groups > 1:
+                raise ValueError(f"pattern {self.pattern!r} has {groups} groups; give at most one (the part to keep)")
         return self
+
+    @cached_property
+    def regex(self) -> "re.Pattern[str] | None":
+        return re.compile(self.pattern) if self.pattern is not None else None
 
     @property
     def columns(self) -> list[str]:
@@ -96,10 +110,62 @@ class PersonSpec(_Mapped):
     person_role: Field_ | None = None
 
 
+class WhenValue(Strict):
+    """A value condition in an event's `when`: {column: RNE, in: [S]} or {column: REC, not_in: [X1]}.
+
+    Values compare as text, case-insensitively, and a whole number exported as a decimal ("1.0")
+    reads as the number ("1"). `in` holds when the column has one of the values; `not_in` holds
+    when it is empty or has none of them.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    column: str = Field(min_length=1)
+    in_: list[str] | None = Field(default=None, alias="in", min_length=1)
+    not_in: list[str] | None = Field(default=None, min_length=1)
+
+    @field_validator("in_", "not_in", mode="before")
+    @classmethod
+    def _texts(cls, values: Any) -> Any:
+        if not isinstance(values, list):
+            return values
+        out = []
+        for v in values:
+            if isinstance(v, bool):  # YAML reads yes/no/true/false/on/off as booleans
+                raise ValueError(f"{v!r} was read by YAML as a boolean: put the value in quotes")
+            out.append(str(v) if isinstance(v, (int, float)) else v)
+        return out
+
+    @model_validator(mode="after")
+    def _one_test(self) -> "WhenValue":
+        if (self.in_ is None) == (self.not_in is None):
+            raise ValueError("give exactly one of 'in' or 'not_in' with the column")
+        return self
+
+    @cached_property
+    def folded(self) -> frozenset[str]:
+        return frozenset(_comparable(v) for v in (self.in_ or self.not_in or []))
+
+    def holds(self, value: Any) -> bool:
+        present = value is not None and _comparable(value) in self.folded
+        return present if self.in_ is not None else not present
+
+
+_WHOLE_DECIMAL = re.compile(r"^(-?\d+)\.0+$")
+
+
+def _comparable(value: Any) -> str:
+    text = str(value).strip().casefold()
+    whole = _WHOLE_DECIMAL.match(text)
+    return whole.group(1) if whole else text
+
+
 class EventSpec(_Mapped):
     """One event read from a row. A row may give several (a looked-after episode: start and end)."""
 
-    when: str | list[str] | None = None  # emit only when these columns are all non-empty
+    # emit only when every condition holds: a column name = that column is non-empty; or a value
+    # condition {column, in | not_in} (see WhenValue)
+    when: str | WhenValue | list[str | WhenValue] | None = None
     record_id: Field_
     subject_ref: Field_
     event_type: Field_
@@ -115,10 +181,15 @@ class EventSpec(_Mapped):
     person_role: Field_ | None = None
 
     @property
-    def when_columns(self) -> list[str]:
+    def conditions(self) -> list[str | WhenValue]:
         if self.when is None:
             return []
-        return [self.when] if isinstance(self.when, str) else list(self.when)
+        return list(self.when) if isinstance(self.when, list) else [self.when]
+
+    @property
+    def when_columns(self) -> list[str]:
+        """Every column `when` reads (they must be in the file like any mapped column)."""
+        return [c if isinstance(c, str) else c.column for c in self.conditions]
 
 
 class TableSpec(Strict):
@@ -128,11 +199,21 @@ class TableSpec(Strict):
     person: PersonSpec | None = None
     events: list[EventSpec] = Field(default_factory=list)
     optional_columns: list[str] = Field(default_factory=list)  # may be absent from a file
+    # a table that maps no person but holds the subject's date of birth (SSDA903 reviews): events
+    # are checked against it (date_before_birth) and nothing else is done with it
+    date_of_birth: Field_ | None = None
+
+    @field_validator("date_of_birth", mode="before")
+    @classmethod
+    def _column(cls, value: Any) -> Any:
+        return _as_field(value)
 
     @model_validator(mode="after")
     def _check(self) -> "TableSpec":
         if self.person is None and not self.events:
             raise ValueError("map a person, events, or both")
+        if self.person is not None and self.date_of_birth is not None:
+            raise ValueError("date_of_birth: the table maps a person: give the date of birth under person")
         vocab = event_types()
         for i, ev in enumerate(self.events):
             f = ev.event_type
@@ -153,6 +234,8 @@ class TableSpec(Strict):
 
     def columns_used(self, agency: "str | Field_") -> list[str]:
         cols: list[str] = list(agency.columns) if isinstance(agency, Field_) else []
+        if self.date_of_birth is not None:
+            cols.extend(self.date_of_birth.columns)
         specs: list[_Mapped] = ([self.person] if self.person else []) + list(self.events)
         for spec in specs:
             for fld in spec.fields().values():
@@ -188,18 +271,21 @@ class SourceSpec(Strict):
     person: PersonSpec | None = None
     events: list[EventSpec] = Field(default_factory=list)
     optional_columns: list[str] = Field(default_factory=list)
+    date_of_birth: str | Field_ | None = None  # as in a table: for checks when no person is mapped
     tables: dict[str, TableSpec] = Field(default_factory=dict)
     ignore_tables: list[str] = Field(default_factory=list)  # tables a file may hold that are not wanted
 
     @model_validator(mode="after")
     def _check(self) -> "SourceSpec":
         simple = self.person is not None or bool(self.events)
+        if self.tables and self.date_of_birth is not None:
+            raise ValueError("date_of_birth: give it in each table that needs it")
         if simple and self.tables:
             raise ValueError("give either person/events (one table) or tables (several), not both")
         if not simple and not self.tables:
             raise ValueError("a source must map a person, events, or tables")
         if simple:  # validate the single table like any other
-            TableSpec(person=self.person, events=self.events, optional_columns=self.optional_columns)
+            self._single_table()
         return self
 
     @field_validator("agency")
@@ -214,7 +300,11 @@ class SourceSpec(Strict):
     def table_specs(self) -> dict[str, TableSpec]:
         if self.tables:
             return dict(self.tables)
-        return {SINGLE_TABLE: TableSpec(person=self.person, events=self.events, optional_columns=self.optional_columns)}
+        return {SINGLE_TABLE: self._single_table()}
+
+    def _single_table(self) -> TableSpec:
+        return TableSpec(person=self.person, events=self.events, optional_columns=self.optional_columns,
+                         date_of_birth=self.date_of_birth)
 
     def matches_name(self, file_name: str) -> bool:
         name = file_name.casefold()
@@ -253,17 +343,24 @@ def load_source(path: Path) -> SourceSpec:
     try:
         return SourceSpec.model_validate(doc)
     except ValidationError as exc:
-        problems = []
+        by_key: dict[str, list[str]] = {}
         for err in exc.errors():
             key = ".".join(str(p) for p in err["loc"] if not _is_union_tag(p)) or "(top level)"
-            problems.append(f"{path}: {key}: {_message(err)}")
+            by_key.setdefault(key, []).append(_message(err))
+        problems = []
+        for key, messages in by_key.items():
+            # a key that may take several forms (when: a name, a condition or a list) fails every form;
+            # the form the author meant is the one with a specific message
+            specific = [m for m in messages if not m.startswith("Input should be a valid")]
+            problems.extend(f"{path}: {key}: {m}" for m in (specific or messages))
         raise RegistryError("\n".join(dict.fromkeys(problems))) from None
 
 
 def _is_union_tag(part: Any) -> bool:
     # pydantic adds the union member name to the location (e.g. "str", "Field_"); hide it
-    return isinstance(part, str) and (part in ("str", "Field_", "list[str]", "function-after[_one_origin(), Field_]")
-                                      or part.startswith("function-"))
+    return isinstance(part, str) and (part in ("str", "Field_", "list[str]", "WhenValue",
+                                               "function-after[_one_origin(), Field_]")
+                                      or part.startswith(("function-", "list[union[")))
 
 
 def _message(err: dict) -> str:

@@ -10,7 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from ingest.readers.annex_a import read_annex_a, sniff_annex_a
 from ingest.readers.base import BadRow, FileRejected, RawRow, Table
+from ingest.readers.cin_census import read_cin_census, sniff_cin_census
+from ingest.readers.school_census import read_school_census, sniff_school_census
+from ingest.readers.ssda903 import read_ssda903, sniff_ssda903
 from ingest.readers.tabular import read_chronology, read_csv, read_json, read_jsonl, read_xlsx, sniff_chronology
 from ingest.registry import SourceSpec
 
@@ -21,11 +25,19 @@ READERS: dict[str, Callable[[Path, SourceSpec], list[Table]]] = {
     "json": read_json,
     "jsonl": read_jsonl,
     "chronology_template": read_chronology,
+    "cin_census_xml": read_cin_census,
+    "ssda903": read_ssda903,
+    "school_census": read_school_census,
+    "annex_a": read_annex_a,
 }
 
 # format -> does this file look like it? (only formats whose content identifies them)
 SNIFFERS: dict[str, Callable[[Path], bool]] = {
     "chronology_template": sniff_chronology,
+    "cin_census_xml": sniff_cin_census,
+    "ssda903": sniff_ssda903,
+    "school_census": sniff_school_census,
+    "annex_a": sniff_annex_a,
 }
 
 

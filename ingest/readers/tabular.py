@@ -191,17 +191,24 @@ def _is_chronology_header(columns: list[str]) -> bool:
     return all(c in folded for c in CHRONOLOGY_REQUIRED)
 
 
+def first_csv_line(path: Path) -> list[str] | None:
+    """The cells of a CSV file's first line (for recognising a header), or None if unreadable."""
+    with path.open("rb") as f:
+        line = f.readline(65536).rstrip(b"\r\n")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            first = line.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return next(csv.reader([first]), [])
+    return None
+
+
 def sniff_chronology(path: Path) -> bool:
     suffix = path.suffix.casefold()
     if suffix == ".csv":
-        head = path.open("rb").read(4096)
-        for encoding in ("utf-8-sig", "cp1252"):
-            try:
-                first = head.decode(encoding).splitlines()[0] if head else ""
-            except (UnicodeDecodeError, IndexError):
-                continue
-            return _is_chronology_header([clean_header(c) for c in next(csv.reader([first]), [])])
-        return False
+        header = first_csv_line(path)
+        return header is not None and _is_chronology_header([clean_header(c) for c in header])
     if suffix == ".xlsx":
         try:
             wb = open_workbook(path)

@@ -64,10 +64,16 @@ def test_rows_per_source_and_quarantine_agree_with_the_ground_truth(nightly):
     assert got_reasons == reasons
 
 
-def test_children_and_their_events_agree_with_the_ground_truth(nightly):
+def test_children_and_their_events_agree_with_the_ground_truth_within_linking_error(nightly):
+    """People and children depend on linking, whose error is measured in docs/linking-evaluation.md
+    (recall about 0.99, precision about 1): a missed link counts a child twice, a wrong merge once
+    for two. Allow 2%; without linking the count would be about 40% high."""
     demo, _, summary, _ = nightly
-    assert summary["children"] == demo.expected["children"]
-    assert summary["child_events"] == demo.expected["child_events"]
+    truth = demo.expected
+    assert summary["ground_truth"]["children"] == truth["children"]  # the summary shows what it is measured against
+    assert truth["children"] <= summary["children"] <= truth["children"] * 1.02
+    assert truth["persons"] <= summary["persons"] <= truth["persons"] * 1.02
+    assert abs(summary["child_events"] - truth["child_events"]) <= truth["child_events"] * 0.01
 
 
 def test_checks_ran_and_the_review_findings_are_the_scenarios(nightly):

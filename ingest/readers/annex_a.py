@@ -1,0 +1,90 @@
+"""Annex A workbooks (the Ofsted inspection lists): one table per sheet, "List 3" -> list_3.
+
+Sheets that are not lists (a cover, guidance) become tables named after their title, so the
+source's YAML must map or ignore them; an empty sheet holds nothing and is skipped. The header is
+the first row with at least two cells (some authorities put a title row above it).
+
+Values arrive with the template's drop-down prefixes: "a) Male", "q) 6: Police", "k) APKN". The
+prefix is stripped here, in the reader, not in each field's codes: the letter is only the item's
+position in the template's drop-down list (it differs between template versions and is missing
+when someone types the value, as "Female" in the sample's List 1), so it carries no meaning; left
+in, every code list would need each value with and without every letter, and the sex of "a) Male"
+would silently read as unknown. What follows the prefix ("6: Police", "C2: FCO") is the national
+code with its label; the YAML reads the code with a field `pattern`. The archived copy of the file
+keeps the cells exactly as sent.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Iterator
+
+from ingest.readers.base import FileRejected, RawRow, Table, clean_header, clean_value
+from ingest.readers.tabular import open_workbook
+from ingest.registry import SourceSpec
+
+_LIST_SHEET = re.compile(r"^\s*list\s*(\d{1,2})\b", re.IGNORECASE)
+_DROPDOWN_PREFIX = re.compile(r"^[a-z]{1,2}\)(\s+|$)")
+_HEADER_SEARCH_ROWS = 10
+
+
+def table_name(sheet_title: str) -> str:
+    found = _LIST_SHEET.match(sheet_title)
+    if found:
+        return f"list_{int(found.group(1))}"
+    return re.sub(r"[^a-z0-9]+", "_", sheet_title.casefold()).strip("_") or "sheet"
+
+
+def without_prefix(value):
+    value = clean_value(value)
+    if isinstance(value, str):
+        value = _DROPDOWN_PREFIX.sub("", value, count=1).strip() or None
+    return value
+
+
+def _header(ws) -> tuple[int, list[str]] | None:
+    for number, cells in enumerate(ws.iter_rows(max_row=_HEADER_SEARCH_ROWS, values_only=True), start=1):
+        if sum(1 for c in cells if clean_value(c) is not None) >= 2:
+            columns = [clean_header(c) for c in cells]
+            while columns and not columns[-1]:
+                columns.pop()
+            return number, columns
+    return None
+
+
+def _rows(ws, header_row: int, columns: list[str]) -> Iterator[RawRow]:
+    n = 0
+    for number, cells in enumerate(ws.iter_rows(min_row=header_row + 1, values_only=True), start=header_row + 1):
+        values = [without_prefix(c) for c in cells[: len(columns)]]
+        if all(v is None for v in values):
+            continue
+        n += 1
+        values += [None] * (len(columns) - len(values))
+        yield RawRow(n, f"{ws.title}!{number}", dict(zip(columns, values)))
+
+
+def read_annex_a(path: Path, spec: SourceSpec) -> list[Table]:
+    wb = open_workbook(path)
+    tables = []
+    for ws in wb.worksheets:
+        found = _header(ws)
+        if found is None:
+            continue  # an empty sheet: nothing to load or to lose
+        header_row, columns = found
+        tables.append(Table(columns, _rows(ws, header_row, columns), name=table_name(ws.title),
+                            where=f"sheet {ws.title!r}"))
+    if not tables:
+        raise FileRejected("empty", "no sheet of the workbook has a header row")
+    return tables
+
+
+def sniff_annex_a(path: Path) -> bool:
+    """An XLSX workbook with sheets named "List 1", "List 2", ..."""
+    if path.suffix.casefold() != ".xlsx":
+        return False
+    try:
+        wb = open_workbook(path)
+    except FileRejected:
+        return False
+    return any(_LIST_SHEET.match(ws.title) for ws in wb.worksheets)

@@ -1,0 +1,90 @@
+"""What the national sample files hold, read independently of the project's readers (xml.etree,
+csv, openpyxl), and what the ledger holds, for tests to compare.
+
+The expected quarantine reasons are the domain's rules applied by hand: a date after the run date
+is in the future; a date before the child's birth is wrong for a type that cannot precede birth
+(casehistory/reference/event_types.yml says which).
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+
+from casehistory.vocabulary import event_types
+from ingest.load import SourceLoad
+from tests.ingest.helpers import load_files, registry
+
+
+def load(con: duckdb.DuckDBPyConnection, source: str, files: list[Path], run_date: date, tmp: Path) -> SourceLoad:
+    return load_files(con, registry()[source], files, run_date, tmp / "archive")
+
+
+def current_events(con: duckdb.DuckDBPyConnection, source: str, file_name: str, *types: str) -> list[dict]:
+    """The current version of every event a file gave, of the given types."""
+    rows = con.execute(
+        f"""
+        select * from ledger.event_records
+        where source = ? and file_name = ? and event_type in ({', '.join('?' for _ in types)})
+        qualify row_number() over (partition by source, agency, record_id order by version desc) = 1
+        """, [source, file_name, *types]).fetchdf()
+    return rows.to_dict("records")
+
+
+def quarantined(con: duckdb.DuckDBPyConnection, source: str, file_name: str) -> dict[str, set[str]]:
+    """locator -> the reasons its row was quarantined for."""
+    out: dict[str, set[str]] = {}
+    for locator, reason in con.execute("select locator, reason from ledger.quarantine where source = ? and "
+                                       "file_name = ?", [source, file_name]).fetchall():
+        out.setdefault(locator, set()).add(reason)
+    return out
+
+
+def expected_reasons(dates: dict[str, date | None], dob: date | None, run_date: date) -> set[str]:
+    """The reasons a row giving these events (type -> date) must be quarantined for."""
+    vocab = event_types()
+    reasons = set()
+    for etype, when in dates.items():
+        if when is None:
+            continue
+        if when > run_date:
+            reasons.add("date_in_future")
+        elif dob is not None and when < dob and not vocab[etype].may_precede_birth:
+            reasons.add("date_before_birth")
+    return reasons
+
+
+def iso(text: str | None) -> date | None:
+    return date.fromisoformat(text.strip()) if text and text.strip() else None
+
+
+def uk(text: str | None) -> date | None:
+    return datetime.strptime(text.strip(), "%d/%m/%Y").date() if text and text.strip() else None
+
+
+def as_date(value) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if hasattr(value, "date"):  # pandas Timestamp
+        return value.date()
+    raise TypeError(f"not a date: {value!r}")
+
+
+def csv_records(path: Path) -> list[tuple[str, dict]]:
+    """(locator as "line N", row) for every record of a CSV file, N its physical line."""
+    out = []
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        reader.fieldnames  # reads the header
+        line = reader.line_num + 1
+        for row in reader:
+            out.append((f"line {line}", row))
+            line = reader.line_num + 1
+    return out
