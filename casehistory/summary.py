@@ -6,6 +6,7 @@ import json
 
 from casehistory import warehouse
 from casehistory.settings import Settings
+from ingest.registry import RegistryError, load_registry
 
 PIPELINE_STEPS = ("prepare", "link", "build", "check", "publish")
 
@@ -22,6 +23,10 @@ def _table_exists(con, schema: str, table: str) -> bool:
 
 
 def build_summary(settings: Settings, run_id: str) -> dict:
+    try:
+        registry = load_registry(settings.sources_dir).sources
+    except RegistryError:
+        registry = {}  # the prepare step has already reported it
     with warehouse.store(settings, read_only=True) as con:
         steps = _rows(con, "select step, status, detail from run.steps where run_id = ? order by started_at", [run_id]) \
             if _table_exists(con, "run", "steps") else []
@@ -60,6 +65,9 @@ def build_summary(settings: Settings, run_id: str) -> dict:
             if _table_exists(con, "audit", "audit_review_chronologies") else []
 
     truth = _ground_truth(settings)
+    for src in sources:  # a source with no files this run still shows whose it is
+        if not src["agencies"] and src["source"] in registry:
+            src["agencies"] = registry[src["source"]].fixed_agency or "(each row)"
     statuses = {s["step"]: s["status"] for s in steps}  # a retried step counts by its last attempt
     failed = [step for step, status in statuses.items() if status != "succeeded"]
     failed += [f"{step} (did not run)" for step in PIPELINE_STEPS if step not in statuses and failed]

@@ -156,6 +156,7 @@ class Renderer:
 
     # ---- faults ------------------------------------------------------------------------------------
     def inject_faults(self, ex: Extract) -> None:
+        self._mark_noise_consequences(ex)
         if self.noise.bad_rows <= 0 or not ex.rows:
             return
         eligible = [r for r in ex.rows if self.world.persons[r.event.pid].scenario is None and r.status == "loaded"]
@@ -177,6 +178,15 @@ class Renderer:
             elif fault == "date_before_birth":
                 row.values[ex.date_col] = ex.format_date(row.view.dob - timedelta(days=200))
             row.status, row.reason = "quarantined", fault
+
+
+    def _mark_noise_consequences(self, ex: Extract) -> None:
+        """A mistyped date of birth can put a child's genuine early events before their recorded
+        birth, and ingest rightly refuses those: the ground truth says so too."""
+        for row in ex.rows:
+            if row.status == "loaded" and row.report.date < row.view.dob \
+                    and not self._vocab[row.event.etype].may_precede_birth:
+                row.status, row.reason = "quarantined", "date_before_birth"
 
 
 def _typo(rng: random.Random, word: str) -> str:
