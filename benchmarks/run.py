@@ -30,7 +30,7 @@ from ingest.load import load_source  # noqa: E402
 from ingest.registry import load_registry  # noqa: E402
 
 NATIVE = {".csv": "read_csv('{p}', all_varchar=true)", ".jsonl": "read_json('{p}', format='newline_delimited')",
-          ".json": "read_json('{p}')"}
+          ".json": "read_json('{p}', maximum_object_size=1000000000)"}
 
 
 def timed(fn):
@@ -62,8 +62,8 @@ def main() -> None:
                 if native:
                     base_s, _ = timed(lambda: con.execute(
                         f"create or replace table bench_native as select * from {native.format(p=path)}"))
-                ours_s, loaded = timed(lambda: load_source(con, spec, [path], run_id="bench", run_date=settings.run_date,
-                                                           archive_dir=settings.archive_dir))
+                ours_s, loaded = timed(lambda: load_source(con, spec, [path], run_id=f"bench-{path.name}",
+                                                           run_date=settings.run_date, archive_dir=settings.archive_dir))
                 f = loaded.files[0]
                 rows.append((spec.source, path.name, f.rows_read, ours_s, base_s))
         con.execute("drop table if exists bench_native")

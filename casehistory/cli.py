@@ -103,7 +103,7 @@ def sources(
         reg = load_registry(registry)
     except RegistryError as exc:
         err.print(f"[red]The source registry has problems:[/red]\n{exc}", highlight=False)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     console.print(f"{len(reg)} sources valid in {registry}: " + ", ".join(s.source for s in reg))
     if folder is not None:
         found = discover(folder, reg)
@@ -191,4 +191,5 @@ def evaluate_linking(
         + (f" --seed {seed}" if seed != 42 else "")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(markdown(results, command))
+    out.with_suffix(".json").write_text(json.dumps(results, indent=2))
     console.print(f"Written to {out}")

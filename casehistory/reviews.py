@@ -29,7 +29,7 @@ class Subject(BaseModel):
     subject_ref: str | None = None
 
     @model_validator(mode="after")
-    def _identified(self) -> "Subject":
+    def _identified(self) -> Subject:
         if (self.agency is None) != (self.subject_ref is None):
             raise ValueError("agency and subject_ref go together")
         if not any((self.nhs_number, self.upn, self.la_child_id, self.subject_ref)):
@@ -50,7 +50,7 @@ class Review(BaseModel):
     agencies: list[str] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Review":
+    def _consistent(self) -> Review:
         if self.scope_end < self.scope_start:
             raise ValueError(f"scope_end {self.scope_end} is before scope_start {self.scope_start}")
         unknown = [a for a in self.agencies if a not in agencies()]

@@ -88,7 +88,7 @@ class Settings:
         }
 
     @classmethod
-    def from_params(cls, params: dict) -> "Settings":
+    def from_params(cls, params: dict) -> Settings:
         return cls(
             extracts=Path(params["extracts"]),
             warehouse=Path(params.get("warehouse") or DEFAULT_WAREHOUSE),

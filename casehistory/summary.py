@@ -37,7 +37,9 @@ def build_summary(settings: Settings, run_id: str) -> dict:
             from ledger.loads l
             left join (select distinct load_id, agency from ledger.event_records) e using (load_id)
             where l.run_id = ?
-            group by all order by l.source""", [run_id]) if _table_exists(con, "ledger", "loads") else []
+            group by all
+            qualify row_number() over (partition by l.source order by l.started_at desc, l.load_id desc) = 1
+            order by l.source""", [run_id]) if _table_exists(con, "ledger", "loads") else []
         quarantine = _rows(con, """
             select source, reason, count(distinct file_name || ':' || row_number) as rows
             from ledger.quarantine where starts_with(load_id, ? || '/') group by all order by source, reason""",

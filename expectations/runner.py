@@ -79,7 +79,7 @@ def run_suites(settings: Settings, run_id: str, suites: list[Suite] | None = Non
         if outcome.results:
             table = pa.Table.from_pylist(outcome.results)
             con.register("_results", table)
-            con.execute(f"insert into quality.check_results by name select * from _results")
+            con.execute("insert into quality.check_results by name select * from _results")
             con.unregister("_results")
     sites = ctx.get_docs_sites_urls()
     outcome.data_docs = sites[0]["site_url"] if sites else None

@@ -75,7 +75,10 @@ def load_source(con: duckdb.DuckDBPyConnection, spec: SourceSpec, paths: list[Pa
                 run_date: date, archive_dir: Path) -> SourceLoad:
     ledger.ensure_schema(con)
     started = ledger.now()
-    result = SourceLoad(spec.source, f"{run_id}/{spec.source}")
+    # a retried task loads again under a load id of its own (files it already loaded are skipped)
+    attempt = con.execute("select count(*) from ledger.loads where run_id = ? and source = ?",
+                          [run_id, spec.source]).fetchone()[0] + 1
+    result = SourceLoad(spec.source, f"{run_id}/{spec.source}" + (f"#{attempt}" if attempt > 1 else ""))
     for path in sorted(paths, key=lambda p: p.name):
         outcome = load_file(con, spec, path, load_id=result.load_id, run_date=run_date, archive_dir=archive_dir)
         result.files.append(outcome)
@@ -148,6 +151,13 @@ def parse_file(spec: SourceSpec, path: Path, file_row: dict, run_date: date) -> 
     first_row_of: dict[tuple, str] = {}
     rows_read = 0
     ignored: dict[str, int] = {}
+    table_name = ""
+
+    def quarantined(row_number, locator, agency, column, value, reason, message, original):
+        bad_rows.add((table_name, row_number))
+        quarantine.append({**provenance, "agency": agency, "row_number": row_number, "locator": locator,
+                           "column_name": column, "value": value, "reason": reason, "message": message,
+                           "original": original})
 
     for table in read(path, spec):
         mapping = spec.table_specs.get(table.name)
@@ -158,12 +168,7 @@ def parse_file(spec: SourceSpec, path: Path, file_row: dict, run_date: date) -> 
             raise FileRejected("wrong_structure", f"{table.where} is not mapped: add it under 'tables' in the "
                                                   f"source's YAML, or to 'ignore_tables'")
         mapper = Mapper(spec, mapping, table.columns, run_date, table.where)
-
-        def quarantined(row_number, locator, agency, column, value, reason, message, original):
-            bad_rows.add((table.name, row_number))
-            quarantine.append({**provenance, "agency": agency, "row_number": row_number, "locator": locator,
-                               "column_name": column, "value": value, "reason": reason, "message": message,
-                               "original": original})
+        table_name = table.name
 
         for row in table.rows:
             rows_read += 1

@@ -25,7 +25,7 @@ from casehistory.vocabulary import agencies, event_types
 from ingest.readers.base import FileRejected, RawRow
 from ingest.registry import EventSpec, Field_, SourceSpec, TableSpec
 
-PERSON_ROLES = {"child", "mother", "father", "carer", "sibling", "other_adult"}
+PERSON_ROLES = {"child", "mother", "father", "carer", "sibling", "half_sibling", "other_adult"}
 SEX_WORDS = {"m": "M", "male": "M", "f": "F", "female": "F", "u": "U", "unknown": "U", "not known": "U",
              "i": "U", "indeterminate": "U", "not stated": "U"}
 EVENT_FIELDS = ("event_type", "event_date", "event_time", "outcome", "related_agency", "practitioner_role",

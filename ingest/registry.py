@@ -50,7 +50,7 @@ class Field_(Strict):
     formats: list[str] | None = None  # date formats for this field, instead of the source's
 
     @model_validator(mode="after")
-    def _one_origin(self) -> "Field_":
+    def _one_origin(self) -> Field_:
         given = [k for k in ("column", "const", "template") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(f"give exactly one of column, const or template (got {', '.join(given) or 'none'})")
@@ -64,7 +64,7 @@ class Field_(Strict):
         return self
 
     @cached_property
-    def regex(self) -> "re.Pattern[str] | None":
+    def regex(self) -> re.Pattern[str] | None:
         return re.compile(self.pattern) if self.pattern is not None else None
 
     @property
@@ -137,7 +137,7 @@ class WhenValue(Strict):
         return out
 
     @model_validator(mode="after")
-    def _one_test(self) -> "WhenValue":
+    def _one_test(self) -> WhenValue:
         if (self.in_ is None) == (self.not_in is None):
             raise ValueError("give exactly one of 'in' or 'not_in' with the column")
         return self
@@ -209,7 +209,7 @@ class TableSpec(Strict):
         return _as_field(value)
 
     @model_validator(mode="after")
-    def _check(self) -> "TableSpec":
+    def _check(self) -> TableSpec:
         if self.person is None and not self.events:
             raise ValueError("map a person, events, or both")
         if self.person is not None and self.date_of_birth is not None:
@@ -232,7 +232,7 @@ class TableSpec(Strict):
                         raise ValueError(f"events[{i}].related_agency: {v!r} is not an agency code")
         return self
 
-    def columns_used(self, agency: "str | Field_") -> list[str]:
+    def columns_used(self, agency: str | Field_) -> list[str]:
         cols: list[str] = list(agency.columns) if isinstance(agency, Field_) else []
         if self.date_of_birth is not None:
             cols.extend(self.date_of_birth.columns)
@@ -244,7 +244,7 @@ class TableSpec(Strict):
                 cols.extend(spec.when_columns)
         return list(dict.fromkeys(cols))
 
-    def required(self, agency: "str | Field_") -> list[str]:
+    def required(self, agency: str | Field_) -> list[str]:
         optional = {c.casefold() for c in self.optional_columns}
         return [c for c in self.columns_used(agency) if c.casefold() not in optional]
 
@@ -276,7 +276,7 @@ class SourceSpec(Strict):
     ignore_tables: list[str] = Field(default_factory=list)  # tables a file may hold that are not wanted
 
     @model_validator(mode="after")
-    def _check(self) -> "SourceSpec":
+    def _check(self) -> SourceSpec:
         simple = self.person is not None or bool(self.events)
         if self.tables and self.date_of_birth is not None:
             raise ValueError("date_of_birth: give it in each table that needs it")
@@ -290,7 +290,7 @@ class SourceSpec(Strict):
 
     @field_validator("agency")
     @classmethod
-    def _known_agency(cls, value: "str | Field_") -> "str | Field_":
+    def _known_agency(cls, value: str | Field_) -> str | Field_:
         if isinstance(value, str) and value not in agencies():
             raise ValueError(f"{value!r} is not in casehistory/reference/agencies.yml")
         return value

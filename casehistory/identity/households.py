@@ -10,7 +10,10 @@ sharing the mother are one family). Membership runs from the first to the last d
 shows the person there; an event up to `household_window_days` outside it still counts.
 
 Writes identity.household_members (household, person, role, valid_from, valid_to, evidence) and
-identity.relationships (person, related person, relationship, household).
+identity.relationships (person, related person, relationship, household). Relationships are what
+the roles say: mother, father, carer, sibling, and half-sibling where a source records it (the
+chronology template's person_role); two children of one household are otherwise siblings, as no
+extract here carries each child's own parents.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ select * from by_address
 where group_key in (select group_key from by_address group by 1 having count(distinct person_id) > 1)
 """
 
-ROLE_ORDER = ("mother", "father", "carer", "child", "sibling", "other_adult")
+ROLE_ORDER = ("mother", "father", "carer", "child", "sibling", "half_sibling", "other_adult")
 
 
 def build_households(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -116,6 +119,7 @@ create or replace table identity.relationships as
 select c.person_id, o.person_id as related_person_id, c.household_id,
        case
            when o.role in ('mother', 'father', 'carer') then o.role
+           when o.role = 'half_sibling' then 'half_sibling'
            when o.role in ('child', 'sibling') then 'sibling'
            else 'household_member'
        end as relationship,

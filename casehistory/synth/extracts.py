@@ -11,8 +11,11 @@ ingest should do with it, go to the ground truth.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import random
+import re
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -60,7 +63,7 @@ class Extract:
     file_name: str
     source: str
     rows: list[Row]
-    write: Callable[[Path, "Extract"], None]
+    write: Callable[[Path, Extract], None]
     date_col: str
     format_date: Callable[[date], object]
     bad_date: object
@@ -249,7 +252,7 @@ def render_csc(r: Renderer) -> list[Extract]:
             "Worker Role": rep.practitioner_role, "Notes": rep.summary, "Recorded": recorded.strftime("%d/%m/%Y %H:%M"),
         }
         rows.append(Row(values, ev, rep, v))
-    main = Extract(f"csc_activity_{AS_OF.isoformat()}.csv", "csc_activity", rows, write_csv_utf8,
+    main = Extract(f"csc_activity_{AS_OF.isoformat()}.csv", "csc_activity", rows, csv_writer(CSC_HEADER, "utf-8"),
                    "Activity Date", lambda d: d.strftime("%d/%m/%Y"), "31/02/2024", "Activity", "XFER",
                    "Child ID", "Record ID")
     r.inject_faults(main)
@@ -277,7 +280,7 @@ def _csc_corrections(r: Renderer, main: Extract) -> Extract:
         row.status = "superseded"
         corrected.append(Row(fixed, row.event, row.report, row.view))
     return Extract(f"csc_activity_{(AS_OF + timedelta(days=7)).isoformat()}_corrections.csv", "csc_activity",
-                   corrected, write_csv_utf8, "Activity Date", lambda d: d.strftime("%d/%m/%Y"), "31/02/2024",
+                   corrected, csv_writer(CSC_HEADER, "utf-8"), "Activity Date", lambda d: d.strftime("%d/%m/%Y"), "31/02/2024",
                    "Activity", "XFER", "Child ID", "Record ID")
 
 
@@ -399,7 +402,8 @@ def render_school(r: Renderer) -> list[Extract]:
                   "Related Agency": (rep.related_agency or "").upper() or None, "Staff Role": rep.practitioner_role,
                   "Note": rep.summary}
         rows.append(Row(values, ev, rep, v))
-    ex = Extract(f"school_welfare_attendance_{AS_OF.isoformat()}.csv", "school_welfare", rows, write_csv_cp1252,
+    ex = Extract(f"school_welfare_attendance_{AS_OF.isoformat()}.csv", "school_welfare", rows,
+                 csv_writer(SCHOOL_HEADER, "cp1252"),
                  "Date", lambda d: d.strftime("%d/%m/%Y"), "00/00/0000", "Record Type", "ZZ", "Adno", "Record Ref")
     r.inject_faults(ex)
     return [ex]
@@ -436,7 +440,8 @@ def render_chronologies(r: Renderer) -> list[Extract]:
                 continue
             xlsx = agency != "gp"
             name = f"chronology_{agency}_{review.rid}.{'xlsx' if xlsx else 'csv'}"
-            out.append(Extract(name, "chronology_template", rows, write_chronology_xlsx if xlsx else write_csv_utf8,
+            out.append(Extract(name, "chronology_template", rows,
+                               write_chronology_xlsx if xlsx else csv_writer(CHRONOLOGY_HEADER, "utf-8"),
                                "event_date", lambda d: d.strftime("%d/%m/%Y"), "31/02/2024", "event_type",
                                "visit", "subject_ref", "record_id"))
     return out
@@ -444,21 +449,30 @@ def render_chronologies(r: Renderer) -> list[Extract]:
 
 # ---- writers ---------------------------------------------------------------------------------------
 
-def write_csv_utf8(path: Path, ex: Extract) -> None:
-    header = CHRONOLOGY_HEADER if ex.source == "chronology_template" else CSC_HEADER
-    with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        for row in ex.rows:
-            w.writerow(["" if row.values.get(c) is None else row.values[c] for c in header])
+def csv_writer(header: list[str], encoding: str) -> Callable[[Path, Extract], None]:
+    def write(path: Path, ex: Extract) -> None:
+        with path.open("w", newline="", encoding=encoding) as f:
+            w = csv.writer(f)
+            w.writerow(header)
+            for row in ex.rows:
+                w.writerow(["" if row.values.get(c) is None else row.values[c] for c in header])
+    return write
 
 
-def write_csv_cp1252(path: Path, ex: Extract) -> None:
-    with path.open("w", newline="", encoding="cp1252") as f:
-        w = csv.writer(f)
-        w.writerow(SCHOOL_HEADER)
-        for row in ex.rows:
-            w.writerow(["" if row.values.get(c) is None else row.values[c] for c in SCHOOL_HEADER])
+def save_workbook(wb, path: Path) -> None:
+    """Save an XLSX whose bytes depend only on its content: openpyxl stamps the save time into the
+    document properties and every zip entry, which would make the same seed give different files."""
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    stamp = f"{AS_OF.isoformat()}T02:00:00Z".encode()
+    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp, data)
+            entry = zipfile.ZipInfo(info.filename, date_time=(AS_OF.year, AS_OF.month, AS_OF.day, 2, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(entry, data)
 
 
 def write_eh_xlsx(path: Path, ex: Extract) -> None:
@@ -472,7 +486,7 @@ def write_eh_xlsx(path: Path, ex: Extract) -> None:
     ws.append(EH_HEADER)
     for row in ex.rows:
         ws.append([row.values.get(c) for c in EH_HEADER])
-    wb.save(path)
+    save_workbook(wb, path)
 
 
 def write_chronology_xlsx(path: Path, ex: Extract) -> None:
@@ -483,7 +497,7 @@ def write_chronology_xlsx(path: Path, ex: Extract) -> None:
     ws.append([c.upper() if c in ("agency", "nhs_number") else c for c in CHRONOLOGY_HEADER])  # headers are case-insensitive
     for row in ex.rows:
         ws.append([row.values.get(c) for c in CHRONOLOGY_HEADER])
-    wb.save(path)
+    save_workbook(wb, path)
 
 
 def _nest(flat: dict) -> dict:

@@ -80,7 +80,7 @@ def test_households_are_built_from_the_agencies_household_refs_with_dated_member
             join identity.subject_person sp using (person_id) join identity.subject_records r using (subject_key)
             order by r.forename_key""").fetchall()
     households = {}
-    for household, name, role, start, end in members:
+    for household, name, *_ in members:
         households.setdefault(household, set()).add(name)
     assert sorted(households.values(), key=len) == [{"mary", "tom"}, {"asha", "dev", "priya"}]
     mother = next(m for m in members if m[1] == "priya")

@@ -6,13 +6,14 @@ itself is tested against generated data in test_model.py.
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from casehistory.identity.decisions import Decision, read_decisions, record_decision
+from casehistory.identity.decisions import read_decisions, record_decision
 from casehistory.identity.model import Scored, ScoredPair
 from casehistory.identity.resolve import resolve
 from casehistory.settings import Settings
@@ -33,10 +34,12 @@ def _load(con, folder: Path, rows: list[str], name: str, run_date=date(2026, 1, 
     assert result.files[0].status == "loaded" and result.files[0].rows_quarantined == 0, result.files[0]
 
 
-def _row(agency, ref, nhs="", upn="", fn="amy", sn="lee", dob="2018-02-01", sex="F", pc="IP1 2AB", fam="", role="child",
-         day="2024-01-0{}", n=[0]):
-    n[0] += 1
-    return f"{agency},{agency}-{n[0]},{ref},{nhs},{upn},{fn},{sn},{dob},{sex},{pc},{fam},{role},{day.format(1 + n[0] % 9)},gp_appointment"
+_record_numbers = itertools.count(1)
+
+
+def _row(agency, ref, nhs="", upn="", fn="amy", sn="lee", dob="2018-02-01", sex="F", pc="IP1 2AB", fam="", role="child"):
+    n = next(_record_numbers)  # record ids and dates differ row to row
+    return f"{agency},{agency}-{n},{ref},{nhs},{upn},{fn},{sn},{dob},{sex},{pc},{fam},{role},2024-01-0{1 + n % 9},gp_appointment"
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ File faults: the file is recorded as rejected with its reason (and kept in the a
 from __future__ import annotations
 
 import csv
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,6 @@ import duckdb
 import pytest
 from openpyxl import Workbook
 
-from casehistory.settings import SOURCES_DIR
 from ingest.detect import discover
 from tests.ingest.helpers import load_files, registry
 

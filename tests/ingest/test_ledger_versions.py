@@ -112,3 +112,15 @@ def test_a_copy_of_a_loaded_file_under_another_name_adds_nothing(demo, tmp_path,
     result = load_files(con, spec, [copy], run_date, tmp_path / "archive", run_id="run2")
     assert result.files[0].status == "skipped"
     assert counts(con) == before
+
+
+def test_a_retried_load_in_the_same_run_records_a_second_attempt_and_adds_nothing(demo, tmp_path, run_date):
+    con = duckdb.connect(str(tmp_path / "store.duckdb"))
+    spec = registry()["police_ppn"]
+    path = next(demo.extracts.glob("police_*.jsonl"))
+    first = load_files(con, spec, [path], run_date, tmp_path / "archive", run_id="run1")
+    before = counts(con)
+    again = load_files(con, spec, [path], run_date, tmp_path / "archive", run_id="run1")
+    assert (first.load_id, again.load_id) == ("run1/police_ppn", "run1/police_ppn#2")
+    assert again.files[0].status == "skipped"
+    assert {k: v for k, v in counts(con).items() if k != "files"} == {k: v for k, v in before.items() if k != "files"}
