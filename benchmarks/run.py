@@ -29,7 +29,7 @@ from ingest.detect import discover  # noqa: E402
 from ingest.load import load_source  # noqa: E402
 from ingest.registry import load_registry  # noqa: E402
 
-NATIVE = {".csv": "read_csv('{p}', all_varchar=true)", ".jsonl": "read_json('{p}', format='newline_delimited')",
+NATIVE = {".csv": "read_csv('{p}', all_varchar=true, encoding='{encoding}')", ".jsonl": "read_json('{p}', format='newline_delimited', ignore_errors=true)",
           ".json": "read_json('{p}', maximum_object_size=1000000000)"}
 
 
@@ -60,8 +60,11 @@ def main() -> None:
                 native = NATIVE.get(path.suffix.casefold())
                 base_s = None
                 if native:
+                    # DuckDB reads latin-1, which differs from Windows-1252 only in unused control codes
+                    encoding = {"cp1252": "latin-1", "utf-8-sig": "utf-8"}.get(spec.encoding, spec.encoding)
                     base_s, _ = timed(lambda: con.execute(
-                        f"create or replace table bench_native as select * from {native.format(p=path)}"))
+                        "create or replace table bench_native as select * from "
+                        + native.format(p=path, encoding=encoding)))
                 ours_s, loaded = timed(lambda: load_source(con, spec, [path], run_id=f"bench-{path.name}",
                                                            run_date=settings.run_date, archive_dir=settings.archive_dir))
                 f = loaded.files[0]
