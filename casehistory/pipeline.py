@@ -145,9 +145,6 @@ def build(settings: Settings, run_id: str) -> dict:
         command = [str(Path(sys.executable).with_name("dbt")), "build", "--project-dir", str(DBT_DIR),
                    "--profiles-dir", str(DBT_DIR), "--target-path", str(dbt_dir / "target"),
                    "--log-path", str(dbt_dir / "logs")]
-        known_on = os.environ.get("CASEHISTORY_KNOWN_ON")
-        if known_on:
-            command += ["--vars", json.dumps({"known_on": known_on})]
         started = time.monotonic()
         with log_file.open("w") as out:
             proc = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=DBT_DIR)

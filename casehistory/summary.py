@@ -117,10 +117,10 @@ def render(s: dict) -> str:
     out.append(f"{'source':<22}{'agency':<18}{'files':>6}{'new':>5}{'rejected':>9}{'rows':>9}{'loaded':>9}{'quarantined':>12}")
     for src in s["sources"]:
         out.append(f"{src['source']:<22}{(src['agencies'] or '-'):<18}{src['files_seen']:>6}{src['files_loaded']:>5}"
-                   f"{src['files_rejected']:>9}{src['rows_read']:>9}{src['rows_loaded']:>9}{src['rows_quarantined']:>12}")
+                   f"{src['files_rejected']:>9}{src['rows_read']:>9,}{src['rows_loaded']:>9,}{src['rows_quarantined']:>12,}")
         if src["message"]:
             out.append(f"    rejected: {src['message']}")
-    out.append(f"{'total':<40}{'':>20}{s['rows_read']:>9}{s['rows_loaded']:>9}{s['rows_quarantined']:>12}")
+    out.append(f"{'total':<40}{'':>20}{s['rows_read']:>9,}{s['rows_loaded']:>9,}{s['rows_quarantined']:>12,}")
     for f in s["unmatched_files"]:
         out.append(f"not loaded: {f['file_name']}: {f['detail']}")
     by_source: dict[str, list[str]] = {}
@@ -131,14 +131,15 @@ def render(s: dict) -> str:
         out.extend(f"  {source}: {', '.join(reasons)}" for source, reasons in by_source.items())
     out.append("")
     if "children" in s:
-        out.append(f"People: {s['persons']}; children: {s['children']}")
-        out.append(f"Child events: {s['child_events']} from {s['event_records']} agency records "
-                   f"({s['reported_by_several']} reported by several agencies, {s['sources_disagree']} where they disagree),"
-                   f" and {s['household_events']} events of their households")
+        out.append(f"People: {s['persons']:,}; children: {s['children']:,}")
+        out.append(f"Child events: {s['child_events']:,} from {s['event_records']:,} agency records "
+                   f"({s['reported_by_several']:,} reported by several agencies, {s['sources_disagree']:,} where they "
+                   f"disagree), and {s['household_events']:,} events of their households")
     truth = s.get("ground_truth")
     if truth and "children" in s:
-        out.append(f"Ground truth of this generated set: {truth['rows']} rows, {truth['rows_quarantined']} to quarantine, "
-                   f"{truth['persons']} people, {truth['children']} children, {truth['child_events']} child events "
+        out.append(f"Ground truth of this generated set: {truth['rows']:,} rows, {truth['rows_quarantined']:,} to "
+                   f"quarantine, {truth['persons']:,} people, {truth['children']:,} children, "
+                   f"{truth['child_events']:,} child events "
                    "(people and children differ by the links identity missed or wrongly made: docs/linking-evaluation.md)")
     out.append(f"Checks: {s['checks_passed']} passed, {len(s['checks_failed'])} failed"
                + (": " + "; ".join(s["checks_failed"]) if s["checks_failed"] else ""))

@@ -1,4 +1,4 @@
-"""Normalisation for matching, and the guard rails no link may break.
+"""The guard rails no link may break.
 
 A wrong merge puts another child's history into a review; a missed link only hides one. So the
 rails are absolute: whatever the evidence, two records with different valid NHS numbers, or
