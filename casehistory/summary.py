@@ -31,15 +31,16 @@ def build_summary(settings: Settings, run_id: str) -> dict:
         steps = _rows(con, "select step, status, detail from run.steps where run_id = ? order by started_at", [run_id]) \
             if _table_exists(con, "run", "steps") else []
         sources = _rows(con, """
+            with latest as (  -- a retried load task counts by its last attempt
+                select * from ledger.loads where run_id = ?
+                qualify row_number() over (partition by source order by started_at desc, load_id desc) = 1
+            )
             select l.source, coalesce(string_agg(distinct e.agency, ', ' order by e.agency), '') as agencies,
                    l.files_seen, l.files_loaded, l.files_skipped, l.files_rejected,
                    l.rows_read, l.rows_loaded, l.rows_quarantined, l.events_added, l.status, l.message
-            from ledger.loads l
+            from latest l
             left join (select distinct load_id, agency from ledger.event_records) e using (load_id)
-            where l.run_id = ?
-            group by all
-            qualify row_number() over (partition by l.source order by l.started_at desc, l.load_id desc) = 1
-            order by l.source""", [run_id]) if _table_exists(con, "ledger", "loads") else []
+            group by all order by l.source""", [run_id]) if _table_exists(con, "ledger", "loads") else []
         quarantine = _rows(con, """
             select source, reason, count(distinct file_name || ':' || row_number) as rows
             from ledger.quarantine where starts_with(load_id, ? || '/') group by all order by source, reason""",
