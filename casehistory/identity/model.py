@@ -99,7 +99,15 @@ def _dob_comparison():
     )
 
 
-def settings_for(cfg: ModelConfig):
+def prior(records: int, labelled: int, recall: float) -> float:
+    """The chance two random records are one person: identifier-linked pairs, scaled up by the
+    identifiers' assumed recall, over all pairs; with no identifier links, one match per record."""
+    pairs = records * (records - 1) / 2
+    matches = labelled / recall if labelled else records
+    return min(max(matches / pairs, 1e-9), 0.5)
+
+
+def settings_for(cfg: ModelConfig, probability_two_random_records_match: float = 0.0001):
     import splink.comparison_library as cl
     from splink import SettingsCreator, block_on
 
@@ -114,6 +122,7 @@ def settings_for(cfg: ModelConfig):
             cl.PostcodeComparison("postcode"),
         ],
         blocking_rules_to_generate_predictions=[block_on(*rule) for rule in cfg.blocking_rules],
+        probability_two_random_records_match=probability_two_random_records_match,
         additional_columns_to_retain=["subject_key"],
         retain_matching_columns=False,
     )
@@ -164,9 +173,8 @@ def score_pairs(con: duckdb.DuckDBPyConnection, settings: Settings, cfg: ModelCo
         labelled = work.execute("select count(*) from labels").fetchone()[0]
         db_api = DuckDBAPI(connection=work)
         table = db_api.register("person_records", dataset_display_name="person_records")
-        linker = Linker(table, settings_for(cfg), log_level=logging.WARNING)
-        linker.training.estimate_probability_two_random_records_match(
-            [block_on("nhs_number"), block_on("upn")], recall=cfg.identifier_recall)
+        linker = Linker(table, settings_for(cfg, prior(records.num_rows, labelled, cfg.identifier_recall)),
+                        log_level=logging.WARNING)
         linker.training.estimate_u_using_random_sampling(max_pairs=cfg.u_max_pairs, seed=cfg.seed)
         sampled = min(cfg.u_max_pairs, records.num_rows * (records.num_rows - 1) // 2)
         if labelled >= cfg.min_labelled_pairs:

@@ -22,3 +22,12 @@ def test_linking_2000_children_at_default_noise_is_precise_and_finds_nearly_ever
     assert result["precision"] >= 0.995
     assert result["recall"] >= 0.98
     assert result["links_applied"]["model"] > 0  # the model, not only identifiers, found links
+
+
+def test_the_prior_is_a_probability_even_with_no_identifier_links():
+    from casehistory.identity.model import prior
+
+    assert prior(records=10_000, labelled=0, recall=0.6) == 10_000 / (10_000 * 9_999 / 2)
+    assert 0 < prior(records=10_000, labelled=3_000, recall=0.6) < 1
+    assert prior(records=3, labelled=50, recall=0.6) == 0.5  # never certain, never impossible
+    assert prior(records=10**7, labelled=0, recall=0.6) >= 1e-9

@@ -58,6 +58,14 @@ def test_each_error_check_fails_on_the_fault_it_guards_and_blocks_publishing(tmp
     assert outcome.errors_failed == [f"child_events.{check}"]
 
 
+def test_an_implausibly_old_event_is_a_warning_not_a_reason_to_hold_back_the_warehouse(tmp_path):
+    settings = _settings(tmp_path)
+    _events_table(settings, GOOD_EVENTS + [("e9", "k3", "cp_plan_start", date(1970, 2, 17), 3, 1)])
+    outcome = run_suites(settings, "run1", [CHILD_EVENTS])
+    assert _failed(outcome) == {"event_date_since_1990"}
+    assert outcome.errors_failed == [] and outcome.warnings_failed == ["child_events.event_date_since_1990"]
+
+
 def test_an_empty_chronology_fails(tmp_path):
     settings = _settings(tmp_path)
     _events_table(settings, [])
