@@ -45,9 +45,6 @@ def build_summary(settings: Settings, run_id: str) -> dict:
             select source, reason, count(distinct file_name || ':' || row_number) as rows
             from ledger.quarantine where starts_with(load_id, ? || '/') group by all order by source, reason""",
                            [run_id]) if _table_exists(con, "ledger", "quarantine") else []
-        unmatched = _rows(con, """select file_name, detail from ledger.files
-                                  where source = '(unmatched)' and starts_with(load_id, ? || '/')""",
-                          [run_id]) if _table_exists(con, "ledger", "files") else []
         marts = {}
         if _table_exists(con, "marts", "fct_child_events"):
             marts = _rows(con, """
@@ -67,6 +64,9 @@ def build_summary(settings: Settings, run_id: str) -> dict:
                                 where status <> 'received' order by review_id, agency""") \
             if _table_exists(con, "audit", "audit_review_chronologies") else []
 
+    prepared = next((json.loads(s["detail"]) for s in steps if s["step"] == "prepare"), {})
+    # every run, not only the first: the ledger records an unrecognised file once
+    unmatched = [dict(zip(("file_name", "detail"), line.split(": ", 1))) for line in prepared.get("unmatched", [])]
     truth = _ground_truth(settings)
     for src in sources:  # a source with no files this run still shows whose it is
         if not src["agencies"] and src["source"] in registry:

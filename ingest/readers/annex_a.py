@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Iterator
-
-from ingest.readers.base import FileRejected, RawRow, Table, clean_header, clean_value
-from ingest.readers.tabular import open_workbook
+from ingest.readers.base import FileRejected, Table, clean_value
+from ingest.readers.tabular import open_workbook, sheet_table
 from ingest.registry import SourceSpec
 
 _LIST_SHEET = re.compile(r"^\s*list\s*(\d{1,2})\b", re.IGNORECASE)
@@ -43,37 +41,22 @@ def without_prefix(value):
     return value
 
 
-def _header(ws) -> tuple[int, list[str]] | None:
+def _header_row(ws) -> int | None:
+    """The first row with at least two cells (some authorities put a title row above the header)."""
     for number, cells in enumerate(ws.iter_rows(max_row=_HEADER_SEARCH_ROWS, values_only=True), start=1):
         if sum(1 for c in cells if clean_value(c) is not None) >= 2:
-            columns = [clean_header(c) for c in cells]
-            while columns and not columns[-1]:
-                columns.pop()
-            return number, columns
+            return number
     return None
-
-
-def _rows(ws, header_row: int, columns: list[str]) -> Iterator[RawRow]:
-    n = 0
-    for number, cells in enumerate(ws.iter_rows(min_row=header_row + 1, values_only=True), start=header_row + 1):
-        values = [without_prefix(c) for c in cells[: len(columns)]]
-        if all(v is None for v in values):
-            continue
-        n += 1
-        values += [None] * (len(columns) - len(values))
-        yield RawRow(n, f"{ws.title}!{number}", dict(zip(columns, values)))
 
 
 def read_annex_a(path: Path, spec: SourceSpec) -> list[Table]:
     wb = open_workbook(path)
     tables = []
     for ws in wb.worksheets:
-        found = _header(ws)
-        if found is None:
+        header_row = _header_row(ws)
+        if header_row is None:
             continue  # an empty sheet: nothing to load or to lose
-        header_row, columns = found
-        tables.append(Table(columns, _rows(ws, header_row, columns), name=table_name(ws.title),
-                            where=f"sheet {ws.title!r}"))
+        tables.append(sheet_table(ws, header_row, clean=without_prefix, name=table_name(ws.title)))
     if not tables:
         raise FileRejected("empty", "no sheet of the workbook has a header row")
     return tables

@@ -7,7 +7,7 @@ import io
 import json
 import zipfile
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from ingest.readers.base import BadRow, FileRejected, RawRow, Table, clean_header, clean_value, flatten
 from ingest.registry import SourceSpec
@@ -102,7 +102,9 @@ def read_xlsx(path: Path, spec: SourceSpec) -> list[Table]:
     return [sheet_table(ws, spec.header_row)]
 
 
-def sheet_table(ws, header_row: int) -> Table:
+def sheet_table(ws, header_row: int, *, clean: Callable[[object], object] = clean_value,
+                name: str = "") -> Table:
+    """The sheet's rows under its header row; `clean` turns each cell into the value a row holds."""
     rows = ws.iter_rows(min_row=header_row, values_only=True)
     header = next(rows, None)
     if header is None or not any(h is not None for h in header):
@@ -110,13 +112,14 @@ def sheet_table(ws, header_row: int) -> Table:
     columns = [clean_header(h) for h in header]
     while columns and not columns[-1]:
         columns.pop()
-    return Table(columns, _sheet_rows(ws.title, rows, columns, header_row), where=f"sheet {ws.title!r}")
+    return Table(columns, _sheet_rows(ws.title, rows, columns, header_row, clean), name=name,
+                 where=f"sheet {ws.title!r}")
 
 
-def _sheet_rows(title: str, rows, columns: list[str], header_row: int) -> Iterator[RawRow]:
+def _sheet_rows(title: str, rows, columns: list[str], header_row: int, clean) -> Iterator[RawRow]:
     n = 0
     for offset, cells in enumerate(rows, start=header_row + 1):
-        values = [clean_value(c) for c in cells[: len(columns)]]
+        values = [clean(c) for c in cells[: len(columns)]]
         if all(v is None for v in values):
             continue
         n += 1

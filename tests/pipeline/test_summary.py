@@ -21,3 +21,17 @@ def test_a_retried_load_counts_once_by_its_last_attempt(tmp_path, run_date):
     assert (police["files_seen"], police["files_skipped"], police["rows_loaded"]) == (1, 1, 0)
     assert first.files[0].rows_loaded > 0
     assert "police_ppn" in render(summary)
+
+
+def test_a_file_nothing_recognises_is_reported_on_every_run_not_only_the_first(tmp_path, run_date):
+    from casehistory import pipeline
+
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "minutes.docx").write_text("not an extract")
+    settings = Settings(extracts=drop, warehouse=tmp_path / "wh.duckdb", run_date=run_date)
+    for run in ("r1", "r2"):
+        pipeline.prepare(settings, run)
+        assert [f["file_name"] for f in build_summary(settings, run)["unmatched_files"]] == ["minutes.docx"]
+    with warehouse.store(settings, read_only=True) as con:
+        assert con.execute("select count(*) from ledger.files where file_name = 'minutes.docx'").fetchone()[0] == 1
