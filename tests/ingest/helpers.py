@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import date
 from pathlib import Path
 
@@ -32,3 +33,12 @@ def load_files(con: duckdb.DuckDBPyConnection, spec: SourceSpec, files: list[Pat
 def counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {t: con.execute(f"select count(*) from ledger.{t}").fetchone()[0]
             for t in ("event_records", "person_records", "quarantine", "files")}
+
+
+def write_csv_rows(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    """A small CSV for a test: a header and rows, as given."""
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return path

@@ -3,9 +3,7 @@ dated by the census it came in (one term in arrears)."""
 
 from __future__ import annotations
 
-import csv
 from datetime import date
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -13,18 +11,10 @@ import pytest
 from ingest.detect import match
 from ingest.readers import FileRejected, read
 from ingest.readers.school_census import attendance_term
-from tests.ingest.helpers import load_files, registry
+from tests.ingest.helpers import load_files, registry, write_csv_rows as write
 
 SESSIONS = ["pupilonrolltableid", "NativeId", "termlysessiondetailsonrolltableid",
             "termlysessiondetailsonrollorderseqcolumn", "sourceid", "sessions", "attendancereason"]
-
-
-def write(path: Path, header: list[str], rows: list[list[str]]) -> Path:
-    with path.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
 
 
 @pytest.mark.parametrize("census, covered, last_day", [

@@ -3,7 +3,6 @@ period of care unless it starts one (RNE S), and a period ends only with a reaso
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import duckdb
@@ -11,18 +10,10 @@ import pytest
 
 from ingest.detect import match
 from ingest.readers import FileRejected, read
-from tests.ingest.helpers import load_files, registry
+from tests.ingest.helpers import load_files, registry, write_csv_rows as write
 
 EPISODES = ["CHILD", "DECOM", "RNE", "LS", "CIN", "PLACE", "PLACE_PROVIDER", "DEC", "REC", "REASON_PLACE_CHANGE",
             "HOME_POST", "PL_POST", "URN"]
-
-
-def write(path: Path, header: list[str], rows: list[list[str]]) -> Path:
-    with path.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
 
 
 def episode(child, decom, rne, ls, dec="", rec="") -> list[str]:
