@@ -48,7 +48,7 @@ def build_summary(settings: Settings, run_id: str) -> dict:
         marts = {}
         if _table_exists(con, "marts", "fct_child_events"):
             marts = _rows(con, """
-                select (select count(*) from marts.dim_children) as children,
+                select (select count(*) from marts.dim_child) as children,
                        count(*) filter (where not via_household) as child_events,
                        count(*) filter (where via_household) as household_events,
                        sum(records) filter (where not via_household) as event_records,

@@ -112,7 +112,7 @@ def test_the_analyst_warehouse_holds_no_identifier_name_or_free_text(nightly):
 def test_running_again_on_the_same_files_adds_nothing_and_keeps_every_child_key(nightly, tmp_path_factory):
     demo, _, first, out = nightly
     before = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
-    keys_before = {r[0] for r in before.execute("select child_key from marts.dim_children").fetchall()}
+    keys_before = {r[0] for r in before.execute("select child_key from marts.dim_child").fetchall()}
     before.close()
     proc = _run(out.parent, demo.extracts, demo.reviews)
     assert proc.returncode == 0, proc.stdout[-3000:]
@@ -120,7 +120,7 @@ def test_running_again_on_the_same_files_adds_nothing_and_keeps_every_child_key(
     assert second["rows_loaded"] == 0  # every file already loaded: skipped
     assert all(s["files_skipped"] == s["files_seen"] for s in second["sources"])
     after = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
-    assert {r[0] for r in after.execute("select child_key from marts.dim_children").fetchall()} == keys_before
+    assert {r[0] for r in after.execute("select child_key from marts.dim_child").fetchall()} == keys_before
     assert second["child_events"] == first["child_events"]
 
 

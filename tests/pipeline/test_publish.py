@@ -15,7 +15,7 @@ def _store_with(settings: Settings, children: int) -> None:
     with warehouse.store(settings) as con:
         for schema in ("marts", "audit", "ledger", "identity", "restricted", "staging"):
             con.execute(f"create schema if not exists {schema}")
-        con.execute(f"create or replace table marts.dim_children as select range as child_key from range({children})")
+        con.execute(f"create or replace table marts.dim_child as select range as child_key from range({children})")
         con.execute("create or replace table ledger.event_records as select 'free text about a child' as summary")
         con.execute("create or replace table restricted.restricted_child_chronology as select 'Amy' as forename")
         con.execute("create or replace table identity.subject_person as select 'csc:C1' as subject_key")
@@ -29,13 +29,13 @@ def test_only_analyst_schemas_are_published(tmp_path):
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     schemas = {r[0] for r in con.execute("select distinct table_schema from information_schema.tables").fetchall()}
     assert schemas == {"marts"}
-    assert con.execute("select count(*) from marts.dim_children").fetchone()[0] == 3
+    assert con.execute("select count(*) from marts.dim_child").fetchone()[0] == 3
 
 
 ANALYST = """
 import sys, duckdb
 con = duckdb.connect(sys.argv[1], read_only=True)
-count = lambda: con.execute("select count(*) from marts.dim_children").fetchone()[0]
+count = lambda: con.execute("select count(*) from marts.dim_child").fetchone()[0]
 print(count(), flush=True)
 sys.stdin.readline()  # the nightly run publishes meanwhile
 print(count(), flush=True)
@@ -44,7 +44,7 @@ print(count(), flush=True)
 
 def _analyst_count(path) -> int:
     out = subprocess.run([sys.executable, "-c", "import sys, duckdb; print(duckdb.connect(sys.argv[1], read_only=True)"
-                          ".execute('select count(*) from marts.dim_children').fetchone()[0])", str(path)],
+                          ".execute('select count(*) from marts.dim_child').fetchone()[0])", str(path)],
                          capture_output=True, text=True, check=True)
     return int(out.stdout)
 
