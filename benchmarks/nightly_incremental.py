@@ -77,25 +77,37 @@ def main() -> None:
     results.append(night(settings, "nothing new"))
     results.append(night(settings, "rebuild from the ledger", load_files=False))
 
-    first = results[0]["seconds"]
-    lines = [
-        "# Nightly runs: incremental versus full",
-        "",
-        f"Produced by `.venv/bin/python benchmarks/nightly_incremental.py --children {args.children}` on "
-        f"{platform.machine()}, Python {platform.python_version()}, DuckDB memory_limit "
-        f"{settings.memory_limit}, threads {settings.threads}, on {date.today().isoformat()}. "
-        "Seconds per stage from `run.pipeline_runs.stage_seconds` (whole seconds: run.steps keeps "
-        "seconds); pipeline steps called in process, without Airflow's per-task overhead.",
-        "",
-        "| night | rows loaded | total (s) | vs first load | " + " | ".join(STAGES) + " |",
-        "|---|---:|---:|---:|" + "---:|" * len(STAGES),
-    ]
-    for r in results:
-        lines.append(f"| {r['night']} | {r['rows_loaded']:,} | {r['seconds']:.1f} | {r['seconds'] / first:.0%} | "
-                     + " | ".join(f"{r['stages'][s]:.0f}" for s in STAGES) + " |")
-    args.out.write_text("\n".join(lines) + "\n")
-    args.out.with_suffix(".json").write_text(json.dumps({"children": args.children, "results": results}, indent=2))
-    print("\n".join(lines))
+    results_file = args.out.with_suffix(".json")
+    measured = json.loads(results_file.read_text()) if results_file.exists() else {}
+    measured[str(args.children)] = {
+        "children": args.children, "measured_on": date.today().isoformat(), "machine": platform.machine(),
+        "python": platform.python_version(), "memory_limit": settings.memory_limit, "threads": settings.threads,
+        "results": results}
+    results_file.write_text(json.dumps(measured, indent=2))
+    args.out.write_text(render(measured))
+    print(render(measured))
+
+
+def render(measured: dict) -> str:
+    """Every size measured so far (docs/benchmarks-nightly.json), smallest first."""
+    lines = ["# Nightly runs: incremental versus full", "",
+             "Produced by `.venv/bin/python benchmarks/nightly_incremental.py --children N` (one section per N; "
+             "the raw figures are in `benchmarks-nightly.json`). Seconds per stage come from "
+             "`run.pipeline_runs.stage_seconds` (whole seconds per step, as run.steps keeps them); the "
+             "pipeline steps are called in process, without Airflow's few seconds of start-up per task. "
+             "\"vs first load\" is the night's total over the first night's."]
+    for size in sorted(measured, key=int):
+        m = measured[size]
+        first = m["results"][0]["seconds"]
+        lines += ["", f"## {int(size):,} children", "",
+                  f"{m['machine']}, Python {m['python']}, DuckDB memory_limit {m['memory_limit']}, threads "
+                  f"{m['threads']}, measured {m['measured_on']}.", "",
+                  "| night | rows loaded | total (s) | vs first load | " + " | ".join(STAGES) + " |",
+                  "|---|---:|---:|---:|" + "---:|" * len(STAGES)]
+        for r in m["results"]:
+            lines.append(f"| {r['night']} | {r['rows_loaded']:,} | {r['seconds']:.1f} | {r['seconds'] / first:.0%} | "
+                         + " | ".join(f"{r['stages'][s]:.0f}" for s in STAGES) + " |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -15,7 +15,10 @@ a new analyst warehouse.
 
 Params: `extracts` (drop folder), `warehouse` (analyst DuckDB file), `reviews` (reviews YAML),
 `run_date` (ISO date treated as today; empty = today). Defaults come from CASEHISTORY_EXTRACTS,
-CASEHISTORY_WAREHOUSE and CASEHISTORY_REVIEWS. Business logic lives in casehistory.pipeline.
+CASEHISTORY_WAREHOUSE and CASEHISTORY_REVIEWS. Schedule (CASEHISTORY_SCHEDULE, cron, Europe/London) and
+retries (CASEHISTORY_RETRIES, CASEHISTORY_RETRY_DELAY_SECONDS doubling up to
+CASEHISTORY_MAX_RETRY_DELAY_SECONDS) come from the environment. Business logic lives in
+casehistory.pipeline.
 """
 
 from __future__ import annotations
