@@ -225,15 +225,16 @@ def publish(settings: Settings, run_id: str) -> dict:
 
 def report(settings: Settings, run_id: str) -> dict:
     """Write the run summary (JSON and text) and fail the run if any step did."""
+    from casehistory import operations
     from casehistory.summary import build_summary, render
 
-    from casehistory import operations
-
     summary = build_summary(settings, run_id)
-    with warehouse.store(settings) as con:  # the final row; the analyst copy gets it next night
-        operations.record_pipeline_run(con, run_id, "failed" if summary["failed_steps"] else "succeeded")
     (settings.reports_dir / "run_summary.json").write_text(json.dumps(summary, indent=2, default=str))
     (settings.reports_dir / "run_summary.txt").write_text(render(summary))
+    with warehouse.store(settings) as con:  # the final row; the analyst copy gets it next night
+        ledger.ensure_schema(con)
+        con.execute(RUN_DDL)
+        operations.record_pipeline_run(con, run_id, "failed" if summary["failed_steps"] else "succeeded")
     log.info("run summary written to %s", settings.reports_dir / "run_summary.txt")
     if summary["failed_steps"]:
         raise StepFailed("steps failed: " + ", ".join(summary["failed_steps"]))
