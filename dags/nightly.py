@@ -89,7 +89,7 @@ def _project_path(*parts: str) -> str:
     default_args={
         "owner": "data-team",
         "retries": int(_default("RETRIES", "2")),
-        # 5, 10, 20 ... minutes between attempts: a locked file or a busy disk gets time to clear
+        # about 5, 10, 20 ... minutes between attempts: a locked file or a busy disk gets time to clear
         "retry_delay": timedelta(seconds=int(_default("RETRY_DELAY_SECONDS", "300"))),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(seconds=int(_default("MAX_RETRY_DELAY_SECONDS", "3600"))),
