@@ -93,3 +93,11 @@ def test_what_the_front_door_had_on_record_at_each_decision(built):
               r["known_at_decision_police_incidents_12m"], r["known_at_decision_ed_attendances_12m"])
              for r in rows]
     assert known == [(0, 0, 0, 0), (1, 0, 0, 0), (2, 1, 0, 0), (3, 1, 1, 0), (4, 1, 1, 2)]
+
+
+def test_the_build_records_each_agency_feeds_freshness(built):
+    settings, _ = built
+    with warehouse.store(settings, read_only=True) as con:
+        rows = con.execute("select agency, status, last_received_at is not null from audit.agency_freshness "
+                           "where run_id = 'r1' order by agency").fetchall()
+    assert rows == [(a, "pass", True) for a in ("csc", "eh", "hv", "police", "school")]
