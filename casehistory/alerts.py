@@ -1,4 +1,4 @@
-"""Alerts to the data team: a failed task, a stale agency feed.
+"""Alerts to the data team: a failed task, a stale agency feed, a review whose chronologies are not ready.
 
 The channel comes from the environment, so a deployment chooses it without code:
 
@@ -24,6 +24,8 @@ import urllib.request
 from dataclasses import dataclass
 from email.message import EmailMessage
 
+from casehistory.freshness import FeedFreshness
+
 log = logging.getLogger(__name__)
 
 CHANNELS = ("log", "webhook", "email")
@@ -35,7 +37,7 @@ class AlertConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # task_failed | stale_feed
+    kind: str  # task_failed | stale_feed | review_not_ready
     subject: str
     text: str
 
@@ -104,12 +106,39 @@ def task_failed(dag_id: str, task_id: str, run_id: str, try_number: int | None,
     return Alert("task_failed", f"[casehistory] {dag_id}: {where} failed", "\n".join(l for l in lines if l))
 
 
-def stale_feeds(stale: list[dict], run_id: str) -> Alert:
-    """`stale`: rows of run.feed_freshness with stale = true."""
-    lines = [f"{len(stale)} agency feed(s) overdue at run {run_id}:"]
+def stale_feeds(stale: list[FeedFreshness], run_id: str) -> Alert:
+    """`stale`: casehistory.freshness.stale_feeds(con, run_id), the feeds not fresh at this run."""
+    lines = [f"{len(stale)} agency feed(s) not fresh at run {run_id}:"]
     for f in stale:
-        last = f"last received {f['last_received_at']:%Y-%m-%d %H:%M} ({f['age_days']:.1f} days ago)" \
-            if f["last_received_at"] else "nothing received yet"
-        lines.append(f"  {f['agency']}: {last}; expected every {f['cadence_days']} day(s)")
-    lines.append("Ask the agency whether an extract was sent; files in the drop folder are loaded every night.")
-    return Alert("stale_feed", f"[casehistory] stale feed: {', '.join(f['agency'] for f in stale)}", "\n".join(lines))
+        if f.status == "not_checked":  # dbt could not check: its log says why (no data in it to quote)
+            lines.append(f"  {f.agency}: not checked; {f.detail}")
+            continue
+        if f.last_received_at:
+            last = f"last received {f.last_received_at:%Y-%m-%d %H:%M}"
+            if f.hours_since_received is not None:
+                last += f" ({f.hours_since_received / 24:.1f} days ago)"
+        else:
+            last = "nothing received yet"
+        rules = ", ".join(r for r in (f.warn_after and f"warn after {f.warn_after}",
+                                      f.error_after and f"error after {f.error_after}") if r)
+        lines.append(f"  {f.agency}: {f.status}; {last}" + (f"; {rules}" if rules else ""))
+    lines.append("Ask the agency whether an extract was sent; files in the drop folder are loaded every night. "
+                 "Thresholds: dbt/models/staging/ledger/_agency_feeds__sources.yml; history: audit.agency_freshness.")
+    return Alert("stale_feed", f"[casehistory] stale feed: {', '.join(f.agency for f in stale)}", "\n".join(lines))
+
+
+def review_not_ready(lines: list[str], run_id: str) -> Alert:
+    """Chronologies missing, late or partial for reviews due soon. `lines`: casehistory.readiness's
+    alert lines (review, agency, status, counts, dates; no names or identifiers)."""
+    reviews = sorted({line.split(" ", 2)[1] for line in lines if line.startswith("review ")})
+    text = [f"{len(lines)} chronology gap(s) at run {run_id}:", *(f"  {line}" for line in lines),
+            "Each review's report (whom to chase for what) is in the reports folder under reviews/."]
+    return Alert("review_not_ready", f"[casehistory] review not ready: {', '.join(reviews) or 'see text'}",
+                 "\n".join(text))
+
+
+def send_review_readiness(lines: list[str], run_id: str) -> bool | None:
+    """Alert the data team on review-readiness gaps, if any: the call for the readiness step
+    (`send_review_readiness(readiness_alerts(settings), run_id)`). None when there is nothing to say,
+    else whether the alert was delivered."""
+    return send(review_not_ready(lines, run_id)) if lines else None

@@ -1,12 +1,12 @@
-"""What the data team watches: per-agency feed freshness, each dbt node's outcome, one row per run.
+"""What the data team watches: each dbt node's outcome, one row per run.
 
-    run.feed_freshness  agency per run: last file received, age, expected cadence, stale or not
     run.dbt_models      dbt node per run (models, tests, unit tests): status, rows, seconds
-    run.pipeline_runs   run: files, rows, quarantine, check results, seconds per stage, outcome
+    run.pipeline_runs   run: files, rows, quarantine, check results, stale feeds, seconds per stage, outcome
 
-All three are built from what the pipeline already records (ledger.files, ledger.event_records,
-run.steps, quality.check_results, dbt's run_results.json), hold no names or identifiers, and are
-published with the rest of the `run` schema.
+Both are built from what the pipeline already records (ledger.loads, run.steps,
+quality.check_results, audit.agency_freshness, dbt's run_results.json), hold no names or
+identifiers, and are published with the rest of the `run` schema. Feed freshness itself is
+casehistory/freshness.py (dbt source freshness per agency feed).
 """
 
 from __future__ import annotations
@@ -16,18 +16,12 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
-import yaml
-
-from casehistory import warehouse
-from casehistory.vocabulary import REFERENCE_DIR
+from casehistory import freshness, warehouse
 
 log = logging.getLogger(__name__)
 
 DDL = """
 create schema if not exists run;
-create table if not exists run.feed_freshness (
-    run_id varchar not null, checked_at timestamp not null, agency varchar not null,
-    last_received_at timestamp, age_days double, cadence_days integer not null, stale boolean not null);
 create table if not exists run.dbt_models (
     run_id varchar not null, unique_id varchar not null, resource_type varchar not null, name varchar not null,
     status varchar not null, rows bigint, seconds double, relation varchar);
@@ -39,37 +33,6 @@ create table if not exists run.pipeline_runs (
     dbt_nodes bigint, dbt_nodes_failed bigint, stale_feeds varchar[], failed_steps varchar[],
     stage_seconds map(varchar, double), recorded_at timestamp not null);
 """
-
-
-def feed_cadence_days() -> dict[str, int]:
-    """Expected days between files per agency (casehistory/reference/agencies.yml, feed_cadence_days).
-    Agencies not listed (chronologies sent on request) are not watched."""
-    doc = yaml.safe_load((REFERENCE_DIR / "agencies.yml").read_text())
-    cadence = doc.get("feed_cadence_days") or {}
-    unknown = set(cadence) - set(doc["agencies"])
-    if unknown:
-        raise ValueError(f"{REFERENCE_DIR / 'agencies.yml'}: feed_cadence_days names unknown agencies: "
-                         + ", ".join(sorted(unknown)))
-    return {agency: int(days) for agency, days in cadence.items()}
-
-
-def record_feed_freshness(con, run_id: str, cadence: dict[str, int], now: datetime | None = None) -> list[dict]:
-    """Write run.feed_freshness for this run and return its rows. An agency's last receipt is the latest
-    time a file of its records was loaded into the ledger (a re-sent old file does not count)."""
-    now = now or datetime.now()
-    con.execute(DDL)
-    received = dict(con.execute(
-        "select agency, max(received_at) from ledger.event_records group by agency").fetchall())
-    rows = []
-    for agency, days in sorted(cadence.items()):
-        last = received.get(agency)
-        age = (now - last).total_seconds() / 86400 if last else None
-        rows.append({"run_id": run_id, "checked_at": now.replace(microsecond=0), "agency": agency,
-                     "last_received_at": last, "age_days": round(age, 2) if age is not None else None,
-                     "cadence_days": days, "stale": age is None or age > days})
-    con.execute("delete from run.feed_freshness where run_id = ?", [run_id])
-    warehouse.insert_rows(con, "run.feed_freshness", list(rows[0]) if rows else [], rows)
-    return rows
 
 
 def dbt_node_results(run_results: Path) -> list[dict]:
@@ -113,6 +76,11 @@ def log_dbt_models(rows: list[dict]) -> None:
              (": " + ", ".join(f"{r['name']} ({r['status']})" for r in bad)) if bad else "")
 
 
+def _exists(con, schema: str, table: str) -> bool:
+    return con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                       [schema, table]).fetchone()[0] > 0
+
+
 def _failed_steps(con, run_id: str) -> list[str]:
     """Steps whose last attempt did not succeed (a retried step counts by its last attempt)."""
     return [r[0] for r in con.execute(
@@ -124,7 +92,7 @@ def _failed_steps(con, run_id: str) -> list[str]:
 
 def record_pipeline_run(con, run_id: str, status: str) -> dict:
     """(Re)write run.pipeline_runs for this run from run.steps, ledger.loads, quality.check_results,
-    run.dbt_models and run.feed_freshness."""
+    run.dbt_models and audit.agency_freshness."""
     con.execute(DDL)
     steps = con.execute(
         """select step, status, min(started_at), max(finished_at),
@@ -139,16 +107,14 @@ def record_pipeline_run(con, run_id: str, status: str) -> dict:
                   sum(rows_read), sum(rows_loaded), sum(rows_quarantined)
            from ledger.loads where run_id = ?""", [run_id]).fetchone()
     checks = (None, None, None)
-    if con.execute("select count(*) from information_schema.tables where table_schema = 'quality' "
-                   "and table_name = 'check_results'").fetchone()[0]:
+    if _exists(con, "quality", "check_results"):
         checks = con.execute(
             """select count(*) filter (where success), count(*) filter (where not success),
                       count(*) filter (where not success and severity = 'error')
                from quality.check_results where run_id = ?""", [run_id]).fetchone()
     dbt = con.execute("""select count(*), count(*) filter (where status not in ('success', 'pass', 'skipped'))
                          from run.dbt_models where run_id = ?""", [run_id]).fetchone()
-    stale = [r[0] for r in con.execute("select agency from run.feed_freshness where run_id = ? and stale "
-                                       "order by agency", [run_id]).fetchall()]
+    stale = [f.agency for f in freshness.stale_feeds(con, run_id)] if _exists(con, "audit", "agency_freshness") else []
     row = {
         "run_id": run_id,
         "started_at": min((s[2] for s in steps), default=None),

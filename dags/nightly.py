@@ -9,8 +9,8 @@ a new analyst warehouse.
 * A rejected file fails its source's task (no retry: the file will not change by itself) and
   every other source still loads and publishes.
 * A failing error-severity check holds the analyst warehouse back: analysts keep yesterday's.
-* `feeds` always runs: it alerts when an agency's feed is overdue (cadence in
-  casehistory/reference/agencies.yml); a failed task alerts too (casehistory/alerts.py).
+* `feeds` always runs: it alerts when an agency's feed is not fresh (freshness.stale_feeds; thresholds
+  in dbt/models/staging/ledger/_agency_feeds__sources.yml); a failed task alerts too (casehistory/alerts.py).
 * `report` always runs: it writes the run summary and fails the run if any step failed.
 
 Params: `extracts` (drop folder), `warehouse` (analyst DuckDB file), `reviews` (reviews YAML),

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from casehistory import alerts
+from casehistory.freshness import FeedFreshness
 
 
 @pytest.fixture
@@ -38,8 +39,8 @@ def webhook(monkeypatch):
     server.server_close()
 
 
-STALE = [{"agency": "police", "last_received_at": datetime(2026, 1, 10, 3, 0), "age_days": 5.2, "cadence_days": 2},
-         {"agency": "school", "last_received_at": None, "age_days": None, "cadence_days": 8}]
+STALE = [FeedFreshness("police", "warn", datetime(2026, 1, 10, 3, 0), 124.8, "2 day", "7 day"),
+         FeedFreshness("school", "error", None, None, "7 day", "21 day", "nothing received yet")]
 
 
 def test_a_stale_feed_alert_is_posted_as_json_to_the_webhook(webhook):
@@ -48,8 +49,21 @@ def test_a_stale_feed_alert_is_posted_as_json_to_the_webhook(webhook):
     assert call["content_type"] == "application/json"
     assert call["body"]["kind"] == "stale_feed"
     assert call["body"]["subject"] == "[casehistory] stale feed: police, school"
-    assert "police: last received 2026-01-10 03:00 (5.2 days ago); expected every 2 day(s)" in call["body"]["text"]
-    assert "school: nothing received yet" in call["body"]["text"]
+    assert ("police: warn; last received 2026-01-10 03:00 (5.2 days ago); warn after 2 day, error after 7 day"
+            in call["body"]["text"])
+    assert "school: error; nothing received yet; warn after 7 day, error after 21 day" in call["body"]["text"]
+
+
+def test_review_readiness_gaps_alert_once_naming_the_reviews_and_nothing_when_ready(webhook):
+    lines = ["review R1 (deadline 2026-02-01): police missing: 0 own records; named in 3 records of 2 agencies",
+             "review R2 (deadline 2026-02-10): hv late: received 2026-02-12"]
+    assert alerts.send_review_readiness([], "r1") is None
+    assert webhook == []
+    assert alerts.send_review_readiness(lines, "scheduled__2026-01-15") is True
+    [call] = webhook
+    assert call["body"]["kind"] == "review_not_ready"
+    assert call["body"]["subject"] == "[casehistory] review not ready: R1, R2"
+    assert all(line in call["body"]["text"] for line in lines)
 
 
 def test_a_failed_task_alert_names_the_task_and_the_error_type_but_not_the_message(webhook):
@@ -145,4 +159,4 @@ def test_the_email_channel_speaks_smtp(monkeypatch):
     message = "\n".join(got)
     assert "Subject: [casehistory] stale feed: police, school" in message
     assert "To: data-team@example.org, duty@example.org" in message
-    assert "police: last received 2026-01-10 03:00" in message
+    assert "police: warn; last received 2026-01-10 03:00" in message

@@ -1,4 +1,4 @@
-"""Feed freshness per agency, dbt nodes surfaced one by one, one row per run, and rollback."""
+"""dbt nodes surfaced one by one, one row per run, and rollback."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime
 import duckdb
 import pytest
 
-from casehistory import operations, warehouse
+from casehistory import freshness, operations, warehouse
 from casehistory.settings import Settings
 from ingest import ledger
 
@@ -16,35 +16,6 @@ from ingest import ledger
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     return Settings(extracts=tmp_path, warehouse=tmp_path / "wh.duckdb")
-
-
-def _received(con, agency: str, when: datetime) -> None:
-    con.execute("insert into ledger.event_records (ledger_id, source, agency, record_id, version, content_hash, "
-                "subject_ref, subject_namespace, event_type, event_date, file_name, file_checksum, row_number, "
-                "locator, load_id, received_at) values ((select count(*) from ledger.event_records), 's', ?, 'r', 1, "
-                "'h', 'x', 'ns', 'referral', date '2026-01-01', 'f', 'c', 1, 'row 1', 'l', ?)", [agency, when])
-
-
-def test_feed_freshness_flags_agencies_past_their_cadence_and_those_never_heard_from(settings):
-    now = datetime(2026, 1, 15, 2, 0)
-    with warehouse.store(settings) as con:
-        ledger.ensure_schema(con)
-        _received(con, "police", datetime(2026, 1, 14, 2, 0))  # 1 day ago, cadence 2: fresh
-        _received(con, "police", datetime(2026, 1, 1, 2, 0))   # an older file does not matter
-        _received(con, "csc", datetime(2026, 1, 12, 2, 0))     # 3 days ago, cadence 2: stale
-        rows = operations.record_feed_freshness(con, "r1", {"police": 2, "csc": 2, "school": 8}, now)
-        stored = con.execute("select agency, age_days, stale from run.feed_freshness where run_id = 'r1' "
-                             "order by agency").fetchall()
-    assert stored == [("csc", 3.0, True), ("police", 1.0, False), ("school", None, True)]
-    assert [r["agency"] for r in rows if r["stale"]] == ["csc", "school"]
-
-
-def test_feed_cadence_is_configured_only_for_known_agencies():
-    from casehistory.vocabulary import agencies
-
-    cadence = operations.feed_cadence_days()
-    assert cadence and set(cadence) <= set(agencies())
-    assert all(days >= 1 for days in cadence.values())
 
 
 RUN_RESULTS = {"results": [
@@ -95,6 +66,10 @@ def test_a_pipeline_run_row_adds_up_files_rows_checks_and_seconds_per_stage(sett
                     "severity varchar)")
         con.execute("insert into quality.check_results values ('r1', true, 'error'), ('r1', false, 'warn'), "
                     "('r0', false, 'error')")
+        con.execute(freshness.DDL)
+        con.execute("""insert into audit.agency_freshness (run_id, agency, status, checked_at) values
+            ('r1', 'police', 'pass', '2026-01-15 02:01:00'), ('r1', 'school', 'warn', '2026-01-15 02:01:00'),
+            ('r0', 'csc', 'error', '2026-01-14 02:01:00')""")
         row = operations.record_pipeline_run(con, "r1", "failed")
         operations.record_pipeline_run(con, "r1", "failed")  # rerunning the report replaces its row
         assert con.execute("select count(*) from run.pipeline_runs").fetchone()[0] == 1
@@ -102,6 +77,7 @@ def test_a_pipeline_run_row_adds_up_files_rows_checks_and_seconds_per_stage(sett
     assert (row["rows_read"], row["rows_loaded"], row["rows_quarantined"]) == (100, 97, 3)
     assert (row["checks_passed"], row["checks_failed"], row["checks_failed_error"]) == (1, 1, 0)
     assert row["stage_seconds"] == {"prepare": 2.0, "load": 13.0, "build": 35.0}
+    assert row["stale_feeds"] == ["school"]  # this run's check only
     assert row["failed_steps"] == ["load:b"]  # build failed once, then succeeded on retry
     assert row["started_at"] == datetime(2026, 1, 15, 2, 0) and row["finished_at"] == datetime(2026, 1, 15, 2, 1, 30)
 
