@@ -14,13 +14,17 @@ REVIEWS   ?=
 CHILDREN  ?= 100000
 PYTEST_ARGS ?=
 
-.PHONY: run test bootstrap lock bench evaluate-linking docs clean
+.PHONY: run test bootstrap lock bench evaluate-linking docs clean rebuild bench-nightly
 
 run: $(STAMP)
 	$(BIN)/casehistory run \
 	  $(if $(EXTRACTS),--extracts "$(EXTRACTS)") \
 	  $(if $(WAREHOUSE),--warehouse "$(WAREHOUSE)") \
 	  $(if $(REVIEWS),--reviews "$(REVIEWS)")
+
+# Rebuild identity, every dbt model and the checks from the ledger, and publish (no files loaded).
+rebuild: $(STAMP)
+	$(BIN)/casehistory rebuild $(if $(WAREHOUSE),--warehouse "$(WAREHOUSE)")
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

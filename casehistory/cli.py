@@ -6,6 +6,8 @@
     casehistory identity review    pairs the linking model is unsure of, for a person to decide
     casehistory identity decide    record that decision (obeyed on every later run)
     casehistory evaluate-linking   score linking against generated ground truth
+    casehistory rollback           publish an earlier analyst warehouse again
+    casehistory rebuild            rebuild identity, dbt and checks from the ledger, and publish
 """
 
 from __future__ import annotations
@@ -193,3 +195,60 @@ def evaluate_linking(
     out.write_text(markdown(results, command))
     out.with_suffix(".json").write_text(json.dumps(results, indent=2))
     console.print(f"Written to {out}")
+
+
+@app.command()
+def rollback(
+    warehouse: Path = typer.Option(DEFAULT_WAREHOUSE, help="The published analyst warehouse."),
+    to: Optional[str] = typer.Option(None, "--to", help="A kept version's name (default: the one before)."),
+    list_only: bool = typer.Option(False, "--list", help="Only list the kept versions."),
+) -> None:
+    """Publish an earlier analyst warehouse again (kept in <stem>.versions/ by every publish)."""
+    from casehistory import warehouse as wh
+
+    settings = Settings(extracts=Path("."), warehouse=warehouse)
+    kept = wh.versions(settings)
+    if list_only:
+        for v in kept:
+            console.print(f"  {v.name}  {v.stat().st_size:>14,} bytes")
+        console.print(f"{len(kept)} version(s) in {settings.versions_dir}")
+        return
+    try:
+        chosen = wh.rollback(settings, to)
+    except FileNotFoundError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    console.print(f"Published {chosen.name} again as {settings.warehouse}; the file it replaced is kept "
+                  f"in {settings.versions_dir} (marked {wh.ROLLED_BACK}). New sessions see it; open ones keep theirs.")
+
+
+@app.command()
+def rebuild(
+    warehouse: Path = typer.Option(DEFAULT_WAREHOUSE, help="Analyst warehouse whose restricted store holds the ledger."),
+    run_date: Optional[str] = typer.Option(None, help="ISO date the run treats as today (default: today)."),
+) -> None:
+    """Rebuild everything downstream of the ledger (identity, every dbt model, checks) and publish,
+    loading no files: after changing a model, a threshold or the vocabulary."""
+    from casehistory import pipeline
+
+    settings = Settings(extracts=Path("."), warehouse=warehouse,
+                        run_date=date.fromisoformat(run_date) if run_date else date.today())
+    if not settings.store.exists():
+        err.print(f"[red]error:[/red] no restricted store at {settings.store}: nothing to rebuild from")
+        raise typer.Exit(2)
+    run_id = f"rebuild__{datetime.now():%Y-%m-%dT%H:%M:%S}"
+    code = 0
+    for step in ("link", "build", "check", "feeds", "publish"):
+        console.print(f"  {step}")
+        try:
+            getattr(pipeline, step)(settings, run_id)
+        except pipeline.StepFailed as exc:
+            err.print(f"[red]{step} failed:[/red] {exc}")
+            code = 1
+            break
+    try:
+        pipeline.report(settings, run_id)
+    except pipeline.StepFailed:
+        code = 1
+    print((settings.reports_dir / "run_summary.txt").read_text(), flush=True)
+    raise typer.Exit(code)

@@ -151,6 +151,7 @@ def build(settings: Settings, run_id: str) -> dict:
             proc = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=DBT_DIR)
         detail.update(seconds=round(time.monotonic() - started, 1), log=str(log_file),
                       result=_dbt_result_line(log_file))
+        _record_dbt_models(settings, run_id, dbt_dir / "target" / "run_results.json", detail)
         # each agency feed's freshness, kept in audit.agency_freshness whether or not the models built
         feeds = freshness.record(settings, run_id, dbt_env(settings))
         detail["stale_feeds"] = [f"{f.agency}: {f.status}" for f in feeds if f.is_stale]
@@ -159,6 +160,18 @@ def build(settings: Settings, run_id: str) -> dict:
             start = next((i for i, l in enumerate(lines) if "Completed with" in l), max(0, len(lines) - 25))
             raise StepFailed(f"dbt build failed (exit {proc.returncode}); see {log_file}:\n" + "\n".join(lines[start:]))
         return detail
+
+
+def _record_dbt_models(settings: Settings, run_id: str, run_results: Path, detail: dict) -> None:
+    """Each dbt node's outcome into run.dbt_models and the task log (one `dbt build`, seen per model)."""
+    from casehistory import operations
+
+    if not run_results.exists():  # dbt failed before running anything: its log says why
+        return
+    with warehouse.store(settings) as con:
+        nodes = operations.record_dbt_models(con, run_id, run_results)
+    operations.log_dbt_models(nodes)
+    detail["nodes"] = len(nodes)
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:
@@ -185,9 +198,35 @@ def check(settings: Settings, run_id: str) -> dict:
         return detail
 
 
+def feeds(settings: Settings, run_id: str) -> dict:
+    """One stale-feed alert naming every agency feed not fresh at this run (freshness.stale_feeds:
+    dbt source freshness, recorded by `build`, or here when build did not get that far). A stale
+    feed is a finding for a person, not a failed run."""
+    from casehistory import alerts
+
+    with _step(settings, run_id, "feeds") as detail:
+        with warehouse.store(settings) as con:
+            ledger.ensure_schema(con)  # an empty ledger reads as "nothing received", not a dbt error
+            con.execute(freshness.DDL)
+            checked = con.execute(f"select count(*) from {freshness.TABLE} where run_id = ?", [run_id]).fetchone()[0]
+        if not checked:
+            freshness.record(settings, run_id, dbt_env(settings))
+        with warehouse.store(settings) as con:
+            stale = freshness.stale_feeds(con, run_id)
+        detail["stale"] = [f"{f.agency}: {f.status}" for f in stale]
+        if stale:
+            detail["alert_delivered"] = alerts.send(alerts.stale_feeds(stale, run_id))
+        return detail
+
+
 def publish(settings: Settings, run_id: str) -> dict:
-    """Swap in a new analyst warehouse (marts, audit, quality, run) built beside the old one."""
+    """Swap in a new analyst warehouse (marts, audit, quality, run) built beside the old one; the
+    previous one is kept in <stem>.versions/ for `casehistory rollback`."""
+    from casehistory import operations
+
     with _step(settings, run_id, "publish") as detail:
+        with warehouse.store(settings) as con:  # tonight's row as of publishing goes out with it
+            operations.record_pipeline_run(con, run_id, "publishing")
         tables = warehouse.publish(settings)
         detail.update(tables=len(tables), warehouse=str(settings.warehouse))
         return detail
@@ -195,11 +234,16 @@ def publish(settings: Settings, run_id: str) -> dict:
 
 def report(settings: Settings, run_id: str) -> dict:
     """Write the run summary (JSON and text) and fail the run if any step did."""
+    from casehistory import operations
     from casehistory.summary import build_summary, render
 
     summary = build_summary(settings, run_id)
     (settings.reports_dir / "run_summary.json").write_text(json.dumps(summary, indent=2, default=str))
     (settings.reports_dir / "run_summary.txt").write_text(render(summary))
+    with warehouse.store(settings) as con:  # the final row; the analyst copy gets it next night
+        ledger.ensure_schema(con)
+        con.execute(RUN_DDL)
+        operations.record_pipeline_run(con, run_id, "failed" if summary["failed_steps"] else "succeeded")
     log.info("run summary written to %s", settings.reports_dir / "run_summary.txt")
     if summary["failed_steps"]:
         raise StepFailed("steps failed: " + ", ".join(summary["failed_steps"]))

@@ -12,6 +12,7 @@ Files next to the analyst warehouse W (default data/warehouse.duckdb):
       store.duckdb        the append-only ledger, quarantine, identity, every dbt model
       archive/            every file received, kept by checksum
       tmp/                DuckDB spill space
+  <W stem>.versions/      the previously published warehouses (newest CASEHISTORY_KEEP_VERSIONS)
   <W stem>.reports/       run summary, Great Expectations Data Docs, logs
 """
 
@@ -45,6 +46,8 @@ class Settings:
     # DuckDB takes nearly all memory by default; a nightly job on a shared machine must not.
     memory_limit: str = field(default_factory=lambda: _env("MEMORY_LIMIT", "4GB"))
     threads: int = field(default_factory=lambda: int(_env("THREADS", "2")))
+    # Published warehouses kept for `casehistory rollback` (in <stem>.versions/).
+    keep_versions: int = field(default_factory=lambda: int(_env("KEEP_VERSIONS", "3")))
 
     def __post_init__(self) -> None:
         for name in ("extracts", "warehouse", "sources_dir"):
@@ -68,6 +71,11 @@ class Settings:
     @property
     def temp_dir(self) -> Path:
         return self.restricted_dir / "tmp"
+
+    @property
+    def versions_dir(self) -> Path:
+        """Earlier published warehouses, newest kept (CASEHISTORY_KEEP_VERSIONS), for rollback."""
+        return self.warehouse.with_name(self.warehouse.stem + ".versions")
 
     @property
     def reports_dir(self) -> Path:

@@ -8,7 +8,9 @@ file keeps a consistent snapshot, and no reader can ever block the nightly write
 from __future__ import annotations
 
 import os
+import shutil
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Iterator
 
@@ -91,8 +93,56 @@ def publish(settings: Settings) -> list[str]:
             con.execute(f'create table published."{schema}"."{name}" as select * from "{schema}"."{name}"')
             copied.append(f"{schema}.{name}")
         con.execute("detach published")
+    keep_version(settings)
     os.replace(staging_file, target)
     return copied
+
+
+def keep_version(settings: Settings, *, label: str = "") -> Path | None:
+    """Keep the currently published file in <stem>.versions/ (a hard link: no copy, and a reader
+    holding it open is unaffected), then prune to the newest settings.keep_versions."""
+    current = settings.warehouse
+    if not current.exists():
+        return None
+    settings.versions_dir.mkdir(parents=True, exist_ok=True)
+    kept = settings.versions_dir / f"{datetime.now():%Y%m%dT%H%M%S%f}{label}.duckdb"
+    try:
+        os.link(current, kept)
+    except OSError:  # another file system, or links not allowed: copy
+        shutil.copy2(current, kept)
+    for old in versions(settings)[settings.keep_versions:]:
+        old.unlink()
+    return kept
+
+
+def versions(settings: Settings) -> list[Path]:
+    """Kept versions, newest first."""
+    if not settings.versions_dir.is_dir():
+        return []
+    return sorted(settings.versions_dir.glob("*.duckdb"), reverse=True)
+
+
+ROLLED_BACK = "-rolled-back"
+
+
+def rollback(settings: Settings, version: str | None = None) -> Path:
+    """Publish a kept version again (default: the newest not itself rolled back from). The file being
+    replaced is kept too, marked rolled-back, so a rollback can be undone the same way."""
+    candidates = versions(settings)
+    if version:
+        chosen = next((v for v in candidates if v.name in (version, f"{version}.duckdb")), None)
+        if chosen is None:
+            raise FileNotFoundError(f"no version {version!r} in {settings.versions_dir}; kept: "
+                                    + (", ".join(v.name for v in candidates) or "none"))
+    else:
+        chosen = next((v for v in candidates if ROLLED_BACK not in v.stem), None)
+        if chosen is None:
+            raise FileNotFoundError(f"no earlier version kept in {settings.versions_dir}")
+    staging_file = settings.warehouse.with_name(f".{settings.warehouse.name}.{os.getpid()}.rollback")
+    shutil.copy2(chosen, staging_file)  # the kept version stays as it is
+    keep_version(settings, label=ROLLED_BACK)
+    os.replace(staging_file, settings.warehouse)
+    return chosen
 
 
 def _sql_path(path: Path) -> str:

@@ -9,11 +9,16 @@ a new analyst warehouse.
 * A rejected file fails its source's task (no retry: the file will not change by itself) and
   every other source still loads and publishes.
 * A failing error-severity check holds the analyst warehouse back: analysts keep yesterday's.
+* `feeds` always runs: it alerts when an agency's feed is not fresh (freshness.stale_feeds; thresholds
+  in dbt/models/staging/ledger/_agency_feeds__sources.yml); a failed task alerts too (casehistory/alerts.py).
 * `report` always runs: it writes the run summary and fails the run if any step failed.
 
 Params: `extracts` (drop folder), `warehouse` (analyst DuckDB file), `reviews` (reviews YAML),
 `run_date` (ISO date treated as today; empty = today). Defaults come from CASEHISTORY_EXTRACTS,
-CASEHISTORY_WAREHOUSE and CASEHISTORY_REVIEWS. Business logic lives in casehistory.pipeline.
+CASEHISTORY_WAREHOUSE and CASEHISTORY_REVIEWS. Schedule (CASEHISTORY_SCHEDULE, cron, Europe/London) and
+retries (CASEHISTORY_RETRIES, CASEHISTORY_RETRY_DELAY_SECONDS doubling up to
+CASEHISTORY_MAX_RETRY_DELAY_SECONDS) come from the environment. Business logic lives in
+casehistory.pipeline.
 """
 
 from __future__ import annotations
@@ -49,10 +54,23 @@ def _log_failure(context) -> None:
     ti = context["task_instance"]
     log.error("task %s (map %s) of run %s failed: %s", ti.task_id, ti.map_index, context["run_id"],
               context.get("exception"))
+    from casehistory import alerts
+
+    exception = context.get("exception")
+    cause = getattr(exception, "__cause__", None) or exception
+    alerts.send(alerts.task_failed(ti.dag_id, ti.task_id, context["run_id"], getattr(ti, "try_number", None),
+                                   map_label=context.get("source_name") or (None if ti.map_index < 0 else str(ti.map_index)),
+                                   error_type=type(cause).__name__ if cause else None))
 
 
 def _default(name: str, fallback: str) -> str:
     return os.environ.get(f"CASEHISTORY_{name}", fallback)
+
+
+def _schedule() -> str | None:
+    """CASEHISTORY_SCHEDULE: a cron expression in Europe/London time; "none" for manual runs only."""
+    value = _default("SCHEDULE", "0 2 * * *").strip()
+    return None if value.lower() in ("", "none", "manual") else value
 
 
 def _project_path(*parts: str) -> str:
@@ -61,7 +79,7 @@ def _project_path(*parts: str) -> str:
 
 @dag(
     dag_id="nightly",
-    schedule="0 2 * * *",
+    schedule=_schedule(),
     start_date=pendulum.datetime(2025, 1, 1, tz="Europe/London"),
     catchup=False,
     max_active_runs=1,
@@ -70,8 +88,11 @@ def _project_path(*parts: str) -> str:
     doc_md=__doc__,
     default_args={
         "owner": "data-team",
-        "retries": 2,
+        "retries": int(_default("RETRIES", "2")),
+        # about 5, 10, 20 ... minutes between attempts: a locked file or a busy disk gets time to clear
         "retry_delay": timedelta(seconds=int(_default("RETRY_DELAY_SECONDS", "300"))),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(seconds=int(_default("MAX_RETRY_DELAY_SECONDS", "3600"))),
         "on_failure_callback": _log_failure,
     },
     params={
@@ -104,6 +125,10 @@ def nightly():
     def check(params=None, run_id=None) -> dict:
         return _run("check", params, run_id)
 
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def feeds(params=None, run_id=None) -> dict:
+        return _run("feeds", params, run_id)
+
     @task
     def publish(params=None, run_id=None) -> dict:
         return _run("publish", params, run_id)
@@ -113,7 +138,10 @@ def nightly():
         _run("report", params, run_id)
 
     loads = load.expand(job=prepare())
-    loads >> link() >> build() >> check() >> publish() >> report()
+    checked = loads >> link() >> build() >> check()
+    freshness = feeds()  # after every load; runs (and alerts) even when an earlier step failed
+    checked >> freshness
+    [checked, freshness] >> publish() >> report()  # failed checks still hold publishing back
 
 
 nightly()

@@ -137,3 +137,7 @@ def test_a_broken_agency_file_fails_that_agency_and_the_run_but_the_others_publi
     csc = next(s for s in summary["sources"] if s["source"] == "csc_activity")
     assert csc["rows_loaded"] > 0
     assert "FAILED: load:eh_activity" in proc.stdout
+    # the data team hears of it: the failed load and the feed it leaves stale (casehistory/alerts.py)
+    log = next((tmp_path / "out" / "warehouse.reports" / "logs").glob("nightly-*.log")).read_text()
+    assert "ALERT task_failed: [casehistory] nightly: load[eh_activity] failed" in log
+    assert "ALERT stale_feed: [casehistory] stale feed: eh\n" in log
