@@ -6,8 +6,10 @@
   - a start opens an episode; further starts before it ends are the same episode, restated
     (overlapping plans of one type are merged; `starts_recorded` counts them, `cp_category` is the
     first start's category and `cp_categories` lists every one);
-  - the first end (or closed_by event, e.g. a case closure) after it closes it; its outcome is the
-    closure_reason (for a cp/cin end without one, the reason of a case closure on the same day);
+  - the first end after it closes it; a closed_by event (a case closure) closes it only when no
+    end of its own follows before the next start (the CIN census sample closes a case before the
+    CP plan's recorded end: the plan's own end wins). The closing event's outcome is the
+    closure_reason (for an end without one, the reason of a closed_by event the same day);
   - an end with no open episode (its start never recorded, or a second end) becomes an episode of its
     own with start_recorded = false and start_date = end_date: kept, never dropped, but left out of
     plan status because when it was open is unknown;
@@ -47,8 +49,9 @@ positioned as (
 ),
 
 closers as (
-    -- the first event after the starts of an episode closes it
-    select child_key, plan_type, episode_number, min(position) as closer_position
+    -- the episode's first end closes it; a closed_by event only when no end follows
+    select child_key, plan_type, episode_number,
+        coalesce(min(position) filter (where role = 'end'), min(position) filter (where role = 'closed_by')) as closer_position
     from positioned
     where not is_start and episode_number > 0
     group by all
