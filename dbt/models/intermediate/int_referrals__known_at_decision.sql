@@ -78,8 +78,7 @@ counts as (
                 and event_date between decision_date - interval 12 month and decision_date
         ) as ed_attendances_12m,
         count(distinct event_id) filter (
-            where event_type = 'school_absence' and not via_household
-                and outcome is distinct from 'not_counted'  -- not absence in the national measures
+            where {{ counts_as_school_absence() }} and not via_household
                 and event_date between decision_date - interval 12 month and decision_date
         ) as school_absences_12m
     from known
