@@ -61,7 +61,14 @@ def run(
     log_file = settings.reports_dir / "logs" / f"nightly-{datetime.now():%Y%m%dT%H%M%S}.log"
     console.print(f"Running the nightly DAG (Airflow home {airflow_home()}); full log: {log_file}")
     started = time.time()
-    code = run_nightly(settings.as_params(), log_file)
+    from casehistory.runlock import RunLocked, run_lock
+
+    try:
+        with run_lock(settings):  # one run at a time writes this warehouse's store
+            code = run_nightly(settings.as_params(), log_file)
+    except RunLocked as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(3) from None
     summary = settings.reports_dir / "run_summary.txt"
     if summary.exists() and summary.stat().st_mtime >= started:
         print("\n" + summary.read_text(), flush=True)

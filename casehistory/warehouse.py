@@ -15,6 +15,7 @@ from typing import Iterator
 import duckdb
 import pyarrow as pa
 
+from casehistory.crashpoint import pause_here
 from casehistory.settings import Settings
 
 # Schemas copied into the analyst warehouse. Everything else (ledger, quarantine with original
@@ -73,8 +74,10 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, columns: list[str], 
 def publish(settings: Settings) -> list[str]:
     """Copy the analyst-facing schemas into a new file and swap it in. Returns the tables copied."""
     target = settings.warehouse
+    # a run killed while publishing leaves its half-built file: never published, removed here
+    for leftover in target.parent.glob(f".{target.name}.*.building*"):  # and its .wal
+        leftover.unlink()
     staging_file = target.with_name(f".{target.name}.{os.getpid()}.building")
-    staging_file.unlink(missing_ok=True)
     copied: list[str] = []
     with store(settings) as con:
         con.execute(f"attach '{_sql_path(staging_file)}' as published")
@@ -90,9 +93,20 @@ def publish(settings: Settings) -> list[str]:
             con.execute(f'create schema if not exists published."{schema}"')
             con.execute(f'create table published."{schema}"."{name}" as select * from "{schema}"."{name}"')
             copied.append(f"{schema}.{name}")
+            pause_here("publish")
         con.execute("detach published")
+    _fsync(staging_file)  # on disk before it is swapped in, so a power cut cannot publish a torn file
     os.replace(staging_file, target)
+    _fsync(target.parent)
     return copied
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _sql_path(path: Path) -> str:
