@@ -9,7 +9,8 @@ import zipfile
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ingest.readers.base import BadRow, FileRejected, RawRow, Table, clean_header, clean_value, flatten
+from ingest.readers.base import (BadRow, FileRejected, RawRow, Table, clean_header, clean_value, flatten,
+                                 reject_repeated_columns)
 from ingest.registry import SourceSpec
 
 # The domain's chronology template: these columns identify it, whatever the file is called.
@@ -49,6 +50,7 @@ def csv_table(path: Path, spec: SourceSpec) -> Table:
     columns = [clean_header(h) for h in header]
     if not any(columns):
         raise FileRejected("empty", "the header row is blank")
+    reject_repeated_columns(columns)
     return Table(columns, _csv_rows(reader, columns))
 
 
@@ -112,6 +114,7 @@ def sheet_table(ws, header_row: int, *, clean: Callable[[object], object] = clea
     columns = [clean_header(h) for h in header]
     while columns and not columns[-1]:
         columns.pop()
+    reject_repeated_columns(columns, f"sheet {ws.title!r}")
     return Table(columns, _sheet_rows(ws.title, rows, columns, header_row, clean), name=name,
                  where=f"sheet {ws.title!r}")
 

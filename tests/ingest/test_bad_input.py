@@ -1,5 +1,6 @@
 """Each fault in an agency file yields its own specific reason, and every good row of the same file
-still loads: 20 faults across CSV, XLSX, JSON, JSON Lines and the chronology template.
+still loads: 40 faults across CSV, XLSX, JSON, JSON Lines, CIN census XML and the chronology
+template, and odd file names. Nothing in them crashes a load.
 
 Row faults: the file loads, the faulty row is quarantined with file, row, column, value, reason.
 File faults: the file is recorded as rejected with its reason (and kept in the archive).
@@ -19,6 +20,7 @@ from openpyxl import Workbook
 
 from ingest.detect import discover
 from tests.ingest.helpers import load_files, registry
+from tests.ingest.test_cin_census_reader import BILLION_LAUGHS, child_xml, cin_file
 
 CSC_HEADER = ["Record ID", "Child ID", "NHS Number", "UPN", "Forename", "Surname", "DOB", "Gender", "Postcode",
               "Activity", "Activity Date", "Outcome", "Referral Source", "Worker Role", "Notes", "Recorded"]
@@ -100,6 +102,7 @@ class Case:
     reason: str  # the quarantine or rejection reason the fault must produce
     rejected: bool = False  # the whole file, rather than one row
     column: str | None = None
+    quarantined: int = 1  # rows of the file quarantined (0: the "fault" must load as plain data)
 
 
 def _csc(tmp: Path, change: Callable[[list[dict]], None], name="csc_activity_2024-05-01.csv", **kw) -> Path:
@@ -176,7 +179,73 @@ CASES = [
          lambda t: _text(t / "hv_contacts_broken.json", '{"contacts": [ {"contact_id": "C1", '), "unreadable", rejected=True),
     Case("JSON without the records list", "hv_contacts",
          lambda t: _text(t / "hv_contacts_other.json", json.dumps({"visits": []})), "wrong_structure", rejected=True),
+    # ---- hostile and broken files (issue 10) -----------------------------------------------------------
+    Case("UTF-8 byte order mark before the header", "csc_activity",
+         lambda t: _csc(t, lambda rows: None, encoding="utf-8-sig"), "", quarantined=0),
+    Case("spreadsheet formulas (=, +, -, @) load as plain text", "csc_activity",
+         lambda t: _csc(t, _formulas), "", quarantined=0),
+    Case("semicolons where the source uses commas", "csc_activity",
+         lambda t: _text(t / "csc_activity_semi.csv", _csc(t, lambda rows: None).read_text().replace(",", ";")),
+         "wrong_columns", rejected=True),
+    Case("file cut off in the middle of its last row", "csc_activity",
+         lambda t: _text(t / "csc_activity_cut.csv", _csc(t, lambda rows: None).read_text()[:-40]), "unreadable_row"),
+    Case("file cut off inside a quoted field", "csc_activity",
+         lambda t: _text(t / "csc_activity_cutq.csv", _csc(t, lambda rows: None).read_text() + 'R4,C1,,,"Amy'),
+         "unreadable_row"),
+    Case("a column named twice", "csc_activity",
+         lambda t: write_csv(t / "csc_activity_dup.csv", CSC_HEADER + ["Notes"], csc_rows()),
+         "wrong_columns", rejected=True),
+    Case("a workbook column named twice", "eh_activity",
+         lambda t: _renamed_eh_column(t / "EarlyHelp_Activity_Aug2024.xlsx"), "wrong_columns", rejected=True),
+    Case("a field longer than any record holds", "csc_activity",
+         lambda t: _csc(t, _set(1, Notes="x" * 300_000)), "unreadable_row"),
+    Case("a JSON value longer than any record holds", "hv_contacts",
+         lambda t: _text(t / "hv_contacts_big.json", json.dumps(_hv_set(1, notes="n" * 200_000))),
+         "unreadable_row", column="notes"),
+    Case("a NUL byte inside a CSV field", "csc_activity",
+         lambda t: _csc(t, _set(1, Notes="bad\x00byte")), "unreadable_row", column="Notes"),
+    Case("a NUL byte inside a JSON Lines record", "police_ppn",
+         lambda t: _text(t / "police_ppn_nul.jsonl", "\n".join(police_lines()[:2] + [
+             police_lines()[2].replace('"Amy"', '"A\\u0000my"')])), "unreadable_row", column="forenames"),
+    Case("XML entity expansion (billion laughs)", "cin_census",
+         lambda t: cin_file(t / "cin_laughs.xml", child_xml("&lol9;"), prolog=BILLION_LAUGHS),
+         "unsafe_xml", rejected=True),
+    Case("XML external entity reading a local file", "cin_census",
+         lambda t: cin_file(t / "cin_xxe.xml", child_xml("&xxe;"),
+                            prolog='<!DOCTYPE Message [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'),
+         "unsafe_xml", rejected=True),
+    Case("XML cut off mid-element", "cin_census",
+         lambda t: _text(t / "cin_cut.xml", cin_file(t / "cin_whole.xml", child_xml("C1"), child_xml("C2"))
+                         .read_text()[:-60]), "unreadable", rejected=True),
+    Case("a workbook cut off mid-upload", "eh_activity",
+         lambda t: _bytes(t / "EarlyHelp_Activity_Sep2024.xlsx",
+                          write_eh(t / "whole.xlsx", eh_rows()).read_bytes()[:2000]), "unreadable", rejected=True),
+    Case("chronology event in the future", "chronology_template",
+         lambda t: _chrono(t, _set(1, event_date="2031-06-01")), "date_in_future", column="event_date"),
 ]
+
+FORMULAS = {"Notes": '=HYPERLINK("http://example.org","open")', "Forename": "+Amy", "Surname": "-Lee",
+            "Postcode": "@SUM(A1)"}
+
+
+def _formulas(rows: list[dict]) -> None:
+    for row in rows:
+        row.update(FORMULAS)
+
+
+def _renamed_eh_column(path: Path) -> Path:
+    write_eh(path, eh_rows())
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    wb.active.cell(row=1, column=12, value="Outcome")  # Comments -> a second Outcome
+    wb.save(path)
+    return path
+
+
+def _bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
 
 
 def _append(path: Path, line: str) -> Path:
@@ -218,8 +287,11 @@ def test_each_fault_gives_its_own_reason_and_the_good_rows_still_load(case: Case
         assert Path(archived).read_bytes() == path.read_bytes()  # kept, not dropped
         return
     assert outcome.status == "loaded", outcome.detail
-    assert outcome.rows_quarantined == 1
-    assert outcome.rows_loaded == outcome.rows_read - 1 >= 2
+    assert outcome.rows_quarantined == case.quarantined
+    assert outcome.rows_loaded == outcome.rows_read - case.quarantined >= 2
+    if not case.quarantined:
+        assert con.execute("select count(*) from ledger.quarantine").fetchone()[0] == 0
+        return
     reason, column, row_number, message = con.execute(
         "select reason, column_name, row_number, message from ledger.quarantine").fetchone()
     assert reason == case.reason, message
@@ -230,9 +302,40 @@ def test_each_fault_gives_its_own_reason_and_the_good_rows_still_load(case: Case
     assert len(loaded_rows) == outcome.rows_loaded
 
 
-def test_the_fault_set_covers_at_least_fifteen_distinct_faults_across_formats():
-    assert len({c.fault for c in CASES}) >= 15
-    assert {registry()[c.source].format for c in CASES} >= {"csv", "xlsx", "json", "jsonl", "chronology_template"}
+def test_the_fault_set_covers_at_least_thirty_distinct_faults_across_formats():
+    assert len({c.fault for c in CASES}) >= 30
+    assert {registry()[c.source].format for c in CASES} >= {"csv", "xlsx", "json", "jsonl", "chronology_template",
+                                                           "cin_census_xml"}
+
+
+def test_spreadsheet_formulas_are_kept_exactly_as_the_agency_sent_them(tmp_path, run_date):
+    """Stored as text, never evaluated or altered; exports neutralise them (issue 8)."""
+    path = _csc(tmp_path, _formulas)
+    con = duckdb.connect(str(tmp_path / "store.duckdb"))
+    load_files(con, registry()["csc_activity"], [path], run_date, tmp_path / "archive")
+    assert con.execute("select forename, surname from ledger.person_records").fetchone() \
+        == (FORMULAS["Forename"], FORMULAS["Surname"])
+    original = json.loads(con.execute("select original from ledger.event_records where record_id = 'R1'").fetchone()[0])
+    assert {k: original[k] for k in FORMULAS} == FORMULAS  # as received (the postcode column is then normalised)
+
+
+ODD_NAMES = ["chronology_gp May 2024 (final).csv", "chronology_gp_Zoë_Łódź_名前.csv",
+             "chronology_gp_" + "x" * 230 + ".csv", "-rf chronology.csv", "--help.csv"]
+
+
+@pytest.mark.parametrize("name", ODD_NAMES, ids=["spaces", "unicode", "very long", "leading dash", "option-like"])
+def test_odd_file_names_are_found_loaded_and_archived_under_their_own_name(name, tmp_path, run_date):
+    from tests.ingest.helpers import load_folder
+
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    path = _chrono(folder, lambda rows: None).rename(folder / name)
+    con = duckdb.connect(str(tmp_path / "store.duckdb"))
+    loads = load_folder(con, folder, "run1", run_date, tmp_path / "archive")
+    outcome = loads["chronology_template"].files[0]
+    assert (outcome.file_name, outcome.status, outcome.rows_loaded) == (name, "loaded", 3)
+    archived = con.execute("select archived_as from ledger.files where file_name = ?", [name]).fetchone()[0]
+    assert Path(archived).name == name and Path(archived).read_bytes() == path.read_bytes()
 
 
 def test_one_agencys_broken_file_does_not_stop_the_others_in_the_same_folder(tmp_path, run_date):

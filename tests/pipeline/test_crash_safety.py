@@ -165,7 +165,7 @@ def test_the_restricted_store_converges_to_the_uninterrupted_one_table_by_table(
     warehouse, _ = interrupted
     store = lambda w: w.with_name("warehouse.restricted") / "store.duckdb"  # noqa: E731
     got, expected = table_checksums(store(warehouse)), table_checksums(store(uninterrupted))
-    assert len(expected) > 50
+    assert {"ledger.event_records", "identity.subject_person", "marts.fct_child_events"} <= set(expected)
     assert {t: got.get(t) for t in expected if got.get(t) != expected[t]} == {}
     assert set(got) == set(expected)
 
@@ -173,7 +173,7 @@ def test_the_restricted_store_converges_to_the_uninterrupted_one_table_by_table(
 def test_the_published_warehouse_converges_to_the_uninterrupted_one_table_by_table(interrupted, uninterrupted):
     warehouse, _ = interrupted
     got, expected = table_checksums(warehouse), table_checksums(uninterrupted)
-    assert len(expected) > 10
+    assert {"marts.fct_child_events", "marts.dim_child", "audit.audit_files"} <= set(expected)
     assert {t: got.get(t) for t in expected if got.get(t) != expected[t]} == {}
     assert set(got) == set(expected)
 
