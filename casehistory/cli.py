@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from datetime import date, datetime
@@ -49,12 +50,20 @@ def run(
             make(DEMO_DIR, DEMO_CHILDREN)
         if reviews is None and (DEMO_DIR / "reviews.yml").exists():
             reviews = DEMO_DIR / "reviews.yml"
+        os.environ["CASEHISTORY_DEMO"] = "1"  # the generated set: a missing pseudonym key may be created
     if not extracts.is_dir():
         err.print(f"[red]error:[/red] extracts folder {extracts} does not exist")
         raise typer.Exit(2)
     if reviews is not None and not reviews.is_file():
         err.print(f"[red]error:[/red] reviews file {reviews} does not exist")
         raise typer.Exit(2)
+    from casehistory.identity.pseudonym import PseudonymKeyMissing, load_key
+
+    try:
+        load_key()  # before Airflow starts: a run without its key would stop at linking
+    except (PseudonymKeyMissing, ValueError) as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
     settings = Settings(extracts=extracts, warehouse=warehouse, reviews=reviews,
                         run_date=date.fromisoformat(run_date) if run_date else date.today())
     settings.ensure_dirs()
