@@ -28,11 +28,14 @@ pytestmark = pytest.mark.slow
 RUN_DATE = "2026-01-15"
 # Columns that say when, or in which run, something happened: a run killed and rerun differs from
 # an uninterrupted one there by design (other run ids, other clock times), and in nothing else.
-RUN_METADATA_COLUMNS = {"run_id", "load_id", "created_run", "received_at", "started_at", "finished_at",
-                        "created_at", "changed_at", "loaded_at", "evaluated_at", "built_at", "published_at"}
-# Tables that log each attempt (one row per step or per load attempt): a killed run's finished
-# steps are in them, as they should be. Compared separately below, not by checksum.
-ATTEMPT_LOGS = {"run.steps", "ledger.loads", "audit.audit_source_loads", "quality.check_results"}
+# archived_as is where the archive copy lives, which is under each warehouse's own folder.
+RUN_METADATA_COLUMNS = {"run_id", "load_id", "created_run", "received_at", "first_received_at",
+                        "last_received_at", "started_at", "finished_at", "created_at", "changed_at",
+                        "archived_as"}
+# Tables that log each attempt (one row per step or per source load, and what is built on them): a
+# killed run's finished steps are in them, as they should be, so they are not compared.
+ATTEMPT_LOGS = {"run.steps", "ledger.loads", "staging.stg_ledger__loads", "audit.audit_source_loads",
+                "quality.check_results"}
 
 
 def _start(extracts: Path, reviews: Path, warehouse: Path, run_id: str, pause: str | None,
