@@ -145,6 +145,8 @@ def build(settings: Settings, run_id: str) -> dict:
         command = [str(Path(sys.executable).with_name("dbt")), "build", "--project-dir", str(DBT_DIR),
                    "--profiles-dir", str(DBT_DIR), "--target-path", str(dbt_dir / "target"),
                    "--log-path", str(dbt_dir / "logs")]
+        if "CASEHISTORY_STORE_ENCRYPTION_KEY" in env:
+            command += ["--target", "encrypted"]
         started = time.monotonic()
         with log_file.open("w") as out:
             proc = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=DBT_DIR)
@@ -158,9 +160,12 @@ def build(settings: Settings, run_id: str) -> dict:
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:
+    from casehistory import encryption
+
     return {"CASEHISTORY_STORE": str(settings.store), "CASEHISTORY_TEMP_DIR": str(settings.temp_dir),
             "CASEHISTORY_MEMORY_LIMIT": settings.memory_limit, "CASEHISTORY_THREADS": str(settings.threads),
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            **encryption.dbt_env()}  # an encrypted store: dbt's `encrypted` target
 
 
 def _dbt_result_line(log_file: Path) -> str | None:

@@ -15,6 +15,7 @@ from typing import Iterator
 import duckdb
 import pyarrow as pa
 
+from casehistory import encryption
 from casehistory.crashpoint import pause_here
 from casehistory.settings import Settings
 
@@ -42,7 +43,16 @@ def open_duckdb(path: str, settings: Settings, *, read_only: bool = False) -> du
 
 
 def connect(settings: Settings, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    return open_duckdb(str(settings.store), settings, read_only=read_only)
+    secret = encryption.key("STORE")
+    if secret is None:
+        return open_duckdb(str(settings.store), settings, read_only=read_only)
+    # encrypted: the file is attached under the name it would have had ("store"), so SQL is the same
+    settings.ensure_dirs()
+    con = duckdb.connect(":memory:", config={**duckdb_config(settings), **encryption.connection_config()})
+    con.execute("set enable_progress_bar = false")
+    encryption.attach(con, settings.store, settings.store.stem, secret, read_only=read_only)
+    con.execute(f"use {settings.store.stem}")
+    return con
 
 
 @contextmanager
@@ -80,7 +90,11 @@ def publish(settings: Settings) -> list[str]:
     staging_file = target.with_name(f".{target.name}.{os.getpid()}.building")
     copied: list[str] = []
     with store(settings) as con:
-        con.execute(f"attach '{_sql_path(staging_file)}' as published")
+        secret = encryption.key("WAREHOUSE")
+        if secret is None:
+            con.execute(f"attach '{_sql_path(staging_file)}' as published")
+        else:
+            encryption.attach(con, staging_file, "published", secret)
         tables = con.execute(
             """
             select table_schema, table_name, table_type from information_schema.tables
