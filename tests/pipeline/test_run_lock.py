@@ -56,9 +56,11 @@ def test_a_second_run_is_refused_with_a_message_naming_the_first(settings):
 
 
 def test_a_second_run_waits_for_the_first_to_finish(settings):
-    first = _holder(settings, 1.5)
+    first = _holder(settings, 2)
+    started = time.monotonic()
     with run_lock(settings, wait=60):
-        assert first.poll() == 0  # it had finished and let go before this run began
+        assert time.monotonic() - started >= 1  # it waited for the first run to let go
+    assert first.wait(timeout=30) == 0
 
 
 def test_a_killed_run_leaves_no_stale_lock(settings):
