@@ -96,3 +96,20 @@ def test_casehistory_run_refuses_while_another_run_holds_the_lock(settings, tmp_
     finally:
         first.kill()
         first.wait()
+
+
+def test_a_dag_step_waits_for_a_run_it_is_not_part_of_but_not_for_its_own(settings, monkeypatch):
+    from casehistory.runlock import step_lock
+
+    with run_lock(settings, wait=0):  # this process is the `casehistory run` of the step below
+        with step_lock(settings):
+            pass
+    first = _holder(settings, 30)  # another run, not ours
+    monkeypatch.setenv("CASEHISTORY_RUN_LOCK_WAIT_SECONDS", "0")
+    try:
+        with pytest.raises(RunLocked):
+            with step_lock(settings):
+                pytest.fail("a step wrote during another run")
+    finally:
+        first.kill()
+        first.wait()
