@@ -32,6 +32,7 @@ def duckdb_config(settings: Settings) -> dict:
         "threads": settings.threads,
         "temp_directory": str(settings.temp_dir),
         "preserve_insertion_order": False,
+        **encryption.connection_config(),  # only when encrypted files are to be written without httpfs
     }
 
 
@@ -48,7 +49,7 @@ def connect(settings: Settings, *, read_only: bool = False) -> duckdb.DuckDBPyCo
         return open_duckdb(str(settings.store), settings, read_only=read_only)
     # encrypted: the file is attached under the name it would have had ("store"), so SQL is the same
     settings.ensure_dirs()
-    con = duckdb.connect(":memory:", config={**duckdb_config(settings), **encryption.connection_config()})
+    con = duckdb.connect(":memory:", config=duckdb_config(settings))
     con.execute("set enable_progress_bar = false")
     encryption.attach(con, settings.store, settings.store.stem, secret, read_only=read_only)
     con.execute(f"use {settings.store.stem}")

@@ -68,6 +68,17 @@ def test_without_the_secure_writer_encryption_is_refused_with_a_clear_reason(enc
             duckdb.connect(str(settings.store), read_only=True)
 
 
+def test_the_analyst_file_alone_can_be_encrypted(encrypted, monkeypatch, tmp_path):
+    monkeypatch.delenv("CASEHISTORY_STORE_ENCRYPTION_KEY")
+    settings = Settings(extracts=tmp_path, warehouse=tmp_path / "wh.duckdb")
+    with warehouse.store(settings) as con:
+        con.execute(f"create schema marts; create table marts.dim_child as select '{NAME}' as probe")
+    warehouse.publish(settings)
+    assert NAME.encode() in settings.store.read_bytes()  # the probe is findable where it is not encrypted
+    assert NAME.encode() not in settings.warehouse.read_bytes()
+    assert _open_with(settings.warehouse, ANALYST_KEY).execute("select probe from f.marts.dim_child").fetchone() == (NAME,)
+
+
 def test_a_missing_key_file_is_named(monkeypatch, tmp_path):
     monkeypatch.setenv("CASEHISTORY_STORE_ENCRYPTION_KEY_FILE", str(tmp_path / "nowhere.key"))
     with pytest.raises(EncryptionError, match="nowhere.key"):
