@@ -80,5 +80,11 @@ def dbt_env() -> dict[str, str]:
             "CASEHISTORY_ENCRYPTION_ALLOW_MBEDTLS": "true" if allow_mbedtls() else "false"}
 
 
+def dbt_target(env: dict[str, str]) -> list[str]:
+    """dbt's `--target` for an environment built with dbt_env: the profile's `encrypted` target when
+    the store is encrypted, the default otherwise (every dbt command the pipeline runs uses this)."""
+    return ["--target", "encrypted"] if "CASEHISTORY_STORE_ENCRYPTION_KEY" in env else []
+
+
 def _sql(text: str) -> str:
     return text.replace("'", "''")
