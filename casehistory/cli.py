@@ -12,11 +12,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import typer
 from rich.console import Console
@@ -30,6 +32,19 @@ console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 DEMO_CHILDREN = 5000
+
+
+@contextmanager
+def _sole_writer(settings: Settings) -> Iterator[None]:
+    """Hold the warehouse's run lock (casehistory/runlock.py); exit 3 naming the holder if refused."""
+    from casehistory.runlock import RunLocked, run_lock
+
+    try:
+        with run_lock(settings):
+            yield
+    except RunLocked as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(3) from None
 
 
 @app.command()
@@ -51,19 +66,28 @@ def run(
             make(DEMO_DIR, DEMO_CHILDREN)
         if reviews is None and (DEMO_DIR / "reviews.yml").exists():
             reviews = DEMO_DIR / "reviews.yml"
+        os.environ["CASEHISTORY_DEMO"] = "1"  # the generated set: a missing pseudonym key may be created
     if not extracts.is_dir():
         err.print(f"[red]error:[/red] extracts folder {extracts} does not exist")
         raise typer.Exit(2)
     if reviews is not None and not reviews.is_file():
         err.print(f"[red]error:[/red] reviews file {reviews} does not exist")
         raise typer.Exit(2)
+    from casehistory.identity.pseudonym import PseudonymKeyMissing, load_key
+
+    try:
+        load_key()  # before Airflow starts: a run without its key would stop at linking
+    except (PseudonymKeyMissing, ValueError) as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
     settings = Settings(extracts=extracts, warehouse=warehouse, reviews=reviews,
                         run_date=date.fromisoformat(run_date) if run_date else date.today())
     settings.ensure_dirs()
     log_file = settings.reports_dir / "logs" / f"nightly-{datetime.now():%Y%m%dT%H%M%S}.log"
     console.print(f"Running the nightly DAG (Airflow home {airflow_home()}); full log: {log_file}")
     started = time.time()
-    code = run_nightly(settings.as_params(), log_file)
+    with _sole_writer(settings):
+        code = run_nightly(settings.as_params(), log_file)
     summary = settings.reports_dir / "run_summary.txt"
     if summary.exists() and summary.stat().st_mtime >= started:
         print("\n" + summary.read_text(), flush=True)
@@ -214,7 +238,8 @@ def rollback(
         console.print(f"{len(kept)} version(s) in {settings.versions_dir}")
         return
     try:
-        chosen = wh.rollback(settings, to)
+        with _sole_writer(settings):  # not while a run publishes
+            chosen = wh.rollback(settings, to)
     except FileNotFoundError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -238,17 +263,18 @@ def rebuild(
         raise typer.Exit(2)
     run_id = f"rebuild__{datetime.now():%Y-%m-%dT%H:%M:%S}"
     code = 0
-    for step in ("link", "build", "check", "feeds", "publish"):
-        console.print(f"  {step}")
+    with _sole_writer(settings):
+        for step in ("link", "build", "check", "feeds", "publish"):
+            console.print(f"  {step}")
+            try:
+                getattr(pipeline, step)(settings, run_id)
+            except pipeline.StepFailed as exc:
+                err.print(f"[red]{step} failed:[/red] {exc}")
+                code = 1
+                break
         try:
-            getattr(pipeline, step)(settings, run_id)
-        except pipeline.StepFailed as exc:
-            err.print(f"[red]{step} failed:[/red] {exc}")
+            pipeline.report(settings, run_id)
+        except pipeline.StepFailed:
             code = 1
-            break
-    try:
-        pipeline.report(settings, run_id)
-    except pipeline.StepFailed:
-        code = 1
     print((settings.reports_dir / "run_summary.txt").read_text(), flush=True)
     raise typer.Exit(code)

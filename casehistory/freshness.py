@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from casehistory import warehouse
+from casehistory import encryption, warehouse
 from casehistory.settings import DBT_DIR, Settings
 
 SOURCE = "agency_feeds"
@@ -58,7 +58,7 @@ def check(settings: Settings, env: dict[str, str]) -> list[FeedFreshness]:
     dbt_dir.mkdir(parents=True, exist_ok=True)
     command = [str(Path(sys.executable).with_name("dbt")), "source", "freshness", "--select", f"source:{SOURCE}",
                "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--target-path", str(target),
-               "--log-path", str(dbt_dir / "logs")]
+               "--log-path", str(dbt_dir / "logs"), *encryption.dbt_target(env)]
     (target / "sources.json").unlink(missing_ok=True)
     with log_file.open("w") as out:
         subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **env}, cwd=DBT_DIR)

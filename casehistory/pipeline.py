@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterator
 
-from casehistory import freshness, warehouse
+from casehistory import encryption, freshness, warehouse
 from casehistory.identity.decisions import DECISIONS_FILE, read_decisions
 from casehistory.identity.pseudonym import load_key
 from casehistory.identity.resolve import resolve
@@ -145,7 +145,7 @@ def build(settings: Settings, run_id: str) -> dict:
         env = {**os.environ, **dbt_env(settings)}
         command = [str(Path(sys.executable).with_name("dbt")), "build", "--project-dir", str(DBT_DIR),
                    "--profiles-dir", str(DBT_DIR), "--target-path", str(dbt_dir / "target"),
-                   "--log-path", str(dbt_dir / "logs")]
+                   "--log-path", str(dbt_dir / "logs"), *encryption.dbt_target(env)]
         started = time.monotonic()
         with log_file.open("w") as out:
             proc = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=DBT_DIR)
@@ -178,7 +178,8 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     return {"CASEHISTORY_STORE": str(settings.store), "CASEHISTORY_TEMP_DIR": str(settings.temp_dir),
             "CASEHISTORY_MEMORY_LIMIT": settings.memory_limit, "CASEHISTORY_THREADS": str(settings.threads),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "CASEHISTORY_RUN_DATE": settings.run_date.isoformat()}  # plan status is computed as of this day
+            "CASEHISTORY_RUN_DATE": settings.run_date.isoformat(),  # plan status is computed as of this day
+            **encryption.dbt_env()}  # an encrypted store: dbt's `encrypted` target
 
 
 def _dbt_result_line(log_file: Path) -> str | None:

@@ -85,6 +85,7 @@ class Settings:
         for d in (self.warehouse.parent, self.restricted_dir, self.archive_dir, self.temp_dir,
                   self.reports_dir):
             d.mkdir(parents=True, exist_ok=True)
+        self.restricted_dir.chmod(0o700)  # the data team's account only: names and identifiers are inside
 
     def as_params(self) -> dict[str, str]:
         """What the CLI hands to the nightly DAG (JSON-serialisable)."""

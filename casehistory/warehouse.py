@@ -17,6 +17,8 @@ from typing import Iterator
 import duckdb
 import pyarrow as pa
 
+from casehistory import encryption
+from casehistory.crashpoint import pause_here
 from casehistory.settings import Settings
 
 # Schemas copied into the analyst warehouse. Everything else (ledger, quarantine with original
@@ -32,6 +34,7 @@ def duckdb_config(settings: Settings) -> dict:
         "threads": settings.threads,
         "temp_directory": str(settings.temp_dir),
         "preserve_insertion_order": False,
+        **encryption.connection_config(),  # only when encrypted files are to be written without httpfs
     }
 
 
@@ -43,7 +46,16 @@ def open_duckdb(path: str, settings: Settings, *, read_only: bool = False) -> du
 
 
 def connect(settings: Settings, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    return open_duckdb(str(settings.store), settings, read_only=read_only)
+    secret = encryption.key("STORE")
+    if secret is None:
+        return open_duckdb(str(settings.store), settings, read_only=read_only)
+    # encrypted: the file is attached under the name it would have had ("store"), so SQL is the same
+    settings.ensure_dirs()
+    con = duckdb.connect(":memory:", config=duckdb_config(settings))
+    con.execute("set enable_progress_bar = false")
+    encryption.attach(con, settings.store, settings.store.stem, secret, read_only=read_only)
+    con.execute(f"use {settings.store.stem}")
+    return con
 
 
 @contextmanager
@@ -75,11 +87,17 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, columns: list[str], 
 def publish(settings: Settings) -> list[str]:
     """Copy the analyst-facing schemas into a new file and swap it in. Returns the tables copied."""
     target = settings.warehouse
+    # a run killed while publishing leaves its half-built file: never published, removed here
+    for leftover in target.parent.glob(f".{target.name}.*.building*"):  # and its .wal
+        leftover.unlink()
     staging_file = target.with_name(f".{target.name}.{os.getpid()}.building")
-    staging_file.unlink(missing_ok=True)
     copied: list[str] = []
     with store(settings) as con:
-        con.execute(f"attach '{_sql_path(staging_file)}' as published")
+        secret = encryption.key("WAREHOUSE")
+        if secret is None:
+            con.execute(f"attach '{_sql_path(staging_file)}' as published")
+        else:
+            encryption.attach(con, staging_file, "published", secret)
         tables = con.execute(
             """
             select table_schema, table_name, table_type from information_schema.tables
@@ -92,9 +110,12 @@ def publish(settings: Settings) -> list[str]:
             con.execute(f'create schema if not exists published."{schema}"')
             con.execute(f'create table published."{schema}"."{name}" as select * from "{schema}"."{name}"')
             copied.append(f"{schema}.{name}")
+            pause_here("publish")
         con.execute("detach published")
     keep_version(settings)
+    _fsync(staging_file)  # on disk before it is swapped in, so a power cut cannot publish a torn file
     os.replace(staging_file, target)
+    _fsync(target.parent)
     return copied
 
 
@@ -141,8 +162,18 @@ def rollback(settings: Settings, version: str | None = None) -> Path:
     staging_file = settings.warehouse.with_name(f".{settings.warehouse.name}.{os.getpid()}.rollback")
     shutil.copy2(chosen, staging_file)  # the kept version stays as it is
     keep_version(settings, label=ROLLED_BACK)
+    _fsync(staging_file)
     os.replace(staging_file, settings.warehouse)
+    _fsync(settings.warehouse.parent)
     return chosen
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _sql_path(path: Path) -> str:

@@ -43,9 +43,12 @@ def _settings(params: dict):
 def _run(step: str, params: dict, run_id: str, *args):
     """Call a pipeline step; a StepFailed becomes a failure Airflow does not retry."""
     from casehistory import pipeline
+    from casehistory.runlock import step_lock
 
+    settings = _settings(params)
     try:
-        return getattr(pipeline, step)(_settings(params), run_id, *args)
+        with step_lock(settings):  # one writer per warehouse, even beside a `casehistory run`
+            return getattr(pipeline, step)(settings, run_id, *args)
     except pipeline.StepFailed as exc:
         raise AirflowFailException(str(exc)) from exc
 

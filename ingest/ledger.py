@@ -21,6 +21,7 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
+from casehistory.crashpoint import pause_here
 from casehistory.warehouse import insert_rows
 from ingest.mapping import EVENT_FIELDS, PERSON_FIELDS
 
@@ -95,6 +96,7 @@ def append_file(con: duckdb.DuckDBPyConnection, file_row: dict, events: list[dic
                                               ("source", "agency", "record_id")),
                       persons=_append_versions(con, "person_records", persons, PERSON_COLUMNS,
                                                ("source", "agency", "subject_ref")))
+        pause_here("ingest")
         if quarantine:
             insert_rows(con, "ledger.quarantine", QUARANTINE_COLUMNS, quarantine)
         insert_rows(con, "ledger.files", FILE_COLUMNS,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import shutil
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -20,6 +21,7 @@ import duckdb
 from ingest import ledger
 from ingest.mapping import EVENT_FIELDS, PERSON_FIELDS, Mapper, content_hash, original_json
 from ingest.readers import BadRow, FileRejected, read
+from ingest.readers.base import value_fault
 from ingest.registry import SourceSpec
 
 log = logging.getLogger(__name__)
@@ -67,7 +69,9 @@ def archive(path: Path, checksum: str, archive_dir: Path) -> Path:
     target = archive_dir / checksum[:2] / checksum / path.name
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
+        partial = target.with_name(f".{target.name}.part")  # a run killed mid-copy never leaves a torn archive
+        shutil.copy2(path, partial)
+        os.replace(partial, target)
     return target
 
 
@@ -175,6 +179,11 @@ def parse_file(spec: SourceSpec, path: Path, file_row: dict, run_date: date) -> 
             if isinstance(row, BadRow):
                 quarantined(row.row_number, row.locator, spec.fixed_agency, None, row.raw[:1000] or None,
                             row.reason, row.detail, None)
+                continue
+            fault = value_fault(row.values)
+            if fault is not None:
+                quarantined(row.row_number, row.locator, spec.fixed_agency, fault[0], None, "unreadable_row",
+                            fault[1], None)  # the value is kept in the archived file, not copied into the ledger
                 continue
             mapped = mapper.map(row)
             original = original_json(row.values)

@@ -1,9 +1,11 @@
 """The pseudonymous key analysts see instead of any identifier: HMAC-SHA256(secret, person id).
 
 The secret comes from outside the repository: CASEHISTORY_PSEUDONYM_KEY (the key itself) or
-CASEHISTORY_PSEUDONYM_KEY_FILE (a file holding it), else ~/.config/casehistory/pseudonym.key,
-which is created on first use for a demo machine. Keep it stable: a new key gives every person a
-new pseudonym, and analysts' saved queries lose their children.
+CASEHISTORY_PSEUDONYM_KEY_FILE (a file holding it), else ~/.config/casehistory/pseudonym.key.
+It is required: only in demo mode (CASEHISTORY_DEMO=1, which `casehistory run` sets when it runs
+the generated demo set) is a missing key file created. A key file inside the project folder is
+refused, so it cannot be committed. Keep the key stable: a new key gives every person a new
+pseudonym, and analysts' saved queries lose their children.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import os
 import secrets
 from pathlib import Path
 
+from casehistory.settings import PROJECT_ROOT
+
 log = logging.getLogger(__name__)
 DEFAULT_KEY_FILE = Path("~/.config/casehistory/pseudonym.key").expanduser()
 
@@ -23,12 +27,28 @@ def key_file() -> Path:
     return Path(os.environ.get("CASEHISTORY_PSEUDONYM_KEY_FILE", DEFAULT_KEY_FILE)).expanduser()
 
 
+class PseudonymKeyMissing(RuntimeError):
+    """No pseudonym key, outside demo mode: the run stops before any child gets a pseudonym."""
+
+
+def demo_mode() -> bool:
+    return os.environ.get("CASEHISTORY_DEMO", "") == "1"
+
+
 def load_key() -> bytes:
     direct = os.environ.get("CASEHISTORY_PSEUDONYM_KEY")
     if direct:
         return direct.encode("utf-8")
     path = key_file()
+    if path.resolve().is_relative_to(PROJECT_ROOT):
+        raise PseudonymKeyMissing(f"the pseudonym key file {path} is inside the project folder {PROJECT_ROOT}: "
+                                  "keep it outside the repository (CASEHISTORY_PSEUDONYM_KEY_FILE)")
     if not path.exists():
+        if not demo_mode():
+            raise PseudonymKeyMissing(
+                f"no pseudonym key: set CASEHISTORY_PSEUDONYM_KEY_FILE to a file holding the key (or "
+                f"CASEHISTORY_PSEUDONYM_KEY), or create {path} (e.g. `openssl rand -hex 32 > {path}`, "
+                "mode 600) and back it up. Only the demo (CASEHISTORY_DEMO=1) creates one for itself.")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_hex(32) + "\n")
         path.chmod(0o600)

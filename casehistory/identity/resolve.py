@@ -27,6 +27,7 @@ from datetime import datetime
 import duckdb
 
 from casehistory.settings import Settings
+from casehistory.crashpoint import pause_here
 from casehistory.warehouse import insert_rows
 from casehistory.identity.cluster import Clusters, Link
 from casehistory.identity.decisions import Decision
@@ -197,6 +198,7 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
         insert_rows(con, "identity.history", ["run_id", "changed_at", "action", "person_id", "other_person_id", "subjects"],
                     [(run_id, now, c.action, c.person_id, c.other_person_id, c.subjects) for c in result.changes])
         _write_links(con, run_id, clusters)
+        pause_here("link")
         _write_review_queue(con, run_id, unsure)
         _write_decisions(con, decisions)
         households = build_households(con)

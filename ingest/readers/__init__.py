@@ -45,7 +45,14 @@ def read(path: Path, spec: SourceSpec) -> list[Table]:
     reader = READERS.get(spec.format)
     if reader is None:
         raise FileRejected("unsupported", f"no reader for format {spec.format!r}")
+    if _blank(path):  # the same reason whatever the format (an XML parser would call it malformed)
+        raise FileRejected("empty", "the file has no content")
     return reader(path, spec)
+
+
+def _blank(path: Path, probe: int = 65536) -> bool:
+    with path.open("rb") as f:
+        return not f.read(probe).strip() and path.stat().st_size <= probe
 
 
 __all__ = ["BadRow", "FileRejected", "RawRow", "Table", "read", "READERS", "SNIFFERS"]

@@ -45,6 +45,31 @@ class Table:
 
 
 _SPACES = re.compile(r"\s+")
+# No field of any agency extract comes near this; a value this long is a corrupt export (an
+# unclosed quote swallowing the rest of the file) and is quarantined rather than stored.
+MAX_VALUE_CHARS = 100_000
+
+
+def reject_repeated_columns(columns: list[str], where: str = "the file") -> None:
+    """A column named twice is ambiguous (which one is the date?): the file is rejected, not guessed at."""
+    seen: dict[str, int] = {}
+    for i, name in enumerate(columns, start=1):
+        if name and name in seen:
+            raise FileRejected("wrong_columns", f"column {name!r} appears twice in {where} "
+                                                f"(columns {seen[name]} and {i})")
+        seen.setdefault(name, i)
+
+
+def value_fault(values: dict[str, Any]) -> tuple[str, str] | None:
+    """(column, why) for a value no agency system writes: a NUL byte, or a field beyond MAX_VALUE_CHARS."""
+    for column, value in values.items():
+        if not isinstance(value, str):
+            continue
+        if "\x00" in value:
+            return column, f"a NUL byte in column {column!r} (a binary or corrupt export)"
+        if len(value) > MAX_VALUE_CHARS:
+            return column, f"column {column!r} holds {len(value):,} characters (more than {MAX_VALUE_CHARS:,})"
+    return None
 
 
 def clean_header(name: Any) -> str:

@@ -6,10 +6,12 @@ import csv
 import io
 import json
 import zipfile
+from itertools import zip_longest
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ingest.readers.base import BadRow, FileRejected, RawRow, Table, clean_header, clean_value, flatten
+from ingest.readers.base import (BadRow, FileRejected, RawRow, Table, clean_header, clean_value, flatten,
+                                 reject_repeated_columns)
 from ingest.registry import SourceSpec
 
 # The domain's chronology template: these columns identify it, whatever the file is called.
@@ -49,7 +51,21 @@ def csv_table(path: Path, spec: SourceSpec) -> Table:
     columns = [clean_header(h) for h in header]
     if not any(columns):
         raise FileRejected("empty", "the header row is blank")
+    reject_other_delimiter(header, spec.delimiter)
+    reject_repeated_columns(columns)
     return Table(columns, _csv_rows(reader, columns))
+
+
+def reject_other_delimiter(header: list[str], delimiter: str) -> None:
+    """A header read as one column that another delimiter would split: say so, rather than list
+    every column as missing (a Windows export in a European locale uses ';')."""
+    if len(header) != 1:
+        return
+    for other in (";", "\t", "|", ","):
+        if other != delimiter and header[0].count(other) >= 2:
+            raise FileRejected("wrong_columns", f"the header is one column holding {other!r}: the file looks "
+                                                f"delimited by {other!r}, the source expects {delimiter!r} "
+                                                f"(set 'delimiter' in the source's YAML if the agency changed it)")
 
 
 def _csv_rows(reader, columns: list[str]) -> Iterator[RawRow | BadRow]:
@@ -79,13 +95,48 @@ def _csv_rows(reader, columns: list[str]) -> Iterator[RawRow | BadRow]:
 
 # ---- XLSX ------------------------------------------------------------------------------------------
 
-def open_workbook(path: Path):
+def open_workbook(path: Path) -> "Workbook":
+    return Workbook(path)
+
+
+def _load_workbook(path: Path, *, data_only: bool):
     from openpyxl import load_workbook
 
     try:
-        return load_workbook(path, read_only=True, data_only=True)
+        return load_workbook(path, read_only=True, data_only=data_only)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise FileRejected("unreadable", f"not a readable XLSX workbook: {exc}") from None
+
+
+class Workbook:
+    """A workbook's cells as the agency saw them (a formula's last computed value) and, where a
+    formula was never computed (a file written by a program, never opened in Excel), the formula's
+    own text: kept as data, never evaluated, never silently read as an empty cell."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.values = _load_workbook(path, data_only=True)
+        self._formulas = None
+        self.worksheets = [Sheet(self, i, ws) for i, ws in enumerate(self.values.worksheets)]
+
+    def formulas(self):
+        if self._formulas is None:
+            self._formulas = _load_workbook(self.path, data_only=False)
+        return self._formulas
+
+
+class Sheet:
+    def __init__(self, workbook: Workbook, index: int, ws):
+        self.workbook, self.index, self.title = workbook, index, ws.title
+        self._values = ws
+
+    def iter_rows(self, **kwargs) -> Iterator[tuple]:
+        """Rows of cell values, as openpyxl's iter_rows(values_only=True)."""
+        kwargs["values_only"] = True
+        formulas = self.workbook.formulas().worksheets[self.index].iter_rows(**kwargs)
+        for values, written in zip_longest(self._values.iter_rows(**kwargs), formulas, fillvalue=()):
+            yield tuple(w if v is None and isinstance(w, str) and w.startswith("=") else v
+                        for v, w in zip_longest(values, written))
 
 
 def read_xlsx(path: Path, spec: SourceSpec) -> list[Table]:
@@ -112,6 +163,7 @@ def sheet_table(ws, header_row: int, *, clean: Callable[[object], object] = clea
     columns = [clean_header(h) for h in header]
     while columns and not columns[-1]:
         columns.pop()
+    reject_repeated_columns(columns, f"sheet {ws.title!r}")
     return Table(columns, _sheet_rows(ws.title, rows, columns, header_row, clean), name=name,
                  where=f"sheet {ws.title!r}")
 

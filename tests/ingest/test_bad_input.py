@@ -1,5 +1,6 @@
 """Each fault in an agency file yields its own specific reason, and every good row of the same file
-still loads: 20 faults across CSV, XLSX, JSON, JSON Lines and the chronology template.
+still loads: 60 faults across CSV, XLSX, JSON, JSON Lines, CIN census XML, SSDA903, the school
+census, Annex A and the chronology template, and odd file names. Nothing in them crashes a load.
 
 Row faults: the file loads, the faulty row is quarantined with file, row, column, value, reason.
 File faults: the file is recorded as rejected with its reason (and kept in the archive).
@@ -18,7 +19,11 @@ import pytest
 from openpyxl import Workbook
 
 from ingest.detect import discover
-from tests.ingest.helpers import load_files, registry
+from tests.ingest.helpers import load_files, registry, write_csv_rows
+from tests.ingest.test_annex_a_reader import LIST_1, workbook
+from tests.ingest.test_cin_census_reader import BILLION_LAUGHS, child_xml, cin_file
+from tests.ingest.test_school_census_reader import SESSIONS
+from tests.ingest.test_ssda903_reader import EPISODES, episode
 
 CSC_HEADER = ["Record ID", "Child ID", "NHS Number", "UPN", "Forename", "Surname", "DOB", "Gender", "Postcode",
               "Activity", "Activity Date", "Outcome", "Referral Source", "Worker Role", "Notes", "Recorded"]
@@ -100,6 +105,8 @@ class Case:
     reason: str  # the quarantine or rejection reason the fault must produce
     rejected: bool = False  # the whole file, rather than one row
     column: str | None = None
+    quarantined: int = 1  # rows of the file quarantined (0: the "fault" must load as plain data)
+    says: str | None = None  # what the rejection's detail or the quarantine's message must say
 
 
 def _csc(tmp: Path, change: Callable[[list[dict]], None], name="csc_activity_2024-05-01.csv", **kw) -> Path:
@@ -176,7 +183,147 @@ CASES = [
          lambda t: _text(t / "hv_contacts_broken.json", '{"contacts": [ {"contact_id": "C1", '), "unreadable", rejected=True),
     Case("JSON without the records list", "hv_contacts",
          lambda t: _text(t / "hv_contacts_other.json", json.dumps({"visits": []})), "wrong_structure", rejected=True),
+    # ---- hostile and broken files (issue 10) -----------------------------------------------------------
+    Case("UTF-8 byte order mark before the header", "csc_activity",
+         lambda t: _csc(t, lambda rows: None, encoding="utf-8-sig"), "", quarantined=0),
+    Case("spreadsheet formulas (=, +, -, @) load as plain text", "csc_activity",
+         lambda t: _csc(t, _formulas), "", quarantined=0),
+    Case("semicolons where the source uses commas", "csc_activity",
+         lambda t: _text(t / "csc_activity_semi.csv", _csc(t, lambda rows: None).read_text().replace(",", ";")),
+         "wrong_columns", rejected=True, says="delimited by ';'"),
+    Case("file cut off in the middle of its last row", "csc_activity",
+         lambda t: _text(t / "csc_activity_cut.csv", _csc(t, lambda rows: None).read_text()[:-40]), "unreadable_row"),
+    Case("file cut off inside a quoted field", "csc_activity",
+         lambda t: _text(t / "csc_activity_cutq.csv", _csc(t, lambda rows: None).read_text() + 'R4,C1,,,"Amy'),
+         "unreadable_row"),
+    Case("a column named twice", "csc_activity",
+         lambda t: write_csv(t / "csc_activity_dup.csv", CSC_HEADER + ["Notes"], csc_rows()),
+         "wrong_columns", rejected=True),
+    Case("a workbook column named twice", "eh_activity",
+         lambda t: _renamed_eh_column(t / "EarlyHelp_Activity_Aug2024.xlsx"), "wrong_columns", rejected=True),
+    Case("a field longer than any record holds", "csc_activity",
+         lambda t: _csc(t, _set(1, Notes="x" * 300_000)), "unreadable_row"),
+    Case("a JSON value longer than any record holds", "hv_contacts",
+         lambda t: _text(t / "hv_contacts_big.json", json.dumps(_hv_set(1, notes="n" * 200_000))),
+         "unreadable_row", column="notes"),
+    Case("a NUL byte inside a CSV field", "csc_activity",
+         lambda t: _csc(t, _set(1, Notes="bad\x00byte")), "unreadable_row", column="Notes"),
+    Case("a NUL byte inside a JSON Lines record", "police_ppn",
+         lambda t: _text(t / "police_ppn_nul.jsonl", "\n".join(police_lines()[:2] + [
+             police_lines()[2].replace('"Amy"', '"A\\u0000my"')])), "unreadable_row", column="forenames"),
+    Case("XML entity expansion (billion laughs)", "cin_census",
+         lambda t: cin_file(t / "cin_laughs.xml", child_xml("&lol9;"), prolog=BILLION_LAUGHS),
+         "unsafe_xml", rejected=True),
+    Case("XML external entity reading a local file", "cin_census",
+         lambda t: cin_file(t / "cin_xxe.xml", child_xml("&xxe;"),
+                            prolog='<!DOCTYPE Message [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'),
+         "unsafe_xml", rejected=True),
+    Case("XML cut off mid-element", "cin_census",
+         lambda t: _text(t / "cin_cut.xml", cin_file(t / "cin_whole.xml", child_xml("C1"), child_xml("C2"))
+                         .read_text()[:-60]), "unreadable", rejected=True),
+    Case("a workbook cut off mid-upload", "eh_activity",
+         lambda t: _bytes(t / "EarlyHelp_Activity_Sep2024.xlsx",
+                          write_eh(t / "whole.xlsx", eh_rows()).read_bytes()[:2000]), "unreadable", rejected=True),
+    Case("chronology event in the future", "chronology_template",
+         lambda t: _chrono(t, _set(1, event_date="2031-06-01")), "date_in_future", column="event_date"),
+    Case("UTF-16 text where UTF-8 is declared", "csc_activity",
+         lambda t: _csc(t, lambda rows: None, encoding="utf-16"), "unreadable", rejected=True, says="byte 0xff on line 1"),
+    Case("tabs where the source uses commas", "csc_activity",
+         lambda t: _text(t / "csc_activity_tab.csv", _csc(t, lambda rows: None).read_text().replace(",", "\t")),
+         "wrong_columns", rejected=True, says="delimited by '\\t'"),
+    Case("an empty JSON file", "hv_contacts", lambda t: _text(t / "hv_contacts_empty.json", ""), "empty", rejected=True),
+    Case("an empty JSON Lines file", "police_ppn", lambda t: _text(t / "police_ppn_empty.jsonl", "\n\n"),
+         "empty", rejected=True),
+    Case("an empty workbook file", "eh_activity", lambda t: _bytes(t / "EarlyHelp_Activity_Nov2024.xlsx", b""),
+         "empty", rejected=True),
+    Case("a workbook header and no rows", "eh_activity",
+         lambda t: write_eh(t / "EarlyHelp_Activity_Dec2024.xlsx", []), "empty", rejected=True),
+    Case("formulas typed into workbook cells load as their text", "eh_activity",
+         lambda t: _eh_formulas(t / "EarlyHelp_Activity_Jan2025.xlsx"), "", quarantined=0),
+    Case("JSON with a byte order mark", "hv_contacts",
+         lambda t: _bytes(t / "hv_contacts_bom.json", b"\xef\xbb\xbf" + json.dumps(hv_doc()).encode()), "", quarantined=0),
+    Case("an empty XML file", "cin_census", lambda t: _text(t / "cin_empty.xml", ""), "empty", rejected=True),
+    Case("XML with a byte order mark", "cin_census",
+         lambda t: _bytes(t / "cin_bom.xml", b"\xef\xbb\xbf" + cin_file(t / "cin_w.xml", child_xml("C1"), child_xml("C2"))
+                          .read_bytes()), "", quarantined=0),
+    Case("XML whose closing tag does not match", "cin_census",
+         lambda t: _text(t / "cin_mismatch.xml", cin_file(t / "cin_w.xml", child_xml("C1"), child_xml("C2"))
+                         .read_text().replace("</UPN>", "</UPNX>", 1)), "unreadable", rejected=True, says="mismatched tag"),
+    Case("XML in Latin-1 that declares UTF-8", "cin_census",
+         lambda t: _bytes(t / "cin_latin1.xml", cin_file(t / "cin_w.xml", child_xml("C1"), child_xml("C2"))
+                          .read_text().replace("WBRI", "Zoë").encode("latin-1")), "unreadable", rejected=True,
+         says="not well-formed"),
+    Case("CIN referral on a day that does not exist", "cin_census",
+         lambda t: cin_file(t / "cin_day.xml", child_xml("C1"), child_xml("C2", referral="2024-02-30"), child_xml("C3")),
+         "bad_date", column="CINreferralDate"),
+    Case("CIN referral in the future", "cin_census",
+         lambda t: cin_file(t / "cin_future.xml", child_xml("C1"), child_xml("C2", referral="2099-02-01"), child_xml("C3")),
+         "date_in_future", column="CINreferralDate"),
+    Case("SSDA903 episodes header and no rows", "ssda903",
+         lambda t: write_csv_rows(t / "episodes.csv", EPISODES, []), "empty", rejected=True),
+    Case("SSDA903 episode starting on a day that does not exist", "ssda903",
+         lambda t: write_csv_rows(t / "episodes.csv", EPISODES, [
+             episode("7", "01/01/2020", "S", "V2", "01/03/2020", "X1"), episode("7", "30/02/2020", "L", "C2"),
+             episode("8", "01/01/2021", "S", "V2")]), "bad_date", column="DECOM"),
+    Case("school census column named twice", "school_census",
+         lambda t: write_csv_rows(t / "2025_spring_termlysessiondetailsonroll.csv", SESSIONS + ["sessions"],
+                                  [["P1", "SCH1", "S1", "1", "src", "12.0", "N", "1"]]),
+         "wrong_columns", rejected=True, says="'sessions' appears twice"),
+    Case("Annex A list header and no rows", "annex_a",
+         lambda t: workbook(t / "annex_a_empty.xlsx", {"List 1": [LIST_1]}), "empty", rejected=True),
+    Case("Annex A contact on a day that does not exist", "annex_a",
+         lambda t: workbook(t / "annex_a_day.xlsx", {"List 1": [LIST_1, _contact(101), _contact(102, "31/02/2024"),
+                                                                _contact(103)]}),
+         "bad_date", column="Date of Contact"),
+    Case("Annex A formula strings load as text", "annex_a",  # as a child id: the field holds any text
+         lambda t: workbook(t / "annex_a_formula.xlsx", {"List 1": [LIST_1, _contact("=1+2"), _contact("@SUM(A1)"),
+                                                                    _contact("-2+3")]}),
+         "", quarantined=0),
 ]
+
+
+def _contact(child, when="01/03/2024", source="q) 6: Police") -> list:
+    from datetime import datetime
+
+    return [child, "a) Male", "a) WBRI", datetime(2015, 1, 2), 9.1, when, source]
+
+FORMULAS = {"Notes": '=HYPERLINK("http://example.org","open")', "Forename": "+Amy", "Surname": "-Lee",
+            "Postcode": "@SUM(A1)"}
+
+
+def _formulas(rows: list[dict]) -> None:
+    for row in rows:
+        row.update(FORMULAS)
+
+
+WORKBOOK_FORMULAS = {2: "@SUM(A1)", 3: "=1+1", 4: '=HYPERLINK("http://example.org","open")'}  # row: Comments
+
+
+def _eh_formulas(path: Path) -> Path:
+    """Real formula cells (not text that looks like one): openpyxl reads a formula's text, never its value."""
+    write_eh(path, eh_rows())
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    for row, formula in WORKBOOK_FORMULAS.items():
+        wb.active.cell(row=row, column=12, value=formula)
+    wb.save(path)
+    return path
+
+
+def _renamed_eh_column(path: Path) -> Path:
+    write_eh(path, eh_rows())
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    wb.active.cell(row=1, column=12, value="Outcome")  # Comments -> a second Outcome
+    wb.save(path)
+    return path
+
+
+def _bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
 
 
 def _append(path: Path, line: str) -> Path:
@@ -216,23 +363,103 @@ def test_each_fault_gives_its_own_reason_and_the_good_rows_still_load(case: Case
             "select status, reason, archived_as from ledger.files where file_name = ?", [path.name]).fetchone()
         assert (status, reason) == ("rejected", case.reason)
         assert Path(archived).read_bytes() == path.read_bytes()  # kept, not dropped
+        assert case.says is None or case.says in outcome.detail, outcome.detail
         return
     assert outcome.status == "loaded", outcome.detail
-    assert outcome.rows_quarantined == 1
-    assert outcome.rows_loaded == outcome.rows_read - 1 >= 2
-    reason, column, row_number, message = con.execute(
-        "select reason, column_name, row_number, message from ledger.quarantine").fetchone()
-    assert reason == case.reason, message
+    assert outcome.rows_quarantined == case.quarantined
+    assert outcome.rows_loaded == outcome.rows_read - case.quarantined >= 2
+    if not case.quarantined:
+        assert con.execute("select count(*) from ledger.quarantine").fetchone()[0] == 0
+        return
+    file_name, reason, column, locator, message = con.execute(
+        "select file_name, reason, column_name, locator, message from ledger.quarantine").fetchone()
+    assert (file_name, reason) == (path.name, case.reason), message
+    assert case.says is None or case.says in message, message
     if case.column:
         assert column == case.column
-    loaded_rows = {r[0] for r in con.execute("select distinct row_number from ledger.event_records").fetchall()}
-    assert row_number not in loaded_rows
-    assert len(loaded_rows) == outcome.rows_loaded
+    # a row is where it was (a line, a sheet's row, an element's XPath) and, in the national formats
+    # where one element holds several events (an assessment's start and authorisation), which event
+    loaded = con.execute("select distinct locator, event_type from ledger.event_records").fetchall()
+    assert locator not in {where for where, _ in loaded}
+    assert len(loaded) == outcome.rows_loaded
 
 
-def test_the_fault_set_covers_at_least_fifteen_distinct_faults_across_formats():
-    assert len({c.fault for c in CASES}) >= 15
-    assert {registry()[c.source].format for c in CASES} >= {"csv", "xlsx", "json", "jsonl", "chronology_template"}
+def test_the_fault_set_covers_at_least_thirty_distinct_faults_across_formats():
+    assert len({c.fault for c in CASES}) >= 30
+    assert {registry()[c.source].format for c in CASES} == {s.format for s in registry()}
+
+
+def test_spreadsheet_formulas_are_kept_exactly_as_the_agency_sent_them(tmp_path, run_date):
+    """Stored as text, never evaluated or altered; exports neutralise them (issue 8)."""
+    path = _csc(tmp_path, _formulas)
+    con = duckdb.connect(str(tmp_path / "store.duckdb"))
+    load_files(con, registry()["csc_activity"], [path], run_date, tmp_path / "archive")
+    assert con.execute("select forename, surname from ledger.person_records").fetchone() \
+        == (FORMULAS["Forename"], FORMULAS["Surname"])
+    original = json.loads(con.execute("select original from ledger.event_records where record_id = 'R1'").fetchone()[0])
+    assert {k: original[k] for k in FORMULAS} == FORMULAS  # as received (the postcode column is then normalised)
+
+
+def test_formula_cells_never_computed_load_as_their_formula_not_as_empty_cells(tmp_path, run_date):
+    """openpyxl writes no computed value: reading values only would have lost these cells silently."""
+    path = _eh_formulas(tmp_path / "EarlyHelp_Activity_Jan2025.xlsx")
+    con = duckdb.connect(str(tmp_path / "store.duckdb"))
+    load_files(con, registry()["eh_activity"], [path], run_date, tmp_path / "archive")
+    originals = [json.loads(o) for (o,) in con.execute(
+        "select original from ledger.event_records order by row_number").fetchall()]
+    assert [o["Comments"] for o in originals] == [WORKBOOK_FORMULAS[row] for row in sorted(WORKBOOK_FORMULAS)]
+
+
+def test_a_formulas_computed_value_is_what_loads(tmp_path, run_date):
+    """A workbook saved by Excel holds each formula's value: the agency saw that value, so it loads."""
+    from openpyxl import load_workbook
+
+    path = _eh_formulas(tmp_path / "EarlyHelp_Activity_Jan2025.xlsx")
+    _cache_values(path, {"L3": "value 3", "L4": "value 4"})  # L2's "@SUM(A1)" is text, not a formula
+    assert load_workbook(path, data_only=True).active["L3"].value == "value 3"
+    con = duckdb.connect(str(tmp_path / "store.duckdb"))
+    load_files(con, registry()["eh_activity"], [path], run_date, tmp_path / "archive")
+    comments = [json.loads(o)["Comments"] for (o,) in con.execute(
+        "select original from ledger.event_records order by row_number").fetchall()]
+    assert comments == ["@SUM(A1)", "value 3", "value 4"]
+
+
+def _cache_values(path: Path, values: dict[str, str]) -> None:
+    """Add computed values to formula cells, as Excel does on saving (openpyxl cannot)."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    xml = parts[sheet].decode()
+    for ref, value in values.items():
+        xml, n = re.subn(rf'(<c r="{ref}"[^>]*?)(?: t="\w+")?([^>]*>)(<f>.*?</f>)(?:<v>.*?</v>|<v\s*/>)?',
+                         rf'\1 t="str"\2\3<v>{value}</v>', xml)
+        assert n == 1, (ref, xml[:2000])
+    parts[sheet] = xml.encode()
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+
+
+ODD_NAMES = ["chronology_gp May 2024 (final).csv", "chronology_gp_Zoë_Łódź_名前.csv",
+             "chronology_gp_" + "x" * 230 + ".csv", "-rf chronology.csv", "--help.csv"]
+
+
+@pytest.mark.parametrize("name", ODD_NAMES, ids=["spaces", "unicode", "very long", "leading dash", "option-like"])
+def test_odd_file_names_are_found_loaded_and_archived_under_their_own_name(name, tmp_path, run_date):
+    from tests.ingest.helpers import load_folder
+
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    path = _chrono(folder, lambda rows: None).rename(folder / name)
+    con = duckdb.connect(str(tmp_path / "store.duckdb"))
+    loads = load_folder(con, folder, "run1", run_date, tmp_path / "archive")
+    outcome = loads["chronology_template"].files[0]
+    assert (outcome.file_name, outcome.status, outcome.rows_loaded) == (name, "loaded", 3)
+    archived = con.execute("select archived_as from ledger.files where file_name = ?", [name]).fetchone()[0]
+    assert Path(archived).name == name and Path(archived).read_bytes() == path.read_bytes()
 
 
 def test_one_agencys_broken_file_does_not_stop_the_others_in_the_same_folder(tmp_path, run_date):

@@ -141,3 +141,23 @@ def test_a_broken_agency_file_fails_that_agency_and_the_run_but_the_others_publi
     log = next((tmp_path / "out" / "warehouse.reports" / "logs").glob("nightly-*.log")).read_text()
     assert "ALERT task_failed: [casehistory] nightly: load[eh_activity] failed" in log
     assert "ALERT stale_feed: [casehistory] stale feed: eh\n" in log
+
+
+def test_logs_summaries_and_alerts_hold_no_name_identifier_or_free_text(nightly):
+    """Airflow's log of the run, dbt's logs and target, the run summary, the Data Docs, and what the
+    command printed: none holds a generated person's name, NHS number, UPN, agency reference or case note."""
+    from casehistory.airflow_runner import airflow_home
+    from tests.pipeline.personal_data import generated_secrets, scan_files
+
+    demo, proc, _, out = nightly
+    secrets = generated_secrets(demo.ground_truth)
+    reports = out / "warehouse.reports"
+    airflow_logs = sorted((reports / "logs").glob("nightly-*.log"))
+    assert airflow_logs and airflow_logs[0].stat().st_size > 10_000  # the scan reads the real run's log
+    assert (reports / "dbt" / "logs" / "dbt.log").stat().st_size > 0
+    stdout = out / "command-output.txt"
+    stdout.write_text(proc.stdout + proc.stderr)
+    task_logs = airflow_home() / "logs"
+    assert scan_files([reports, stdout] + ([task_logs] if task_logs.is_dir() else []), secrets) == {}
+    # the same scan finds them where they belong: the restricted layer's archive of received files
+    assert scan_files([out / "warehouse.restricted" / "archive"], secrets)

@@ -70,3 +70,39 @@ def test_no_half_built_file_is_left_beside_the_warehouse(tmp_path):
     _store_with(settings, 3)
     warehouse.publish(settings)
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["wh.duckdb"]
+
+
+PUBLISHER = """
+import sys
+from pathlib import Path
+from casehistory import warehouse
+from casehistory.settings import Settings
+warehouse.publish(Settings(extracts=Path(sys.argv[1]), warehouse=Path(sys.argv[2])))
+"""
+
+
+def test_a_publish_killed_half_way_leaves_yesterdays_warehouse_whole_and_the_next_one_cleans_up(tmp_path):
+    import os
+    import signal
+    import time
+
+    settings = Settings(extracts=tmp_path, warehouse=tmp_path / "wh.duckdb")
+    _store_with(settings, 3)
+    warehouse.publish(settings)
+    _store_with(settings, 5)
+    with warehouse.store(settings) as con:  # a second table, so the kill falls between two copies
+        con.execute("create or replace table audit.files as select 1 as n")
+    marker = tmp_path / "marker"
+    proc = subprocess.Popen([sys.executable, "-c", PUBLISHER, str(tmp_path), str(settings.warehouse)],
+                            env={**os.environ, "CASEHISTORY_CRASH_PAUSE": "publish", "CASEHISTORY_CRASH_MARKER": str(marker)})
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert _analyst_count(settings.warehouse) == 3  # yesterday's, whole
+    assert any(p.name.endswith(".building") for p in tmp_path.iterdir())
+    warehouse.publish(settings)
+    assert _analyst_count(settings.warehouse) == 5
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file() and p.name != "marker") == ["wh.duckdb"]
