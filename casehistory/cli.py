@@ -6,6 +6,7 @@
     casehistory identity review    pairs the linking model is unsure of, for a person to decide
     casehistory identity decide    record that decision (obeyed on every later run)
     casehistory evaluate-linking   score linking against generated ground truth
+    casehistory timeline           a child's merged timeline picture, for a review panel (restricted)
 """
 
 from __future__ import annotations
@@ -116,6 +117,50 @@ def sources(
             raise typer.Exit(1)
 
 
+
+
+@app.command()
+def timeline(
+    child_key: Optional[list[str]] = typer.Argument(None, help="child_key(s) from the analyst warehouse."),
+    review: Optional[str] = typer.Option(None, help="Every child the review (its review_id) is about."),
+    nhs_number: Optional[list[str]] = typer.Option(None, help="A child's NHS number (repeatable; looked up in the restricted store)."),
+    warehouse: Path = typer.Option(DEFAULT_WAREHOUSE, help="Analyst warehouse (its restricted store is read)."),
+) -> None:
+    """Write per-child timelines (swimlanes by agency, plan bands, referrals and outcomes, household
+    events) to <stem>.restricted/timelines/: restricted, they carry the child's name."""
+    from casehistory import warehouse as wh
+    from casehistory.board.timeline import review_subject_keys, write_timelines
+
+    settings = Settings(extracts=Path("."), warehouse=warehouse)
+    if not settings.store.exists():
+        err.print(f"[red]error:[/red] no restricted store at {settings.store}: run the pipeline first")
+        raise typer.Exit(2)
+    keys = list(child_key or [])
+    if review:
+        found = review_subject_keys(settings, review)
+        if not found:
+            err.print(f"[red]error:[/red] review {review} has no subjects with events in {settings.store}")
+            raise typer.Exit(2)
+        keys += found
+    with wh.store(settings, read_only=True) as con:
+        for number in nhs_number or []:
+            row = con.execute("select distinct child_key from restricted.restricted_child_chronology "
+                              "where nhs_number = ? and not via_household", [number]).fetchall()
+            if len(row) != 1:
+                err.print(f"[red]error:[/red] NHS number {number} matches {len(row)} children in the store")
+                raise typer.Exit(2)
+            keys.append(row[0][0])
+    if not keys:
+        err.print("[red]error:[/red] name children: child keys, --review or --nhs-number")
+        raise typer.Exit(2)
+    try:
+        paths = write_timelines(settings, sorted(set(keys)))
+    except LookupError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    for path in paths:
+        console.print(f"  {path}")
+    console.print(f"{len(paths)} timeline(s) written (restricted: for the review panel and data team only).")
 
 
 @identity_app.command("review")

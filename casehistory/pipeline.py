@@ -1,6 +1,6 @@
 """The nightly pipeline's steps, as plain functions: the DAG (dags/nightly.py) only orchestrates them.
 
-    prepare -> load (one per source) -> link -> build -> check -> publish -> report
+    prepare -> load (one per source) -> link -> build -> check -> publish -> board -> report
 
 Every step records its outcome in run.steps. A step whose work completed but whose result needs a
 person (a rejected file, a failing error-severity check) raises StepFailed *after* recording it,
@@ -190,6 +190,23 @@ def publish(settings: Settings, run_id: str) -> dict:
     with _step(settings, run_id, "publish") as detail:
         tables = warehouse.publish(settings)
         detail.update(tables=len(tables), warehouse=str(settings.warehouse))
+        return detail
+
+
+def board(settings: Settings, run_id: str) -> dict:
+    """What the board and review panels read (casehistory/board): the published board tables as
+    XLSX, CSV and Parquet and the HTML report in <stem>.reports/board/, and a timeline for every
+    child a declared review is about in <stem>.restricted/timelines/."""
+    from casehistory.board import board_min_count
+    from casehistory.board.export import export
+    from casehistory.board.report import write_report
+    from casehistory.board.timeline import review_subject_keys, write_timelines
+
+    with _step(settings, run_id, "board") as detail:
+        exported = export(settings)
+        detail.update(tables=exported.tables, folder=str(exported.folder),
+                      report=str(write_report(settings, board_min_count())),
+                      timelines=len(write_timelines(settings, review_subject_keys(settings))))
         return detail
 
 

@@ -9,6 +9,8 @@ a new analyst warehouse.
 * A rejected file fails its source's task (no retry: the file will not change by itself) and
   every other source still loads and publishes.
 * A failing error-severity check holds the analyst warehouse back: analysts keep yesterday's.
+* `board` exports the published board tables, draws the board report and the review subjects'
+  timelines (casehistory/board); it runs after a successful publish.
 * `report` always runs: it writes the run summary and fails the run if any step failed.
 
 Params: `extracts` (drop folder), `warehouse` (analyst DuckDB file), `reviews` (reviews YAML),
@@ -108,12 +110,18 @@ def nightly():
     def publish(params=None, run_id=None) -> dict:
         return _run("publish", params, run_id)
 
+    @task
+    def board(params=None, run_id=None) -> dict:
+        return _run("board", params, run_id)
+
     @task(trigger_rule=TriggerRule.ALL_DONE, retries=0)
     def report(params=None, run_id=None) -> None:
         _run("report", params, run_id)
 
     loads = load.expand(job=prepare())
-    loads >> link() >> build() >> check() >> publish() >> report()
+    published, finished = publish(), report()
+    loads >> link() >> build() >> check() >> published >> finished
+    published >> board() >> finished
 
 
 nightly()
