@@ -6,4 +6,4 @@ with cells as (
     group by all
 )
 
-select * from {{ suppress_small_counts('cells', 'referrals', ['source_agency'], ['outcome']) }}
+select * from {{ suppress_small_counts('cells', 'referrals', [['source_agency']], ['outcome']) }}

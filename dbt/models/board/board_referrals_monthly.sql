@@ -1,6 +1,7 @@
 -- Referrals to children's social care per month: how many, how many were re-referrals, how many
 -- were passed back (to early help or no further action), and how many of those had been passed
--- back before. Small counts suppressed (macros/board_part.sql).
+-- back before. Small counts suppressed (macros/board_part.sql): passed_back_again is a part of
+-- passed_back, the others parts of referrals.
 with referrals as (
     select * from {{ ref('fct_referrals') }}
 ),
@@ -22,7 +23,7 @@ published as (
         {{ board_total('referrals') }} as referrals,
         {{ board_part('re_referrals', 'referrals') }} as re_referrals,
         {{ board_part('passed_back', 'referrals') }} as passed_back,
-        {{ board_part('passed_back_again', 'referrals') }} as passed_back_again
+        {{ board_part('passed_back_again', 'passed_back') }} as passed_back_again
     from monthly
 )
 
