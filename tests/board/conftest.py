@@ -11,6 +11,7 @@ import pytest
 from casehistory import pipeline
 from casehistory.settings import Settings
 from casehistory.synth import generate
+from tests.conftest import RUN_DATE
 
 
 @dataclass
@@ -26,14 +27,16 @@ def run_pipeline(settings: Settings, run_id: str = "board-test") -> None:
     pipeline.link(settings, run_id)
     pipeline.build(settings, run_id)
     pipeline.publish(settings, run_id)
+    pipeline.board(settings, run_id)
+
+
+BOARD_CHILDREN = 2000  # enough referrals that most months show numbers above the threshold
 
 
 @pytest.fixture(scope="session")
-def board_run(tmp_path_factory, run_date_session=None) -> BoardRun:
-    from tests.conftest import RUN_DATE
-
+def board_run(tmp_path_factory) -> BoardRun:
     tmp = tmp_path_factory.mktemp("board")
-    demo = generate(tmp / "demo", children=300, seed=8)
+    demo = generate(tmp / "demo", children=BOARD_CHILDREN, seed=8)
     settings = Settings(extracts=demo.extracts, warehouse=tmp / "out" / "warehouse.duckdb",
                         reviews=demo.reviews, run_date=RUN_DATE)
     run_pipeline(settings)

@@ -1,0 +1,50 @@
+"""The seed-modelled baby (Baby E): his timeline shows the five referrals, each passed back to
+early help, with the plans, agencies and household around them; written to the restricted folder."""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def _baby_e(ground_truth: Path) -> tuple[dict, list[dict]]:
+    with (ground_truth / "persons.csv").open() as f:
+        baby = next(p for p in csv.DictReader(f) if p["scenario"] == "baby_e" and p["date_of_birth"] == "2023-08-24")
+    with (ground_truth / "events.csv").open() as f:
+        referrals = [e for e in csv.DictReader(f)
+                     if e["true_person"] == baby["true_person"] and e["event_type"] == "referral"]
+    return baby, referrals
+
+
+def test_baby_e_timeline_shows_his_five_referrals_and_their_outcomes(board_run):
+    baby, truth = _baby_e(board_run.demo.ground_truth)
+    assert len(truth) == 5
+    proc = subprocess.run([str(Path(sys.executable).with_name("casehistory")), "timeline", "--nhs-number",
+                           baby["nhs_number"], "--warehouse", str(board_run.settings.warehouse)],
+                          capture_output=True, text=True, env={**os.environ}, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    written = [Path(line.strip()) for line in proc.stdout.splitlines() if line.strip().endswith(".html")]
+    assert len(written) == 1 and written[0].parent == board_run.settings.restricted_dir / "timelines"
+    html = written[0].read_text()
+    referrals = re.findall(r'<g class="referral" data-date="([\d-]+)" data-outcome="([^"]+)"', html)
+    assert sorted(referrals) == sorted((e["event_date"], e["outcome"]) for e in truth)
+    assert {o for _, o in referrals} == {"early_help"}
+    lanes = set(re.findall(r'class="lane-label"[^>]*>([^<]+)<', html))
+    assert {"plans", "referrals", "household", "csc", "eh", "hv", "gp", "police", "school"} <= lanes
+    assert 'class="plan-band" data-plan="early_help"' in html  # the early help plan from December 2023
+    assert baby["surname"] in html  # restricted: the panel sees whose life this is
+
+
+def test_the_run_writes_timelines_for_the_review_subjects_only_to_the_restricted_folder(board_run):
+    timelines = sorted((board_run.settings.restricted_dir / "timelines").glob("*.html"))
+    assert len(timelines) >= 2  # Baby E and his half-brother (REV-2025-001), the JS children
+    assert not list(board_run.settings.reports_dir.rglob("*timeline*"))
+    assert not list(board_run.settings.warehouse.parent.glob("*.html"))
