@@ -14,7 +14,7 @@ REVIEWS   ?=
 CHILDREN  ?= 100000
 PYTEST_ARGS ?=
 
-.PHONY: run test bootstrap lock bench evaluate-linking docs clean
+.PHONY: run test bootstrap lock bench evaluate-linking docs clean browser
 
 run: $(STAMP)
 	$(BIN)/casehistory run \
@@ -22,8 +22,17 @@ run: $(STAMP)
 	  $(if $(WAREHOUSE),--warehouse "$(WAREHOUSE)") \
 	  $(if $(REVIEWS),--reviews "$(REVIEWS)")
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Headless Chromium for the board report's browser test (tests/board): installed when missing, so
+# a clean CI machine runs the test instead of skipping it (Debian's chromium package; root or sudo).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  echo "installing chromium (headless browser for the board report test)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y --no-install-recommends chromium \
+	  || { $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium; }; }
 
 bootstrap: $(STAMP)
 
