@@ -164,7 +164,8 @@ def build(settings: Settings, run_id: str) -> dict:
 def dbt_env(settings: Settings) -> dict[str, str]:
     return {"CASEHISTORY_STORE": str(settings.store), "CASEHISTORY_TEMP_DIR": str(settings.temp_dir),
             "CASEHISTORY_MEMORY_LIMIT": settings.memory_limit, "CASEHISTORY_THREADS": str(settings.threads),
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "CASEHISTORY_RUN_DATE": settings.run_date.isoformat()}  # plan status is computed as of this day
 
 
 def _dbt_result_line(log_file: Path) -> str | None:

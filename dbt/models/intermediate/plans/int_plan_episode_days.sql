@@ -1,0 +1,63 @@
+/*
+  One row per plan episode per day it was open, up to the status date (plan_status_as_of()):
+  the grain plan status, lead professionals over time and overdue reviews are counted on.
+
+  A plan is open from start_date up to but not including end_date (a plan ending on a day is not
+  open that day: the DfE convention), and always on its start day (a plan started and ended the
+  same day was open that day). Episodes whose start was never recorded are left out.
+*/
+with episodes as (
+    select * from {{ ref('int_plan_episodes') }}
+    where start_recorded and start_date <= {{ plan_status_as_of() }}
+),
+
+episode_days as (
+    select
+        plan_episode_id,
+        child_key,
+        plan_type,
+        level,
+        unnest(generate_series(
+            start_date::timestamp,
+            least(greatest(coalesce(end_date, {{ plan_status_as_of() }} + 1) - 1, start_date), {{ plan_status_as_of() }})::timestamp,
+            interval 1 day))::date as status_date
+    from episodes
+),
+
+lead_days as (
+    select
+        child_key,
+        unnest(generate_series(
+            spell_start::timestamp,
+            (least(coalesce(spell_end, {{ plan_status_as_of() }} + 1), {{ plan_status_as_of() }} + 1) - 1)::timestamp,
+            interval 1 day))::date as status_date,
+        lead_role
+    from {{ ref('int_lead_professional_spells') }}
+    where spell_start <= {{ plan_status_as_of() }}
+),
+
+lead_counts as (
+    select child_key, status_date, count(distinct lead_role) as lead_professional_count
+    from lead_days
+    group by all
+),
+
+schedule as (
+    select * from {{ ref('int_plan_review_schedule') }}
+)
+
+select
+    episode_days.plan_episode_id,
+    episode_days.child_key,
+    episode_days.plan_type,
+    episode_days.level,
+    episode_days.status_date,
+    coalesce(lead_counts.lead_professional_count, 0) as lead_professional_count,
+    schedule.review_number as reviews_held,
+    schedule.next_review_due,
+    coalesce(episode_days.status_date > schedule.next_review_due, false) as review_overdue
+from episode_days
+left join lead_counts using (child_key, status_date)
+asof left join schedule
+    on schedule.plan_episode_id = episode_days.plan_episode_id
+    and episode_days.status_date >= schedule.segment_start

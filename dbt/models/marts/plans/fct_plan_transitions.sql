@@ -1,0 +1,48 @@
+/*
+  Step-up and step-down: one row per change in a child's highest plan level (0 = no plan,
+  1 early help, 2 child in need, 3 child protection, 4 looked after), from fct_plan_status_daily.
+  transition_date is the first day at the new level: for an end, the plan's end_date (the first
+  day without it). direction: start (from no plan), end (to no plan), step_up, step_down.
+  Plans still open on the status date have no end.
+*/
+with daily as (
+    select child_key, status_date, highest_level from {{ ref('fct_plan_status_daily') }}
+),
+
+marked as (
+    select
+        *,
+        lag(status_date) over by_day as previous_date,
+        lag(highest_level) over by_day as previous_level,
+        lead(status_date) over by_day as next_date
+    from daily
+    window by_day as (partition by child_key order by status_date)
+),
+
+changes as (
+    select
+        child_key,
+        status_date as transition_date,
+        case when previous_date = status_date - 1 then previous_level else 0 end as from_level,
+        highest_level as to_level
+    from marked
+    where previous_date is null or previous_date <> status_date - 1 or previous_level <> highest_level
+    union all
+    select child_key, status_date + 1, highest_level, 0
+    from marked
+    where (next_date is null or next_date <> status_date + 1)
+        and status_date < {{ plan_status_as_of() }}
+)
+
+select
+    child_key,
+    transition_date,
+    from_level,
+    to_level,
+    case
+        when from_level = 0 then 'start'
+        when to_level = 0 then 'end'
+        when to_level > from_level then 'step_up'
+        else 'step_down'
+    end as direction
+from changes
