@@ -10,6 +10,9 @@ a new analyst warehouse.
   every other source still loads and publishes.
 * A failing error-severity check holds the analyst warehouse back: analysts keep yesterday's.
 * `report` always runs: it writes the run summary and fails the run if any step failed.
+* `review_readiness` checks every review whose deadline is within CASEHISTORY_REVIEW_WINDOW_DAYS
+  (or has passed): a report per review, and outcome "warning" with alert lines when chronologies
+  are missing, late, partial or not asked for (it does not fail the run).
 
 Params: `extracts` (drop folder), `warehouse` (analyst DuckDB file), `reviews` (reviews YAML),
 `run_date` (ISO date treated as today; empty = today). Defaults come from CASEHISTORY_EXTRACTS,
@@ -108,12 +111,19 @@ def nightly():
     def publish(params=None, run_id=None) -> dict:
         return _run("publish", params, run_id)
 
+    @task
+    def review_readiness(params=None, run_id=None) -> dict:
+        return _run("nightly_readiness", params, run_id)
+
     @task(trigger_rule=TriggerRule.ALL_DONE, retries=0)
     def report(params=None, run_id=None) -> None:
         _run("report", params, run_id)
 
     loads = load.expand(job=prepare())
-    loads >> link() >> build() >> check() >> publish() >> report()
+    built = loads >> link() >> build()
+    reported = report()
+    built >> check() >> publish() >> reported
+    built >> review_readiness() >> reported
 
 
 nightly()
