@@ -25,6 +25,7 @@ from casehistory import freshness, warehouse
 from casehistory.identity.decisions import DECISIONS_FILE, read_decisions
 from casehistory.identity.pseudonym import load_key
 from casehistory.identity.resolve import resolve
+from casehistory.readiness import nightly_readiness, record_run, review_readiness  # noqa: F401 (steps the DAGs call)
 from casehistory.reviews import load_reviews, write_reviews
 from casehistory.settings import DBT_DIR, Settings
 from casehistory.vocabulary import write_reference_tables
@@ -82,6 +83,7 @@ def prepare(settings: Settings, run_id: str) -> dict[str, list[str]]:
         found = discover(settings.extracts, registry)
         with warehouse.store(settings) as con:
             ledger.ensure_schema(con)
+            record_run(con, run_id, settings.run_date)
             write_reference_tables(con)
             write_reviews(con, reviews)
             for path, why in found.unmatched:

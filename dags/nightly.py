@@ -12,6 +12,9 @@ a new analyst warehouse.
 * `board` exports the published board tables, draws the board report and the review subjects'
   timelines (casehistory/board); it runs after a successful publish.
 * `report` always runs: it writes the run summary and fails the run if any step failed.
+* `review_readiness` checks every review whose deadline is within CASEHISTORY_REVIEW_WINDOW_DAYS
+  (or has passed): a report per review, and outcome "warning" with alert lines when chronologies
+  are missing, late, partial or not asked for (it does not fail the run).
 
 Params: `extracts` (drop folder), `warehouse` (analyst DuckDB file), `reviews` (reviews YAML),
 `run_date` (ISO date treated as today; empty = today). Defaults come from CASEHISTORY_EXTRACTS,
@@ -114,14 +117,20 @@ def nightly():
     def board(params=None, run_id=None) -> dict:
         return _run("board", params, run_id)
 
+    @task
+    def review_readiness(params=None, run_id=None) -> dict:
+        return _run("nightly_readiness", params, run_id)
+
     @task(trigger_rule=TriggerRule.ALL_DONE, retries=0)
     def report(params=None, run_id=None) -> None:
         _run("report", params, run_id)
 
     loads = load.expand(job=prepare())
-    published, finished = publish(), report()
-    loads >> link() >> build() >> check() >> published >> finished
-    published >> board() >> finished
+    built = loads >> link() >> build()
+    published, reported = publish(), report()
+    built >> check() >> published >> reported
+    built >> review_readiness() >> reported
+    published >> board() >> reported
 
 
 nightly()
