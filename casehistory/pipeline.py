@@ -197,10 +197,11 @@ def publish(settings: Settings, run_id: str) -> dict:
 
 
 def board(settings: Settings, run_id: str) -> dict:
-    """What the board and review panels read (casehistory/board): the published board tables as
-    XLSX, CSV and Parquet and the HTML report in <stem>.reports/board/, and a timeline for every
-    child a declared review is about in <stem>.restricted/timelines/."""
+    """What the board, review panels and analysts read (casehistory/board): the published board
+    tables as XLSX, CSV and Parquet and the HTML report in <stem>.reports/board/, a timeline for
+    every child a declared review is about in <stem>.restricted/timelines/, and the dbt docs site."""
     from casehistory.board import board_min_count
+    from casehistory.board.dbt_docs import publish_dbt_docs
     from casehistory.board.export import export
     from casehistory.board.report import write_report
     from casehistory.board.timeline import review_subject_keys, write_timelines
@@ -209,7 +210,8 @@ def board(settings: Settings, run_id: str) -> dict:
         exported = export(settings)
         detail.update(tables=exported.tables, folder=str(exported.folder),
                       report=str(write_report(settings, board_min_count())),
-                      timelines=len(write_timelines(settings, review_subject_keys(settings))))
+                      timelines=len(write_timelines(settings, review_subject_keys(settings))),
+                      dbt_docs=str(publish_dbt_docs(settings)))
         return detail
 
 

@@ -129,3 +129,23 @@ def test_no_board_output_holds_an_identifier_or_a_name(board_run):
     found |= set(re.split(r"[^\w'-]+", re.sub(r"<[^>]+>", " ", report))) & secrets
     assert found == set()
     assert len(secrets) > 1000  # the scan compared against the generated people, not an empty list
+
+
+def test_every_published_board_and_mart_column_carries_its_dbt_description(board_run):
+    """persist_docs writes the dbt descriptions as comments, and publishing keeps them."""
+    con = duckdb.connect(str(board_run.settings.warehouse), read_only=True)
+    undocumented = con.execute(
+        """select table_schema || '.' || table_name || '.' || column_name from information_schema.columns c
+           join duckdb_columns() d on d.schema_name = c.table_schema and d.table_name = c.table_name
+                and d.column_name = c.column_name
+           where c.table_schema = 'board' and d.comment is null""").fetchall()
+    assert undocumented == []
+    tables = dict(con.execute("select table_name, comment from duckdb_tables() where schema_name in ('board', 'marts')").fetchall())
+    assert tables["board_referrals_monthly"].startswith("Referrals to children's social care per calendar month")
+    assert tables["fct_child_events"]
+
+
+def test_the_dbt_docs_site_is_published_with_the_board_tables(board_run):
+    page = board_run.settings.reports_dir / "dbt-docs" / "static_index.html"
+    text = page.read_text()
+    assert "board_referrals_monthly" in text and "board_report" in text  # the model and its exposure
