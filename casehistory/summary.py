@@ -22,6 +22,13 @@ def _table_exists(con, schema: str, table: str) -> bool:
                        [schema, table]).fetchone()[0] > 0
 
 
+def board_outputs(steps: list[dict]) -> dict:
+    """The board step's report, exports and dbt docs, when it ran (casehistory.pipeline.board)."""
+    detail = next((json.loads(s["detail"]) for s in steps if s["step"] == "board" and s["status"] == "succeeded"), {})
+    return {"board_report": detail.get("report"), "board_exports": detail.get("folder"),
+            "dbt_docs": detail.get("dbt_docs")} if detail else {}
+
+
 def build_summary(settings: Settings, run_id: str) -> dict:
     try:
         registry = load_registry(settings.sources_dir).sources
@@ -102,6 +109,7 @@ def build_summary(settings: Settings, run_id: str) -> dict:
             "data_docs": check_detail.get("data_docs"),
             "summary": str(settings.reports_dir / "run_summary.txt"),
             "dbt_log": str(settings.reports_dir / "dbt" / "dbt_build.log"),
+            **board_outputs(steps),
         },
     }
 

@@ -137,3 +137,11 @@ def test_a_broken_agency_file_fails_that_agency_and_the_run_but_the_others_publi
     csc = next(s for s in summary["sources"] if s["source"] == "csc_activity")
     assert csc["rows_loaded"] > 0
     assert "FAILED: load:eh_activity" in proc.stdout
+
+
+def test_the_board_step_writes_the_report_exports_docs_and_review_timelines(nightly):
+    _, _, summary, out = nightly
+    outputs = summary["outputs"]
+    assert Path(outputs["board_report"]).is_file() and Path(outputs["dbt_docs"]).is_file()
+    assert (Path(outputs["board_exports"]) / "board.xlsx").is_file()
+    assert list((out / "warehouse.restricted" / "timelines").glob("*.html"))
