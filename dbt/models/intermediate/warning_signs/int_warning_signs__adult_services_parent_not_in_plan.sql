@@ -59,7 +59,7 @@ select
     child_key,
     'adult_services_parent_not_in_plan' as sign,
     greatest(start_date, first_involvement) as sign_date,
-    format('{} plan from {}: a parent known to adult services ({} records, {} to {}); adult services at none of its {} meetings',
+    format('{} plan from {}: a parent known to adult services (records: {}, {} to {}); adult services at none of its {} meetings',
            plan_type, start_date, involvements, first_involvement, last_involvement, plan_meetings) as evidence
 from with_meetings
 where not adult_services_at_a_meeting
