@@ -137,3 +137,16 @@ def test_a_broken_agency_file_fails_that_agency_and_the_run_but_the_others_publi
     csc = next(s for s in summary["sources"] if s["source"] == "csc_activity")
     assert csc["rows_loaded"] > 0
     assert "FAILED: load:eh_activity" in proc.stdout
+
+
+def test_the_nightly_readiness_step_warns_on_the_scenario_gaps_without_failing_the_run(nightly):
+    _, proc, summary, out = nightly
+    store = duckdb.connect(str(out / "warehouse.restricted" / "store.duckdb"), read_only=True)
+    status, detail = store.execute("select status, detail from run.steps where step = 'review_readiness'").fetchone()
+    store.close()
+    detail = json.loads(detail)
+    assert status == "succeeded" and detail["outcome"] == "warning"
+    assert detail["reviews"] == ["REV-2025-001", "REV-2025-002"]  # both deadlines have passed by the run date
+    assert sorted(line.split(": ")[1] for line in detail["alerts"]) == ["eh missing", "ews involved not asked"]
+    for review in detail["reviews"]:
+        assert (out / "warehouse.reports" / "reviews" / f"{review}.html").exists()
