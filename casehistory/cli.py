@@ -75,6 +75,29 @@ def run(
 
 
 @app.command()
+def readiness(
+    review_id: str = typer.Argument(..., help="The review to check (its id in the reviews file)."),
+    reviews: Path = typer.Option(..., help="Reviews YAML."),
+    extracts: Path = typer.Option(DEMO_DIR / "extracts", help="Folder of agency extracts (new files are loaded first)."),
+    warehouse: Path = typer.Option(DEFAULT_WAREHOUSE, help="Analyst warehouse whose restricted store to use."),
+    run_date: Optional[str] = typer.Option(None, help="ISO date the run treats as today (default: today)."),
+) -> None:
+    """Check one review's chronologies through the `review_readiness` DAG and write its report."""
+    from casehistory.airflow_runner import run_dag
+
+    settings = Settings(extracts=extracts, warehouse=warehouse, reviews=reviews,
+                        run_date=date.fromisoformat(run_date) if run_date else date.today())
+    settings.ensure_dirs()
+    log_file = settings.reports_dir / "logs" / f"review_readiness-{datetime.now():%Y%m%dT%H%M%S}.log"
+    code = run_dag("review_readiness", {**settings.as_params(), "review_id": review_id}, log_file)
+    report = settings.reports_dir / "reviews" / f"{review_id}.html"
+    console.print(f"report: {report if report.exists() else '(not written)'}; log: {log_file}")
+    if code != 0:
+        err.print(f"[red]Review {review_id} is not ready, or the check failed[/red] (see {log_file}).")
+    raise typer.Exit(code)
+
+
+@app.command()
 def generate(
     out: Path = typer.Option(DEMO_DIR, help="Output folder (extracts/, reviews.yml, ground_truth/)."),
     children: int = typer.Option(DEMO_CHILDREN, min=10, help="Number of children."),
