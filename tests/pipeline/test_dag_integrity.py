@@ -78,3 +78,9 @@ def test_nightly_checks_reviews_after_build_and_before_the_report(dagbag):
     dag = dagbag.dags["nightly"]
     assert dag.get_task("review_readiness").upstream_task_ids == {"build"}
     assert "report" in dag.get_task("review_readiness").downstream_task_ids
+
+
+def test_the_board_step_runs_after_publishing_and_before_the_report(dagbag):
+    board = dagbag.dags["nightly"].get_task("board")
+    assert board.upstream_task_ids == {"publish"}  # only from a published warehouse
+    assert "report" in board.downstream_task_ids
