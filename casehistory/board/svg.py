@@ -115,8 +115,8 @@ def _horizontal_stacked(categories: list[str], series: dict[str, list[float | No
 def status_grid(rows: list[str], columns: list[str], cells: dict[tuple[str, str], str],
                 colours: dict[str, str], *, width: int = 760) -> str:
     """A grid of labelled cells (e.g. review x agency -> status)."""
-    cell_w = min(90, (width - 140) / max(1, len(columns)))
-    row_h, left, top = 24, 140, 24
+    row_h, left, top = 24, 200, 24
+    cell_w = min(90, (width - left) / max(1, len(columns)))
     height = top + row_h * len(rows) + 6
     parts = [f'<svg class="chart-svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
              f'role="img" xmlns="http://www.w3.org/2000/svg">']
