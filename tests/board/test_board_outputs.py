@@ -135,10 +135,8 @@ def test_every_published_board_and_mart_column_carries_its_dbt_description(board
     """persist_docs writes the dbt descriptions as comments, and publishing keeps them."""
     con = duckdb.connect(str(board_run.settings.warehouse), read_only=True)
     undocumented = con.execute(
-        """select table_schema || '.' || table_name || '.' || column_name from information_schema.columns c
-           join duckdb_columns() d on d.schema_name = c.table_schema and d.table_name = c.table_name
-                and d.column_name = c.column_name
-           where c.table_schema = 'board' and d.comment is null""").fetchall()
+        """select table_name || '.' || column_name from duckdb_columns()
+           where schema_name = 'board' and comment is null""").fetchall()
     assert undocumented == []
     tables = dict(con.execute("select table_name, comment from duckdb_tables() where schema_name in ('board', 'marts')").fetchall())
     assert tables["board_referrals_monthly"].startswith("Referrals to children's social care per calendar month")
