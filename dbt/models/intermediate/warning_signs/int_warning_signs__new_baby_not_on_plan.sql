@@ -19,26 +19,38 @@ plans as (
     where start_recorded
 ),
 
+sibling_plans as materialized (
+    -- children with a plan, where they lived: the few the babies are compared with
+    select members.household_id, members.person_id, members.valid_from, members.valid_to,
+        persons.date_of_birth, plans.plan_type, plans.start_date, plans.end_date
+    from plans
+    join persons on persons.child_key = plans.child_key
+    join members on members.person_id = persons.person_id
+),
+
+babies as materialized (
+    select members.household_id, members.valid_from, members.valid_to, persons.*
+    from persons
+    join members using (person_id)
+    where members.household_id in (select household_id from sibling_plans)
+),
+
 siblings_on_plans as (
     select
-        baby.child_key,
-        baby.date_of_birth,
-        list(distinct plans.plan_type order by plans.plan_type) as sibling_plan_types,
-        min(plans.start_date) as sibling_plan_since
-    from persons as baby
-    join members as baby_home on baby_home.person_id = baby.person_id
-    join members as sibling_home
-        on sibling_home.household_id = baby_home.household_id
-        and sibling_home.person_id <> baby.person_id
-    join persons as sibling on sibling.person_id = sibling_home.person_id
-    join plans
-        on plans.child_key = sibling.child_key
-        and plans.start_date <= baby.date_of_birth
-        and (plans.end_date is null or plans.end_date > baby.date_of_birth)
-    where sibling.date_of_birth < baby.date_of_birth
-        and baby.date_of_birth between baby_home.valid_from - to_days({{ window }}) and baby_home.valid_to + to_days({{ window }})
-        and baby.date_of_birth between sibling_home.valid_from - to_days({{ window }}) and sibling_home.valid_to + to_days({{ window }})
-    group by baby.child_key, baby.date_of_birth
+        babies.child_key,
+        babies.date_of_birth,
+        list(distinct sibling_plans.plan_type order by sibling_plans.plan_type) as sibling_plan_types,
+        min(sibling_plans.start_date) as sibling_plan_since
+    from babies
+    join sibling_plans
+        on sibling_plans.household_id = babies.household_id
+        and sibling_plans.person_id <> babies.person_id
+    where sibling_plans.date_of_birth < babies.date_of_birth
+        and sibling_plans.start_date <= babies.date_of_birth
+        and (sibling_plans.end_date is null or sibling_plans.end_date > babies.date_of_birth)
+        and babies.date_of_birth between babies.valid_from - to_days({{ window }}) and babies.valid_to + to_days({{ window }})
+        and babies.date_of_birth between sibling_plans.valid_from - to_days({{ window }}) and sibling_plans.valid_to + to_days({{ window }})
+    group by babies.child_key, babies.date_of_birth
 )
 
 select
