@@ -4,6 +4,7 @@ records that show it was involved; after its file arrives and the DAG reruns, th
 
 from __future__ import annotations
 
+import csv
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -49,8 +50,8 @@ class _Tables(HTMLParser):
             self._cell += data
 
 
-def _report(path: Path) -> dict[str, dict[str, str]]:
-    """The 'whom to chase' table as {agency: {column: text}}."""
+def _report(path: Path) -> tuple[dict[str, dict[str, str]], dict[str, list[list[str]]]]:
+    """The 'whom to chase' table as {agency: {column: text}}, and every table's rows."""
     parser = _Tables()
     parser.feed(path.read_text(encoding="utf-8"))
     header, *rows = parser.tables["chase"]
@@ -129,7 +130,6 @@ def test_the_report_names_agencies_statuses_and_evidence_but_no_child(runs):
         assert row["Evidence"] and row["Named by others"] == str(readiness[agency][2])
     people = yaml.safe_load(runs["demo"].reviews.read_text())
     html = " ".join(" ".join(" ".join(r) for r in t) for t in tables.values())
-    import csv
     with (runs["demo"].ground_truth / "persons.csv").open() as f:
         family = [p for p in csv.DictReader(f) if p["scenario"] == "js_family"]
     secrets = {p["surname"] for p in family} | {p["forename"] for p in family} | {p["nhs_number"] for p in family}
