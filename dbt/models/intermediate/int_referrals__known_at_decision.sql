@@ -12,7 +12,8 @@
     police_incidents_12m police incidents of the child or its household in the 12 months
                          before the decision day (the day itself included)
     ed_attendances_12m   emergency department attendances in those 12 months
-    school_absences_12m  school absence records in those 12 months
+    school_absences_12m  school absence records in those 12 months (not the census codes that
+                         are not absence: outcome not_counted)
   Restricted (person_id).
 */
 with referrals as (
@@ -78,6 +79,7 @@ counts as (
         ) as ed_attendances_12m,
         count(distinct event_id) filter (
             where event_type = 'school_absence' and not via_household
+                and outcome is distinct from 'not_counted'  -- not absence in the national measures
                 and event_date between decision_date - interval 12 month and decision_date
         ) as school_absences_12m
     from known
