@@ -6,10 +6,12 @@
                cell discloses nothing about a child).
     secondary: each grouping (a list of columns) is a set of cells whose total is published
                somewhere (a month's referrals, say). A group with exactly one withheld cell would
-               give it away by subtraction, so its next smallest cell is withheld too. Withholding
+               give it away by subtraction, and withheld cells adding up to a small number would
+               give that number away (two cells of 1 and 2: "3 between them"), so in either case
+               the group's next smallest cell is withheld too. Withholding
                a cell for one grouping can leave another grouping with a single withheld cell, so
                the groupings are applied in turn, `rounds` times (tests/board checks that no group
-               ends with exactly one).
+               ends with exactly one, or with a small withheld sum).
     `cell_by` names the columns that tell cells apart (they break ties, so the choice is stable).
   The result keeps every input column, `count_column` null when withheld, and `is_suppressed`.
 #}
@@ -24,12 +26,16 @@
     {%- for group in passes %}
     pass_{{ loop.index }} as (
         select
-            * exclude (_suppressed, _withheld_in_group, _rank_in_group),
-            _suppressed or (_withheld_in_group = 1 and _rank_in_group = 2) as _suppressed
+            * exclude (_suppressed, _withheld_in_group, _withheld_sum_in_group, _rank_in_group),
+            _suppressed or (
+                _withheld_in_group >= 1 and _rank_in_group = _withheld_in_group + 1
+                and (_withheld_in_group = 1 or _withheld_sum_in_group < {{ var('board_min_count') }})
+            ) as _suppressed
         from (
             select
                 *,
                 count(*) filter (where _suppressed) over (partition by {{ group | join(', ') }}) as _withheld_in_group,
+                sum({{ count_column }}) filter (where _suppressed) over (partition by {{ group | join(', ') }}) as _withheld_sum_in_group,
                 row_number() over (
                     partition by {{ group | join(', ') }}
                     order by _suppressed desc, {{ count_column }}, {{ cell_by | join(', ') }}
