@@ -3,8 +3,7 @@
 One self-contained HTML file per child (inline SVG) in `<stem>.restricted/timelines/`: restricted,
 because a panel needs the child's name beside the picture. Read from the restricted store:
 
-    plans       bands for each plan period (marts.fct_plan_episodes when built, else the start and
-                end events of early help, child in need, child protection and looked-after care)
+    plans       bands for each plan period (marts.fct_plan_episodes)
     referrals   every referral marked with its outcome (the front door's decision)
     one lane per agency   the child's own events, drawn in the lane of each agency that recorded them
     household   events of parents and siblings that reached the child (via_household)
@@ -24,11 +23,6 @@ from casehistory.board.svg import colour
 from casehistory.settings import Settings
 
 TIMELINES_FOLDER = "timelines"
-# Plan periods from start/end events when marts.fct_plan_episodes is not built.
-PLAN_EVENTS = {"early_help_start": ("early_help", "start"), "early_help_end": ("early_help", "end"),
-               "cin_plan_start": ("cin", "start"), "cin_plan_end": ("cin", "end"),
-               "cp_plan_start": ("cp", "start"), "cp_plan_end": ("cp", "end"),
-               "lac_start": ("lac", "start"), "lac_end": ("lac", "end")}
 PLAN_COLOURS = {"early_help": "#9ecae1", "cin": "#fdd49e", "cp": "#fc9272", "lac": "#bcbddc"}
 OUTCOME_COLOURS = {"nfa": "#6f6f6f", "early_help": "#1b6ca8", "assessment": "#3a9d5d",
                    "strategy_discussion": "#e07b39", "s47": "#b8474f"}
@@ -82,26 +76,10 @@ def read_timeline(con: duckdb.DuckDBPyConnection, child_key: str) -> ChildTimeli
            where child_key = ? and not via_household
            order by (forename is null), (surname is null), ledger_id desc limit 1""", [child_key]).fetchone()
     name = " ".join(p for p in (person or (None, None))[:2] if p) or "(name not recorded)"
-    return ChildTimeline(child_key, name, person[2] if person else None, events, _plans(con, child_key, events))
-
-
-def _plans(con: duckdb.DuckDBPyConnection, child_key: str, events: list[Event]) -> list[PlanBand]:
-    if _has_table(con, "marts", "fct_plan_episodes"):
-        return [PlanBand(*r) for r in con.execute(
-            "select plan_type, start_date, end_date from marts.fct_plan_episodes where child_key = ? "
-            "order by start_date", [child_key]).fetchall()]
-    bands: list[PlanBand] = []
-    open_plans: dict[str, PlanBand] = {}
-    for e in events:
-        if e.via_household or e.event_type not in PLAN_EVENTS:
-            continue
-        plan_type, edge = PLAN_EVENTS[e.event_type]
-        if edge == "start" and plan_type not in open_plans:
-            open_plans[plan_type] = PlanBand(plan_type, e.event_date, None)
-            bands.append(open_plans[plan_type])
-        elif edge == "end" and plan_type in open_plans:
-            open_plans.pop(plan_type).end = e.event_date
-    return bands
+    plans = [PlanBand(*r) for r in con.execute(
+        "select plan_type, start_date, end_date from marts.fct_plan_episodes where child_key = ? "
+        "order by start_date, plan_type", [child_key]).fetchall()]
+    return ChildTimeline(child_key, name, person[2] if person else None, events, plans)
 
 
 def render_svg(t: ChildTimeline, today: date) -> str:

@@ -48,3 +48,41 @@ def test_the_run_writes_timelines_for_the_review_subjects_only_to_the_restricted
     assert len(timelines) >= 2  # Baby E and his half-brother (REV-2025-001), the JS children
     assert not list(board_run.settings.reports_dir.rglob("*timeline*"))
     assert not list(board_run.settings.warehouse.parent.glob("*.html"))
+
+
+def _invoke(*args):
+    from typer.testing import CliRunner
+
+    from casehistory.cli import app
+
+    return CliRunner().invoke(app, ["timeline", *args])
+
+
+def test_timeline_for_a_review_draws_each_child_it_is_about(board_run):
+    warehouse = str(board_run.settings.warehouse)
+    result = _invoke("--review", "REV-2025-001", "--warehouse", warehouse)
+    assert result.exit_code == 0, result.output
+    written = sorted(line.strip() for line in result.output.splitlines() if line.strip().endswith(".html"))
+    assert len(written) == 2  # Baby E and his half-brother (the EH-00048 subject)
+    baby, _ = _baby_e(board_run.demo.ground_truth)
+    names = [Path(p).read_text() for p in written]
+    assert sum(baby["surname"] in page and "born 24 August 2023" in page for page in names) == 1
+    assert all(Path(p).parent == board_run.settings.restricted_dir / "timelines" for p in written)
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--nhs-number", "0000000000"], "matches 0 children"),
+    (["--review", "REV-NOT-DECLARED"], "has no subjects"),
+    (["not-a-child-key"], "no events for child_key not-a-child-key"),
+    ([], "name children"),
+])
+def test_timeline_refuses_children_it_cannot_find(board_run, args, says):
+    result = _invoke(*args, "--warehouse", str(board_run.settings.warehouse))
+    assert result.exit_code == 2
+    assert says in " ".join(result.output.split())
+
+
+def test_timeline_needs_a_pipeline_run_first(tmp_path):
+    result = _invoke("--review", "REV-2025-001", "--warehouse", str(tmp_path / "none.duckdb"))
+    assert result.exit_code == 2
+    assert "run the pipeline first" in " ".join(result.output.split())
