@@ -8,7 +8,7 @@ from casehistory import warehouse
 from casehistory.settings import Settings
 from ingest.registry import RegistryError, load_registry
 
-PIPELINE_STEPS = ("prepare", "link", "build", "check", "publish")
+PIPELINE_STEPS = ("prepare", "link", "build", "check", "publish", "board")
 
 
 def _rows(con, sql: str, params=None) -> list[dict]:
