@@ -14,7 +14,7 @@ REVIEWS   ?=
 CHILDREN  ?= 100000
 PYTEST_ARGS ?=
 
-.PHONY: run test bootstrap lock bench evaluate-linking docs clean rebuild bench-nightly
+.PHONY: run test bootstrap lock bench evaluate-linking docs clean rebuild bench-nightly browser
 
 run: $(STAMP)
 	$(BIN)/casehistory run \
@@ -26,10 +26,19 @@ run: $(STAMP)
 rebuild: $(STAMP)
 	$(BIN)/casehistory rebuild $(if $(WAREHOUSE),--warehouse "$(WAREHOUSE)")
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bootstrap: $(STAMP)
+# Headless Chromium for the board report's browser test (tests/board): installed when missing, so
+# a clean CI machine runs the test instead of skipping it (Debian's chromium package; root or sudo).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  echo "installing chromium (headless browser for the board report test)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium \
+	  || { $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }; }
+
+bootstrap: $(STAMP) browser
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 1; }

@@ -59,11 +59,16 @@ def ensure_metadata_db(env: dict[str, str]) -> None:
 
 
 def run_nightly(conf: dict, log_file: Path, console: TextIO = sys.stdout) -> int:
-    """Run the DAG once; return airflow's exit code (non-zero when the run failed)."""
+    """Run the nightly DAG once; return airflow's exit code (non-zero when the run failed)."""
+    return run_dag(DAG_ID, conf, log_file, console)
+
+
+def run_dag(dag_id: str, conf: dict, log_file: Path, console: TextIO = sys.stdout) -> int:
+    """Run a DAG once with `airflow dags test`; return airflow's exit code."""
     env = airflow_env()
     ensure_metadata_db(env)
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    command = [_airflow(), "dags", "test", DAG_ID, "--conf", json.dumps(conf)]
+    command = [_airflow(), "dags", "test", dag_id, "--conf", json.dumps(conf)]
     with log_file.open("w") as log, subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
                                                      stderr=subprocess.STDOUT, text=True, bufsize=1) as proc:
         assert proc.stdout is not None

@@ -8,6 +8,7 @@
     casehistory evaluate-linking   score linking against generated ground truth
     casehistory rollback           publish an earlier analyst warehouse again
     casehistory rebuild            rebuild identity, dbt and checks from the ledger, and publish
+    casehistory timeline           a child's merged timeline picture, for a review panel (restricted)
 """
 
 from __future__ import annotations
@@ -100,6 +101,29 @@ def run(
 
 
 @app.command()
+def readiness(
+    review_id: str = typer.Argument(..., help="The review to check (its id in the reviews file)."),
+    reviews: Path = typer.Option(..., help="Reviews YAML."),
+    extracts: Path = typer.Option(DEMO_DIR / "extracts", help="Folder of agency extracts (new files are loaded first)."),
+    warehouse: Path = typer.Option(DEFAULT_WAREHOUSE, help="Analyst warehouse whose restricted store to use."),
+    run_date: Optional[str] = typer.Option(None, help="ISO date the run treats as today (default: today)."),
+) -> None:
+    """Check one review's chronologies through the `review_readiness` DAG and write its report."""
+    from casehistory.airflow_runner import run_dag
+
+    settings = Settings(extracts=extracts, warehouse=warehouse, reviews=reviews,
+                        run_date=date.fromisoformat(run_date) if run_date else date.today())
+    settings.ensure_dirs()
+    log_file = settings.reports_dir / "logs" / f"review_readiness-{datetime.now():%Y%m%dT%H%M%S}.log"
+    code = run_dag("review_readiness", {**settings.as_params(), "review_id": review_id}, log_file)
+    report = settings.reports_dir / "reviews" / f"{review_id}.html"
+    console.print(f"report: {report if report.exists() else '(not written)'}; log: {log_file}")
+    if code != 0:
+        err.print(f"[red]Review {review_id} is not ready, or the check failed[/red] (see {log_file}).")
+    raise typer.Exit(code)
+
+
+@app.command()
 def generate(
     out: Path = typer.Option(DEMO_DIR, help="Output folder (extracts/, reviews.yml, ground_truth/)."),
     children: int = typer.Option(DEMO_CHILDREN, min=10, help="Number of children."),
@@ -142,6 +166,50 @@ def sources(
             raise typer.Exit(1)
 
 
+
+
+@app.command()
+def timeline(
+    child_key: Optional[list[str]] = typer.Argument(None, help="child_key(s) from the analyst warehouse."),
+    review: Optional[str] = typer.Option(None, help="Every child the review (its review_id) is about."),
+    nhs_number: Optional[list[str]] = typer.Option(None, help="A child's NHS number (repeatable; looked up in the restricted store)."),
+    warehouse: Path = typer.Option(DEFAULT_WAREHOUSE, help="Analyst warehouse (its restricted store is read)."),
+) -> None:
+    """Write per-child timelines (swimlanes by agency, plan bands, referrals and outcomes, household
+    events) to <stem>.restricted/timelines/: restricted, they carry the child's name."""
+    from casehistory import warehouse as wh
+    from casehistory.board.timeline import review_subject_keys, write_timelines
+
+    settings = Settings(extracts=Path("."), warehouse=warehouse)
+    if not settings.store.exists():
+        err.print(f"[red]error:[/red] no restricted store at {settings.store}: run the pipeline first")
+        raise typer.Exit(2)
+    keys = list(child_key or [])
+    if review:
+        found = review_subject_keys(settings, review)
+        if not found:
+            err.print(f"[red]error:[/red] review {review} has no subjects with events in {settings.store}")
+            raise typer.Exit(2)
+        keys += found
+    with wh.store(settings, read_only=True) as con:
+        for number in nhs_number or []:
+            row = con.execute("select distinct child_key from restricted.restricted_child_chronology "
+                              "where nhs_number = ? and not via_household", [number]).fetchall()
+            if len(row) != 1:
+                err.print(f"[red]error:[/red] NHS number {number} matches {len(row)} children in the store")
+                raise typer.Exit(2)
+            keys.append(row[0][0])
+    if not keys:
+        err.print("[red]error:[/red] name children: child keys, --review or --nhs-number")
+        raise typer.Exit(2)
+    try:
+        paths = write_timelines(settings, sorted(set(keys)))
+    except LookupError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    for path in paths:
+        console.print(f"  {path}")
+    console.print(f"{len(paths)} timeline(s) written (restricted: for the review panel and data team only).")
 
 
 @identity_app.command("review")

@@ -1,6 +1,6 @@
 """The nightly pipeline's steps, as plain functions: the DAG (dags/nightly.py) only orchestrates them.
 
-    prepare -> load (one per source) -> link -> build -> check -> publish -> report
+    prepare -> load (one per source) -> link -> build -> check -> publish -> board -> report
 
 Every step records its outcome in run.steps. A step whose work completed but whose result needs a
 person (a rejected file, a failing error-severity check) raises StepFailed *after* recording it,
@@ -25,6 +25,7 @@ from casehistory import encryption, freshness, warehouse
 from casehistory.identity.decisions import DECISIONS_FILE, read_decisions
 from casehistory.identity.pseudonym import load_key
 from casehistory.identity.resolve import resolve
+from casehistory.readiness import nightly_readiness, record_run, review_readiness  # noqa: F401 (steps the DAGs call)
 from casehistory.reviews import load_reviews, write_reviews
 from casehistory.settings import DBT_DIR, Settings
 from casehistory.vocabulary import write_reference_tables
@@ -82,6 +83,7 @@ def prepare(settings: Settings, run_id: str) -> dict[str, list[str]]:
         found = discover(settings.extracts, registry)
         with warehouse.store(settings) as con:
             ledger.ensure_schema(con)
+            record_run(con, run_id, settings.run_date)
             write_reference_tables(con)
             write_reviews(con, reviews)
             for path, why in found.unmatched:
@@ -231,6 +233,25 @@ def publish(settings: Settings, run_id: str) -> dict:
             operations.record_pipeline_run(con, run_id, "publishing")
         tables = warehouse.publish(settings)
         detail.update(tables=len(tables), warehouse=str(settings.warehouse))
+        return detail
+
+
+def board(settings: Settings, run_id: str) -> dict:
+    """What the board, review panels and analysts read (casehistory/board): the published board
+    tables as XLSX, CSV and Parquet and the HTML report in <stem>.reports/board/, a timeline for
+    every child a declared review is about in <stem>.restricted/timelines/, and the dbt docs site."""
+    from casehistory.board import board_min_count
+    from casehistory.board.dbt_docs import publish_dbt_docs
+    from casehistory.board.export import export
+    from casehistory.board.report import write_report
+    from casehistory.board.timeline import review_subject_keys, write_timelines
+
+    with _step(settings, run_id, "board") as detail:
+        exported = export(settings)
+        detail.update(tables=exported.tables, folder=str(exported.folder),
+                      report=str(write_report(settings, board_min_count())),
+                      timelines=len(write_timelines(settings, review_subject_keys(settings))),
+                      dbt_docs=str(publish_dbt_docs(settings)))
         return detail
 
 

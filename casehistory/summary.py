@@ -8,7 +8,7 @@ from casehistory import warehouse
 from casehistory.settings import Settings
 from ingest.registry import RegistryError, load_registry
 
-PIPELINE_STEPS = ("prepare", "link", "build", "check", "publish")
+PIPELINE_STEPS = ("prepare", "link", "build", "check", "publish", "board")
 
 
 def _rows(con, sql: str, params=None) -> list[dict]:
@@ -20,6 +20,13 @@ def _rows(con, sql: str, params=None) -> list[dict]:
 def _table_exists(con, schema: str, table: str) -> bool:
     return con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
                        [schema, table]).fetchone()[0] > 0
+
+
+def board_outputs(steps: list[dict]) -> dict:
+    """The board step's report, exports and dbt docs, when it ran (casehistory.pipeline.board)."""
+    detail = next((json.loads(s["detail"]) for s in steps if s["step"] == "board" and s["status"] == "succeeded"), {})
+    return {"board_report": detail.get("report"), "board_exports": detail.get("folder"),
+            "dbt_docs": detail.get("dbt_docs")} if detail else {}
 
 
 def build_summary(settings: Settings, run_id: str) -> dict:
@@ -57,12 +64,13 @@ def build_summary(settings: Settings, run_id: str) -> dict:
                 from marts.fct_child_events""")[0]
         persons = con.execute("select count(distinct person_id) from identity.subject_person").fetchone()[0] \
             if _table_exists(con, "identity", "subject_person") else None
-        checks = _rows(con, """select suite, check_name, category, severity, success, unexpected_count
+        checks = _rows(con, """select suite, check_name, category, severity, success, unexpected_count,
+                                      coalesce(outcome, case when success then 'passed' else 'failed' end) as outcome
                                from quality.check_results where run_id = ? order by suite, check_name""",
                        [run_id]) if _table_exists(con, "quality", "check_results") else []
-        reviews = _rows(con, """select review_id, agency, status from audit.audit_review_chronologies
+        reviews = _rows(con, """select review_id, agency, status from audit.review_readiness
                                 where status <> 'received' order by review_id, agency""") \
-            if _table_exists(con, "audit", "audit_review_chronologies") else []
+            if _table_exists(con, "audit", "review_readiness") else []
 
     prepared = next((json.loads(s["detail"]) for s in steps if s["step"] == "prepare"), {})
     # every run, not only the first: the ledger records an unrecognised file once
@@ -89,7 +97,8 @@ def build_summary(settings: Settings, run_id: str) -> dict:
         "persons": persons,
         **marts,
         "checks_passed": sum(1 for c in checks if c["success"]),
-        "checks_failed": [f"{c['suite']}.{c['check_name']} ({c['severity']})" for c in checks if not c["success"]],
+        "checks_failed": [f"{c['suite']}.{c['check_name']} ({c['severity']})" for c in checks if c["outcome"] == "failed"],
+        "checks_not_run": [f"{c['suite']}.{c['check_name']}" for c in checks if c["outcome"] == "not_run"],
         "review_findings": reviews,
         "ground_truth": truth,
         "failed_steps": failed,
@@ -100,6 +109,7 @@ def build_summary(settings: Settings, run_id: str) -> dict:
             "data_docs": check_detail.get("data_docs"),
             "summary": str(settings.reports_dir / "run_summary.txt"),
             "dbt_log": str(settings.reports_dir / "dbt" / "dbt_build.log"),
+            **board_outputs(steps),
         },
     }
 
@@ -144,6 +154,8 @@ def render(s: dict) -> str:
                    "(people and children differ by the links identity missed or wrongly made: docs/linking-evaluation.md)")
     out.append(f"Checks: {s['checks_passed']} passed, {len(s['checks_failed'])} failed"
                + (": " + "; ".join(s["checks_failed"]) if s["checks_failed"] else ""))
+    if s.get("checks_not_run"):
+        out.append(f"  not run (their table does not exist yet): {'; '.join(s['checks_not_run'])}")
     for r in s["review_findings"]:
         out.append(f"  review {r['review_id']}: {r['agency']} {r['status'].replace('_', ' ')}")
     out.append("")

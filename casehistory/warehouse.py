@@ -111,6 +111,7 @@ def publish(settings: Settings) -> list[str]:
             con.execute(f'create table published."{schema}"."{name}" as select * from "{schema}"."{name}"')
             copied.append(f"{schema}.{name}")
             pause_here("publish")
+        _copy_comments(con, list(PUBLISHED_SCHEMAS))
         con.execute("detach published")
     keep_version(settings)
     _fsync(staging_file)  # on disk before it is swapped in, so a power cut cannot publish a torn file
@@ -174,6 +175,24 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _copy_comments(con: duckdb.DuckDBPyConnection, schemas: list[str]) -> None:
+    """`create table as` drops comments: carry the dbt descriptions (persist_docs) across, so an
+    analyst's `duckdb_tables()` / `duckdb_columns()` explains every table and column."""
+    for schema, table, comment in con.execute(
+            "select schema_name, table_name, comment from duckdb_tables() where database_name = current_database() "
+            "and schema_name in ? and comment is not null", [schemas]).fetchall():
+        con.execute(f'comment on table published."{schema}"."{table}" is {_sql_literal(comment)}')
+    for schema, table, column, comment in con.execute(
+            "select schema_name, table_name, column_name, comment from duckdb_columns() "
+            "where database_name = current_database() and schema_name in ? and comment is not null",
+            [schemas]).fetchall():
+        con.execute(f'comment on column published."{schema}"."{table}"."{column}" is {_sql_literal(comment)}')
+
+
+def _sql_literal(text: str) -> str:
+    return "'" + text.strip().replace("'", "''") + "'"
 
 
 def _sql_path(path: Path) -> str:

@@ -11,7 +11,12 @@ a new analyst warehouse.
 * A failing error-severity check holds the analyst warehouse back: analysts keep yesterday's.
 * `feeds` always runs: it alerts when an agency's feed is not fresh (freshness.stale_feeds; thresholds
   in dbt/models/staging/ledger/_agency_feeds__sources.yml); a failed task alerts too (casehistory/alerts.py).
+* `board` exports the published board tables, draws the board report and the review subjects'
+  timelines (casehistory/board); it runs after a successful publish.
 * `report` always runs: it writes the run summary and fails the run if any step failed.
+* `review_readiness` checks every review whose deadline is within CASEHISTORY_REVIEW_WINDOW_DAYS
+  (or has passed): a report per review, and outcome "warning" with alert lines when chronologies
+  are missing, late, partial or not asked for (it does not fail the run).
 
 Params: `extracts` (drop folder), `warehouse` (analyst DuckDB file), `reviews` (reviews YAML),
 `run_date` (ISO date treated as today; empty = today). Defaults come from CASEHISTORY_EXTRACTS,
@@ -136,15 +141,27 @@ def nightly():
     def publish(params=None, run_id=None) -> dict:
         return _run("publish", params, run_id)
 
+    @task
+    def board(params=None, run_id=None) -> dict:
+        return _run("board", params, run_id)
+
+    @task
+    def review_readiness(params=None, run_id=None) -> dict:
+        return _run("nightly_readiness", params, run_id)
+
     @task(trigger_rule=TriggerRule.ALL_DONE, retries=0)
     def report(params=None, run_id=None) -> None:
         _run("report", params, run_id)
 
     loads = load.expand(job=prepare())
-    checked = loads >> link() >> build() >> check()
+    built = loads >> link() >> build()
+    checked = built >> check()
     freshness = feeds()  # after every load; runs (and alerts) even when an earlier step failed
     checked >> freshness
-    [checked, freshness] >> publish() >> report()  # failed checks still hold publishing back
+    published, reported = publish(), report()
+    [checked, freshness] >> published >> reported  # failed checks still hold publishing back
+    built >> review_readiness() >> reported
+    published >> board() >> reported
 
 
 nightly()

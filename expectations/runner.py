@@ -3,7 +3,9 @@
 Each suite's frame is read from the restricted store with DuckDB (only the columns the checks
 need) and validated as a pandas batch: GX's SQL datasource over duckdb-engine returns empty
 results (upstream GX issues 10738, 11579), and a check that silently passes is worse than none.
-An expectation that raises counts as failed. Results go to quality.check_results (published to
+An expectation that raises counts as failed; a suite whose table does not exist yet is recorded
+check by check with outcome "not_run" (success false, the reason in `exception`), never as
+passed, and does not hold back publishing. Results go to quality.check_results (published to
 analysts) and to Data Docs under <reports>/gx/uncommitted/data_docs/local_site/index.html.
 """
 
@@ -33,6 +35,8 @@ create table if not exists quality.check_results (
     category varchar not null, severity varchar not null, description varchar, expectation varchar not null,
     column_name varchar, success boolean not null, element_count bigint, unexpected_count bigint,
     unexpected_percent double, mostly double, observed_value varchar, exception varchar);
+alter table quality.check_results add column if not exists suite_group varchar;
+alter table quality.check_results add column if not exists outcome varchar;
 """
 
 
@@ -42,7 +46,12 @@ class Outcome:
     data_docs: str | None = None
 
     def _failed(self, severity: str) -> list[str]:
-        return [f"{r['suite']}.{r['check_name']}" for r in self.results if not r["success"] and r["severity"] == severity]
+        return [f"{r['suite']}.{r['check_name']}" for r in self.results
+                if r["outcome"] == "failed" and r["severity"] == severity]
+
+    @property
+    def not_run(self) -> list[str]:
+        return [f"{r['suite']}.{r['check_name']}" for r in self.results if r["outcome"] == "not_run"]
 
     @property
     def errors_failed(self) -> list[str]:
@@ -54,7 +63,7 @@ class Outcome:
 
     def as_dict(self) -> dict:
         return {"checks": len(self.results), "passed": sum(r["success"] for r in self.results),
-                "errors_failed": self.errors_failed, "warnings_failed": self.warnings_failed,
+                "errors_failed": self.errors_failed, "warnings_failed": self.warnings_failed, "not_run": self.not_run,
                 "data_docs": self.data_docs}
 
 
@@ -64,16 +73,26 @@ def _context(settings: Settings):
     return ctx
 
 
-def run_suites(settings: Settings, run_id: str, suites: list[Suite] | None = None) -> Outcome:
+def run_suites(settings: Settings, run_id: str, suites: list[Suite] | None = None,
+               review_id: str | None = None) -> Outcome:
+    """Run the suites (default: all); review_id narrows the review readiness suite to one review."""
+    from casehistory.readiness import window_days
+
     suites = SUITES if suites is None else suites
-    check_context = Context(run_id=run_id, run_date=settings.run_date)
+    check_context = Context(run_id=run_id, run_date=settings.run_date, window_days=window_days(), review_id=review_id)
+    parameters = {"run_id": run_id, "run_date": settings.run_date, "window_days": check_context.window_days,
+                  "review_id": review_id}
     ctx = _context(settings)
     source = ctx.data_sources.add_or_update_pandas("casehistory_store")
     outcome = Outcome()
     checked_at = datetime.now().replace(microsecond=0)
     with warehouse.store(settings) as con:
         for suite in suites:
-            frame = con.execute(suite.sql, {"run_id": run_id} if "$run_id" in suite.sql else None).df()
+            if suite.requires and not _exists(con, suite.requires):
+                outcome.results.extend(_not_run(suite, f"{suite.requires} does not exist yet", run_id, checked_at))
+                continue
+            bound = {k: v for k, v in parameters.items() if f"${k}" in suite.sql}
+            frame = con.execute(suite.sql, bound or None).df()
             outcome.results.extend(_validate(ctx, source, suite, frame, check_context, run_id, checked_at))
         con.execute(RESULTS_DDL)
         if outcome.results:
@@ -84,10 +103,26 @@ def run_suites(settings: Settings, run_id: str, suites: list[Suite] | None = Non
     sites = ctx.get_docs_sites_urls()
     outcome.data_docs = sites[0]["site_url"] if sites else None
     for r in outcome.results:
-        if not r["success"]:
+        if r["outcome"] == "failed":
             log.warning("check %s.%s (%s) failed: %s unexpected (%s)", r["suite"], r["check_name"], r["severity"],
                         r["unexpected_count"], r["exception"] or r["observed_value"])
     return outcome
+
+
+def _exists(con, qualified: str) -> bool:
+    schema, table = qualified.split(".")
+    return bool(con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                            [schema, table]).fetchone()[0])
+
+
+def _not_run(suite: Suite, reason: str, run_id: str, checked_at: datetime) -> list[dict]:
+    log.warning("suite %s not run: %s", suite.name, reason)
+    return [{"run_id": run_id, "checked_at": checked_at, "suite": suite.name, "check_name": check.name,
+             "category": check.category, "severity": check.severity, "description": check.description,
+             "expectation": "not_run", "column_name": None, "success": False, "element_count": None,
+             "unexpected_count": None, "unexpected_percent": None, "mostly": None, "observed_value": None,
+             "exception": f"not run: {reason}", "suite_group": suite.group, "outcome": "not_run"}
+            for check in suite.checks]
 
 
 def _validate(ctx, source, suite: Suite, frame, check_context: Context, run_id: str, checked_at: datetime) -> list[dict]:
@@ -112,14 +147,16 @@ def _validate(ctx, source, suite: Suite, frame, check_context: Context, run_id: 
             cfg, res = r.expectation_config, r.result or {}
             exception = r.exception_info or {}
             raised = exception.get("raised_exception") if isinstance(exception, dict) else False
+            success = bool(r.success) and not raised
             rows.append({
                 "run_id": run_id, "checked_at": checked_at, "suite": suite.name,
                 "check_name": cfg.meta["check"], "category": cfg.meta["category"], "severity": cfg.meta["severity"],
                 "description": cfg.meta["description"], "expectation": cfg.type,
-                "column_name": cfg.kwargs.get("column"), "success": bool(r.success) and not raised,
+                "column_name": cfg.kwargs.get("column"), "success": success,
                 "element_count": res.get("element_count"), "unexpected_count": res.get("unexpected_count"),
                 "unexpected_percent": res.get("unexpected_percent"), "mostly": cfg.kwargs.get("mostly"),
                 "observed_value": json.dumps(res.get("observed_value"), default=str) if "observed_value" in res else None,
                 "exception": exception.get("exception_message") if raised else None,
+                "suite_group": suite.group, "outcome": "passed" if success else "failed",
             })
     return rows

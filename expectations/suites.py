@@ -1,6 +1,10 @@
 """The check suites, defined in code and versioned with it.
 
-Grouped the way OHDSI's Data Quality Dashboard groups checks:
+Three groups of suites (Suite.group), run at different points:
+  conformance       each incoming extract against its source's schema and vocabulary (this run's loads)
+  plausibility      the ledger and marts are complete and believable (dates, plans, people)
+  review_readiness  every review due within its deadline window has its chronologies
+Within a suite each check has a category, as OHDSI's Data Quality Dashboard names them:
   conformance   values are of the kind and vocabulary they should be
   completeness  what must be there is there
   plausibility  values are believable (dates, ages, rates)
@@ -8,6 +12,8 @@ Each check has a severity:
   error  the data is not fit to publish: the run fails and yesterday's analyst warehouse stays
   warn   a finding for a person (a missing chronology, a noisy agency): reported, not blocking
 and, for row-level checks, a threshold: the share of rows that must pass (GX `mostly`).
+A suite whose table does not exist yet (Suite.requires) is recorded as not run, never as passed.
+Suite SQL may use $run_id, $run_date, $window_days and $review_id (null = every review due).
 """
 
 from __future__ import annotations
@@ -18,13 +24,17 @@ from typing import Callable
 
 import great_expectations.expectations as gxe
 
-from casehistory.vocabulary import event_types
+from casehistory.vocabulary import agencies, event_types
+
+GROUPS = ("conformance", "plausibility", "review_readiness")
 
 
 @dataclass(frozen=True)
 class Context:
     run_id: str
     run_date: date
+    window_days: int = 28
+    review_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -40,8 +50,10 @@ class Check:
 class Suite:
     name: str
     description: str
-    sql: str  # the frame to validate: only the columns the checks need ($run_id is bound)
+    sql: str  # the frame to validate: only the columns the checks need (parameters: module docstring)
+    group: str = "plausibility"  # one of GROUPS
     checks: list[Check] = field(default_factory=list)
+    requires: str | None = None  # schema.table the suite reads that another branch/model may not have built yet
 
 
 def _vocabulary(_: Context) -> list[str]:
@@ -80,6 +92,7 @@ CHILD_EVENTS = Suite(
 
 SOURCE_LOADS = Suite(
     name="source_loads",
+    group="conformance",
     description="This run's loads, one row per source that received files (ledger.loads).",
     sql="""select source, rows_read, rows_quarantined, files_rejected,
                   rows_quarantined / nullif(rows_read, 0) as quarantine_rate
@@ -94,18 +107,117 @@ SOURCE_LOADS = Suite(
     ],
 )
 
-REVIEW_CHRONOLOGIES = Suite(
-    name="review_chronologies",
-    description="Before a panel meets: every agency asked has sent its chronology, and none involved was left out.",
-    sql="select review_id, agency, status from audit.audit_review_chronologies",
+EXTRACT_ROWS = Suite(
+    name="extract_rows",
+    group="conformance",
+    description="Every row loaded this run, against its source's schema and the shared vocabulary (ledger.event_records).",
+    sql="""select records.source, records.agency, records.event_type, records.event_date, records.subject_ref,
+                  coalesce(len(types.outcomes) > 0 and not types.open_outcome and records.outcome is not null
+                           and not list_contains(types.outcomes, records.outcome), false) as outcome_not_allowed
+           from ledger.event_records as records
+           join ledger.loads using (load_id)
+           left join ref.event_types as types using (event_type)
+           where loads.run_id = $run_id""",
+    checks=[
+        Check("agency_known", "conformance", "error", "Every row's agency is in casehistory/reference/agencies.yml.",
+              lambda c: gxe.ExpectColumnValuesToBeInSet(column="agency", value_set=sorted(agencies()))),
+        Check("event_type_known", "conformance", "error", "Every row's event type is in the vocabulary.",
+              lambda c: gxe.ExpectColumnValuesToBeInSet(column="event_type", value_set=_vocabulary(c))),
+        Check("outcome_allowed", "conformance", "warn",
+              "Every row's outcome is one its event type allows (ref.event_types.outcomes).",
+              lambda c: gxe.ExpectColumnValuesToNotBeInSet(column="outcome_not_allowed", value_set=[True])),
+        Check("subject_present", "completeness", "error", "Every row names the person it is about.",
+              lambda c: gxe.ExpectColumnValuesToNotBeNull(column="subject_ref")),
+        Check("event_date_present_in_extract", "completeness", "error", "Every loaded row has an event date.",
+              lambda c: gxe.ExpectColumnValuesToNotBeNull(column="event_date")),
+    ],
+)
+
+# Types an agency may record after a child's death (closing the case, ending a plan).
+_AFTER_DEATH = ("death", "case_closure", "cp_plan_end", "cin_plan_end", "lac_end", "early_help_end",
+                "lead_professional_end", "address_change")
+
+CHILD_LIFE = Suite(
+    name="child_life",
+    description="Children's events fall within their lives; every person has events (marts and intermediate models).",
+    sql="""with deaths as (
+               select child_key, min(event_date) as died_on from marts.fct_child_events
+               where event_type = 'death' and not via_household group by child_key)
+           select events.event_id, events.event_type,
+                  events.event_date < profile.date_of_birth and not coalesce(types.may_precede_birth, false)
+                      as before_birth,
+                  deaths.died_on is not null and events.event_date > deaths.died_on
+                      and events.event_type not in ('""" + "', '".join(_AFTER_DEATH) + """') as after_death
+           from marts.fct_child_events as events
+           join intermediate.int_persons__profile as profile on profile.person_key = events.child_key
+           left join ref.event_types as types using (event_type)
+           left join deaths using (child_key)
+           where not events.via_household""",
+    checks=[
+        Check("no_event_before_birth", "plausibility", "warn",
+              "No child's own event is dated before their birth, except types that may precede it (pregnancy).",
+              lambda c: gxe.ExpectColumnValuesToNotBeInSet(column="before_birth", value_set=[True])),
+        Check("no_event_after_death", "plausibility", "warn",
+              "No child's own event other than a closure is dated after their recorded death.",
+              lambda c: gxe.ExpectColumnValuesToNotBeInSet(column="after_death", value_set=[True])),
+    ],
+)
+
+PEOPLE = Suite(
+    name="people",
+    description="Every linked person has at least one event (intermediate.int_persons__profile).",
+    sql="""select profile.person_key, count(events.ledger_id) as events
+           from intermediate.int_persons__profile as profile
+           left join intermediate.int_events__attributed as events using (person_id)
+           group by profile.person_key""",
+    checks=[
+        Check("persons_have_events", "completeness", "warn",
+              "A person with no events is an identity left over from records since superseded or quarantined.",
+              lambda c: gxe.ExpectColumnValuesToBeBetween(column="events", min_value=1)),
+    ],
+)
+
+PLAN_EPISODES = Suite(
+    name="plan_episodes",
+    description="Plan intervals are believable (marts.fct_plan_episodes, the interface contract of issue 5b).",
+    requires="marts.fct_plan_episodes",
+    sql="""select plan_episode_id, child_key, plan_type,
+                  end_date is not null and end_date < start_date as ends_before_start,
+                  exists (select 1 from marts.fct_plan_episodes as other
+                          where other.child_key = plans.child_key and other.plan_type = plans.plan_type
+                            and other.plan_episode_id <> plans.plan_episode_id
+                            and other.start_date < coalesce(plans.end_date, date '9999-12-31')
+                            and plans.start_date < coalesce(other.end_date, date '9999-12-31')) as overlaps_same_type
+           from marts.fct_plan_episodes as plans""",
+    checks=[
+        Check("plan_ends_after_start", "plausibility", "error", "No plan ends before it starts.",
+              lambda c: gxe.ExpectColumnValuesToNotBeInSet(column="ends_before_start", value_set=[True])),
+        Check("plans_of_a_type_do_not_overlap", "plausibility", "warn",
+              "A child has one plan of each type at a time: overlapping ones are a missed end or a duplicate.",
+              lambda c: gxe.ExpectColumnValuesToNotBeInSet(column="overlaps_same_type", value_set=[True])),
+    ],
+)
+
+REVIEW_READINESS = Suite(
+    name="review_readiness",
+    group="review_readiness",
+    description=("Reviews due within the deadline window (or the one asked for): every agency asked has sent its "
+                 "chronology, none involved was left out (audit.review_readiness)."),
+    sql="""select readiness.review_id, readiness.agency, readiness.status
+           from audit.review_readiness as readiness
+           where ($review_id::varchar is null and readiness.deadline <= $run_date::date + to_days($window_days::integer))
+              or readiness.review_id = $review_id""",
     checks=[
         Check("chronologies_received", "completeness", "warn",
-              "Every agency asked to contribute to a review has sent something in scope.",
+              "Every agency asked to contribute has sent records of the subjects within the scope.",
               lambda c: gxe.ExpectColumnValuesToNotBeInSet(column="status", value_set=["missing"])),
         Check("involved_agencies_asked", "completeness", "warn",
               "No agency evidenced as involved (by its own or other agencies' records) was left unasked.",
               lambda c: gxe.ExpectColumnValuesToNotBeInSet(column="status", value_set=["involved_not_asked"])),
+        Check("chronologies_on_time_and_whole", "plausibility", "warn",
+              "No chronology arrived after the deadline or leaves a stretch other agencies show it involved in.",
+              lambda c: gxe.ExpectColumnValuesToNotBeInSet(column="status", value_set=["late", "partial"])),
     ],
 )
 
-SUITES = [CHILD_EVENTS, SOURCE_LOADS, REVIEW_CHRONOLOGIES]
+SUITES = [SOURCE_LOADS, EXTRACT_ROWS, CHILD_EVENTS, CHILD_LIFE, PEOPLE, PLAN_EPISODES, REVIEW_READINESS]

@@ -62,3 +62,25 @@ def test_loads_are_mapped_one_task_per_source(dagbag):
     from airflow.sdk.definitions.mappedoperator import MappedOperator
 
     assert isinstance(dagbag.dags["nightly"].get_task("load"), MappedOperator)
+
+
+def test_review_readiness_dag_is_triggered_with_a_review_and_ends_with_the_readiness_check(dagbag):
+    dag = dagbag.dags.get("review_readiness")
+    assert dag is not None and dag.schedule is None  # triggered, with {"review_id": ...}
+    assert "review_id" in dag.params and dag.max_active_tasks == 1
+    order = ["prepare", "load", "link", "build", "readiness"]
+    for upstream, downstream in zip(order, order[1:]):
+        assert downstream in dag.get_task(upstream).downstream_task_ids
+    assert dag.get_task("readiness").retries == 0  # a gap does not close within a retry delay
+
+
+def test_nightly_checks_reviews_after_build_and_before_the_report(dagbag):
+    dag = dagbag.dags["nightly"]
+    assert dag.get_task("review_readiness").upstream_task_ids == {"build"}
+    assert "report" in dag.get_task("review_readiness").downstream_task_ids
+
+
+def test_the_board_step_runs_after_publishing_and_before_the_report(dagbag):
+    board = dagbag.dags["nightly"].get_task("board")
+    assert board.upstream_task_ids == {"publish"}  # only from a published warehouse
+    assert "report" in board.downstream_task_ids

@@ -9,7 +9,7 @@ import pytest
 from casehistory import warehouse
 from casehistory.settings import Settings
 from expectations.runner import run_suites
-from expectations.suites import CHILD_EVENTS, REVIEW_CHRONOLOGIES, SOURCE_LOADS
+from expectations.suites import CHILD_EVENTS, REVIEW_READINESS, SOURCE_LOADS
 
 GOOD_EVENTS = [
     ("e1", "k1", "referral", date(2024, 3, 1), 3, 2),
@@ -103,13 +103,13 @@ def test_a_noisy_source_and_a_missing_chronology_are_warnings_not_errors(tmp_pat
                        ('run1', 'good', 100, 1, 0, 1), ('run1', 'noisy', 100, 30, 0, 1))
                        t(run_id, source, rows_read, rows_quarantined, files_rejected, files_seen)""")
         con.execute("create schema audit")
-        con.execute("""create table audit.audit_review_chronologies as select * from (values
-                       ('R1', 'csc', 'received'), ('R1', 'eh', 'missing'))
-                       t(review_id, agency, status)""")
-    outcome = run_suites(settings, "run1", [SOURCE_LOADS, REVIEW_CHRONOLOGIES])
+        con.execute("""create table audit.review_readiness as select * from (values
+                       ('R1', 'csc', 'received', date '2026-01-20'), ('R1', 'eh', 'missing', date '2026-01-20'))
+                       t(review_id, agency, status, deadline)""")
+    outcome = run_suites(settings, "run1", [SOURCE_LOADS, REVIEW_READINESS])
     assert _failed(outcome) == {"quarantine_rate_low", "chronologies_received"}
     assert outcome.errors_failed == []
-    assert sorted(outcome.warnings_failed) == ["review_chronologies.chronologies_received",
+    assert sorted(outcome.warnings_failed) == ["review_readiness.chronologies_received",
                                                "source_loads.quarantine_rate_low"]
 
 

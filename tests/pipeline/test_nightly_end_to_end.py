@@ -161,3 +161,24 @@ def test_logs_summaries_and_alerts_hold_no_name_identifier_or_free_text(nightly)
     assert scan_files([reports, stdout] + ([task_logs] if task_logs.is_dir() else []), secrets) == {}
     # the same scan finds them where they belong: the restricted layer's archive of received files
     assert scan_files([out / "warehouse.restricted" / "archive"], secrets)
+
+
+def test_the_board_step_writes_the_report_exports_docs_and_review_timelines(nightly):
+    _, _, summary, out = nightly
+    outputs = summary["outputs"]
+    assert Path(outputs["board_report"]).is_file() and Path(outputs["dbt_docs"]).is_file()
+    assert (Path(outputs["board_exports"]) / "board.xlsx").is_file()
+    assert list((out / "warehouse.restricted" / "timelines").glob("*.html"))
+
+
+def test_the_nightly_readiness_step_warns_on_the_scenario_gaps_without_failing_the_run(nightly):
+    _, proc, summary, out = nightly
+    store = duckdb.connect(str(out / "warehouse.restricted" / "store.duckdb"), read_only=True)
+    status, detail = store.execute("select status, detail from run.steps where step = 'review_readiness'").fetchone()
+    store.close()
+    detail = json.loads(detail)
+    assert status == "succeeded" and detail["outcome"] == "warning"
+    assert sorted(detail["reviews"]) == ["REV-2025-001", "REV-2025-002"]  # both deadlines have passed by the run date
+    assert sorted(line.split(": ")[1] for line in detail["alerts"]) == ["eh missing", "ews involved not asked"]
+    for review in detail["reviews"]:
+        assert (out / "warehouse.reports" / "reviews" / f"{review}.html").exists()

@@ -1,0 +1,204 @@
+"""Review readiness: before a panel meets, which agencies' chronologies are missing, late,
+partial, or were never asked for (dbt audit.review_readiness holds the rules).
+
+Two steps use it:
+  review_readiness(settings, run_id, review_id)   the `review_readiness` DAG's last task: the
+                                                  readiness checks for one review and its report;
+                                                  fails while the review has gaps
+  nightly_readiness(settings, run_id)             the nightly step: every review whose deadline is
+                                                  within CASEHISTORY_REVIEW_WINDOW_DAYS (or passed);
+                                                  ends with outcome "warning" and alerts on gaps
+`readiness_alerts` gives the alert lines (agencies, statuses, counts, dates: no names or
+identifiers) for whatever routes alerts. Reports: <reports>/reviews/<review_id>.html.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+from casehistory import warehouse
+from casehistory.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RUNS_DDL = """
+create schema if not exists ledger;
+create table if not exists ledger.runs (run_id varchar not null, run_date date not null, started_at timestamp not null);
+"""
+GAP_STATUSES = ("missing", "late", "partial", "involved_not_asked")
+# What the business manager should do about each status: the report's "whom to chase for what".
+ACTIONS = {
+    "missing": "Chase the chronology: none of its records of the subjects in the scope has arrived.",
+    "late": "Arrived after the deadline: check the panel has it.",
+    "partial": "Ask for the missing stretch: other agencies show it involved when it has no entries.",
+    "involved_not_asked": "Consider asking for a chronology: other records show it was involved.",
+    "received": "",
+}
+
+
+def window_days() -> int:
+    """Reviews whose deadline is at most this many days ahead (or already passed) are checked nightly."""
+    return int(os.environ.get("CASEHISTORY_REVIEW_WINDOW_DAYS", "28"))
+
+
+def record_run(con: duckdb.DuckDBPyConnection, run_id: str, run_date: date) -> None:
+    """Remember the date each run treated as today: records arrive on their run's date."""
+    con.execute(RUNS_DDL)
+    if not con.execute("select count(*) from ledger.runs where run_id = ?", [run_id]).fetchone()[0]:
+        con.execute("insert into ledger.runs values (?, ?, ?)", [run_id, run_date, datetime.now().replace(microsecond=0)])
+
+
+def due_reviews(con: duckdb.DuckDBPyConnection, run_date: date, days: int) -> list[str]:
+    return [r[0] for r in con.execute(
+        "select review_id from config.reviews where deadline <= ? order by deadline, review_id",
+        [run_date + timedelta(days=days)]).fetchall()]
+
+
+def readiness_rows(con: duckdb.DuckDBPyConnection, review_ids: list[str] | None = None) -> list[dict]:
+    rows = con.execute("""select * from audit.review_readiness order by review_id,
+                          case status when 'missing' then 0 when 'involved_not_asked' then 1 when 'late' then 2
+                                      when 'partial' then 3 else 4 end, agency""")
+    cols = [d[0] for d in rows.description]
+    out = [dict(zip(cols, r)) for r in rows.fetchall()]
+    return [r for r in out if review_ids is None or r["review_id"] in review_ids]
+
+
+def alert_lines(rows: list[dict]) -> list[str]:
+    """One line per gap: review, agency, status, counts and dates only."""
+    lines = []
+    for r in rows:
+        if r["status"] not in GAP_STATUSES:
+            continue
+        lines.append(f"review {r['review_id']} (deadline {r['deadline']}): {r['agency']} "
+                     f"{r['status'].replace('_', ' ')}: {r['evidence']}")
+    return lines
+
+
+def readiness_alerts(settings: Settings, review_ids: list[str] | None = None) -> list[str]:
+    """Alert lines for these reviews (default: every review due within the window).
+
+    For the alert callbacks: text free of names and identifiers (agency codes, statuses, counts,
+    dates), read from the restricted store's audit.review_readiness after `build`.
+    """
+    with warehouse.store(settings) as con:
+        if review_ids is None:
+            review_ids = due_reviews(con, settings.run_date, window_days())
+        return alert_lines(readiness_rows(con, review_ids))
+
+
+# ---- the HTML report ---------------------------------------------------------------------------
+
+_CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:70em;color:#222}
+table{border-collapse:collapse;width:100%;margin-bottom:1.5em}th,td{border:1px solid #ccc;padding:.35em .5em;
+text-align:left;vertical-align:top}th{background:#f2f2f2}.missing,.involved_not_asked{background:#fde2e1}
+.late,.partial{background:#fff4d6}.received{background:#e6f4e6}caption{text-align:left;font-weight:bold;padding:.3em 0}"""
+
+
+def render_report(review_id: str, rows: list[dict], evidence: list[dict], disagreements: list[dict],
+                  generated: date) -> str:
+    """A self-contained page: agencies, statuses, evidence counts and dates; no names or identifiers."""
+    e = html.escape
+    first = rows[0] if rows else {}
+    gaps = [r for r in rows if r["status"] in GAP_STATUSES]
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Review {e(review_id)}: "
+             f"chronology readiness</title><style>{_CSS}</style></head><body>",
+             f"<h1>Review {e(review_id)}: chronology readiness</h1>",
+             f"<p>Type {e(str(first.get('review_type', '')))}; scope {e(str(first.get('scope_start', '')))} to "
+             f"{e(str(first.get('scope_end', '')))}; chronologies due {e(str(first.get('deadline', '')))}. "
+             f"Checked {generated}.</p>",
+             f"<p id='verdict'>{'Ready: every agency asked has sent its chronology and none involved was left out.' if not gaps else f'{len(gaps)} agencies to chase.'}</p>"]
+    parts.append("<table id='chase'><caption>Whom to chase for what</caption><tr><th>Agency</th><th>Status</th>"
+                 "<th>Asked</th><th>Own records</th><th>Entries from</th><th>Entries to</th>"
+                 "<th>Named by others</th><th>What to do</th><th>Evidence</th></tr>")
+    for r in rows:
+        parts.append(f"<tr class='{e(r['status'])}'><td>{e(r['agency'])}</td><td>{e(r['status'].replace('_', ' '))}</td>"
+                     f"<td>{'yes' if r['asked'] else 'no'}</td><td>{r['own_records']}</td>"
+                     f"<td>{e(str(r['first_entry_date'] or ''))}</td><td>{e(str(r['last_entry_date'] or ''))}</td>"
+                     f"<td>{r['named_records']}</td><td>{e(ACTIONS[r['status']])}</td><td>{e(r['evidence'])}</td></tr>")
+    parts.append("</table>")
+    parts.append("<table id='evidence'><caption>Records that show each agency involved "
+                 "(other agencies' records naming it)</caption><tr><th>Agency</th><th>Shown by</th><th>Kind</th>"
+                 "<th>Event</th><th>Date</th></tr>")
+    for v in evidence:
+        parts.append(f"<tr><td>{e(v['agency'])}</td><td>{e(v['reported_by'])}</td>"
+                     f"<td>{e(v['evidence_kind'].replace('_', ' '))}</td><td>{e(v['event_type'])}</td>"
+                     f"<td>{e(str(v['event_date']))}</td></tr>")
+    parts.append("</table>")
+    parts.append("<table id='disagreements'><caption>Events on which agencies' accounts disagree</caption>"
+                 "<tr><th>Event</th><th>Date</th><th>Accounts (agency: date outcome)</th></tr>")
+    for d in disagreements:
+        parts.append(f"<tr><td>{e(d['event_type'])}</td><td>{e(str(d['event_date']))}</td><td>{e(d['accounts'])}</td></tr>")
+    parts.append("</table><p>Rules: audit.review_readiness in the analyst warehouse; children are not named "
+                 "here.</p></body></html>")
+    return "\n".join(parts)
+
+
+def write_report(settings: Settings, con: duckdb.DuckDBPyConnection, review_id: str) -> Path:
+    rows = readiness_rows(con, [review_id])
+    evidence = _dicts(con, """select agency, reported_by, evidence_kind, event_type, event_date
+                              from audit.review_evidence where review_id = ? and reported_by <> agency
+                              order by agency, event_date, reported_by, event_type""", [review_id])
+    disagreements = _dicts(con, """select event_type, event_date, accounts from audit.review_disagreements
+                                   where review_id = ? order by event_date, event_type""", [review_id])
+    path = settings.reports_dir / "reviews" / f"{review_id}.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_report(review_id, rows, evidence, disagreements, settings.run_date), encoding="utf-8")
+    return path
+
+
+def _dicts(con, sql: str, params: list) -> list[dict]:
+    cur = con.execute(sql, params)
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+# ---- steps -------------------------------------------------------------------------------------
+
+def review_readiness(settings: Settings, run_id: str, review_id: str) -> dict:
+    """The review_readiness DAG's check: readiness suite and report for one review; fails on gaps."""
+    from casehistory.pipeline import StepFailed, _step
+    from expectations.runner import run_suites
+    from expectations.suites import REVIEW_READINESS
+
+    with _step(settings, run_id, f"review_readiness:{review_id}") as detail:
+        with warehouse.store(settings) as con:
+            known = con.execute("select count(*) from config.reviews where review_id = ?", [review_id]).fetchone()[0]
+        if not known:
+            raise StepFailed(f"review {review_id!r} is not declared in the reviews file ({settings.reviews})")
+        outcome = run_suites(settings, run_id, [REVIEW_READINESS], review_id=review_id)
+        with warehouse.store(settings) as con:
+            report = write_report(settings, con, review_id)
+            alerts = alert_lines(readiness_rows(con, [review_id]))
+        detail.update(review_id=review_id, report=str(report), alerts=alerts,
+                      checks_failed=outcome.warnings_failed + outcome.errors_failed,
+                      outcome="warning" if alerts else "ready")
+        if alerts:
+            raise StepFailed(f"review {review_id} is not ready ({len(alerts)} gaps; report {report}):\n"
+                             + "\n".join(alerts))
+        return detail
+
+
+def nightly_readiness(settings: Settings, run_id: str) -> dict:
+    """Every review due within the window: a report each, and alerts on gaps (outcome "warning").
+
+    Gaps do not fail the nightly run (the readiness checks are warn-severity findings for a
+    person); the step's return value and run.steps detail carry outcome and alerts to route.
+    """
+    from casehistory.pipeline import _step
+
+    with _step(settings, run_id, "review_readiness") as detail:
+        with warehouse.store(settings) as con:
+            due = due_reviews(con, settings.run_date, window_days())
+            reports = [str(write_report(settings, con, review_id)) for review_id in due]
+            alerts = alert_lines(readiness_rows(con, due))
+        for line in alerts:
+            log.warning("review readiness: %s", line)
+        detail.update(reviews=due, window_days=window_days(), reports=reports, alerts=alerts,
+                      outcome="warning" if alerts else "ready")
+        return detail

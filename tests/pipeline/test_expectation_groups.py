@@ -1,0 +1,192 @@
+"""Each suite of the three groups (conformance, plausibility, review readiness) passes on clean
+data and fails on each fault planted in it, check by check; a suite whose table does not exist
+yet is recorded as not run, never as passed."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from casehistory import warehouse
+from casehistory.settings import Settings
+from casehistory.vocabulary import write_reference_tables
+from expectations.runner import run_suites
+from expectations.suites import (CHILD_LIFE, EXTRACT_ROWS, GROUPS, PEOPLE, PLAN_EPISODES, REVIEW_READINESS,
+                                 SOURCE_LOADS, SUITES)
+
+RUN_DATE = date(2026, 1, 15)
+
+
+def _settings(tmp_path) -> Settings:
+    return Settings(extracts=tmp_path, warehouse=tmp_path / "wh.duckdb", run_date=RUN_DATE)
+
+
+def _failed(outcome) -> set[str]:
+    return {r["check_name"] for r in outcome.results if r["outcome"] == "failed"}
+
+
+def _table(settings: Settings, name: str, columns: str, rows: list[tuple]) -> None:
+    with warehouse.store(settings) as con:
+        con.execute(f"create schema if not exists {name.split('.')[0]}")
+        con.execute(f"create or replace table {name} ({columns})")
+        if rows:
+            con.executemany(f"insert into {name} values ({', '.join('?' * len(rows[0]))})", rows)
+
+
+def test_every_suite_belongs_to_one_of_the_three_groups():
+    assert {s.group for s in SUITES} == set(GROUPS)
+    assert all(c.severity in ("error", "warn") for s in SUITES for c in s.checks)
+
+
+# ---- conformance: this run's rows against the source's schema and vocabulary --------------------
+
+GOOD_ROWS = [("csc", "referral", date(2024, 3, 1), "CSC1", "s47", "L1"),
+             ("school", "school_absence", date(2024, 4, 1), "ADM1", "unauthorised", "L1"),
+             ("eh", "tac_meeting", date(2024, 5, 1), "EH-1", "held", "L1"),
+             ("police", "referral", date(2024, 5, 1), "PN1", "s47", "L0")]  # an earlier run's row: not checked
+
+
+def _extract(settings: Settings, rows) -> None:
+    with warehouse.store(settings) as con:
+        write_reference_tables(con)
+    _table(settings, "ledger.loads", "load_id varchar, run_id varchar", [("L1", "run1"), ("L0", "run0")])
+    _table(settings, "ledger.event_records", "source varchar, agency varchar, event_type varchar, event_date date, "
+           "subject_ref varchar, outcome varchar, load_id varchar", [("src",) + r for r in rows])
+
+
+def test_the_extract_suite_passes_on_clean_rows(tmp_path):
+    settings = _settings(tmp_path)
+    _extract(settings, GOOD_ROWS)
+    outcome = run_suites(settings, "run1", [EXTRACT_ROWS])
+    assert _failed(outcome) == set() and len(outcome.results) == len(EXTRACT_ROWS.checks)
+    assert {r["element_count"] for r in outcome.results} == {3}  # this run's rows only
+
+
+@pytest.mark.parametrize("bad, check, severity", [
+    (("housing_assoc", "referral", date(2024, 1, 1), "X1", None, "L1"), "agency_known", "error"),
+    (("csc", "visit", date(2024, 1, 1), "X1", None, "L1"), "event_type_known", "error"),
+    (("eh", "tac_meeting", date(2024, 1, 1), "X1", "postponed", "L1"), "outcome_allowed", "warn"),
+    (("csc", "referral", date(2024, 1, 1), None, None, "L1"), "subject_present", "error"),
+    (("csc", "referral", None, "X1", None, "L1"), "event_date_present_in_extract", "error"),
+])
+def test_the_extract_suite_fails_on_each_planted_fault(tmp_path, bad, check, severity):
+    settings = _settings(tmp_path)
+    _extract(settings, GOOD_ROWS + [bad])
+    outcome = run_suites(settings, "run1", [EXTRACT_ROWS])
+    assert _failed(outcome) == {check}
+    assert (outcome.errors_failed if severity == "error" else outcome.warnings_failed) == [f"extract_rows.{check}"]
+
+
+def test_a_rejected_file_fails_the_source_loads_suite(tmp_path):
+    settings = _settings(tmp_path)
+    _table(settings, "ledger.loads", "run_id varchar, source varchar, rows_read bigint, rows_quarantined bigint, "
+           "files_rejected integer, files_seen integer",
+           [("run1", "good", 100, 1, 0, 1), ("run1", "broken", 0, 0, 1, 1)])
+    assert _failed(run_suites(settings, "run1", [SOURCE_LOADS])) == {"files_readable"}
+
+
+# ---- plausibility: ledger and marts ------------------------------------------------------------
+
+EVENTS = [("e1", "k1", "referral", date(2024, 3, 1), False), ("e2", "k1", "tac_meeting", date(2024, 4, 1), False),
+          ("e3", "k2", "birth", date(2023, 8, 24), False), ("e4", "k2", "death", date(2024, 1, 5), False),
+          ("e5", "k2", "case_closure", date(2024, 2, 1), False),   # closing the case after a death is expected
+          ("e6", "k1", "police_incident", date(2019, 1, 1), True)]  # a parent's, before the child's birth
+
+
+def _life(settings: Settings, extra_events=(), extra_people=()) -> None:
+    with warehouse.store(settings) as con:
+        write_reference_tables(con)
+    _table(settings, "marts.fct_child_events", "event_id varchar, child_key varchar, event_type varchar, "
+           "event_date date, via_household boolean", EVENTS + list(extra_events))
+    people = [("p1", "k1", date(2020, 5, 1)), ("p2", "k2", date(2023, 8, 24))] + list(extra_people)
+    _table(settings, "intermediate.int_persons__profile", "person_id varchar, person_key varchar, date_of_birth date",
+           people)
+    _table(settings, "intermediate.int_events__attributed", "ledger_id bigint, person_id varchar",
+           [(1, "p1"), (2, "p1"), (3, "p2")])
+
+
+def test_the_plausibility_suites_pass_on_clean_data(tmp_path):
+    settings = _settings(tmp_path)
+    _life(settings)
+    outcome = run_suites(settings, "run1", [CHILD_LIFE, PEOPLE])
+    assert _failed(outcome) == set() and len(outcome.results) == len(CHILD_LIFE.checks) + len(PEOPLE.checks)
+
+
+@pytest.mark.parametrize("events, people, check", [
+    ([("e9", "k1", "school_absence", date(2019, 6, 1), False)], [], "no_event_before_birth"),
+    ([("e9", "k2", "referral", date(2024, 6, 1), False)], [], "no_event_after_death"),
+    ([], [("p3", "k3", date(2021, 1, 1))], "persons_have_events"),
+])
+def test_the_plausibility_suites_fail_on_each_planted_fault(tmp_path, events, people, check):
+    settings = _settings(tmp_path)
+    _life(settings, events, people)
+    outcome = run_suites(settings, "run1", [CHILD_LIFE, PEOPLE])
+    assert _failed(outcome) == {check}
+
+
+PLANS = [("pe1", "k1", "cp", date(2024, 1, 1), date(2024, 6, 1)), ("pe2", "k1", "cp", date(2024, 6, 1), None),
+         ("pe3", "k1", "cin", date(2024, 2, 1), date(2024, 9, 1))]  # a cin plan beside a cp plan is fine
+PLAN_COLUMNS = "plan_episode_id varchar, child_key varchar, plan_type varchar, start_date date, end_date date"
+
+
+def test_the_plan_suite_passes_on_clean_plans(tmp_path):
+    settings = _settings(tmp_path)
+    _table(settings, "marts.fct_plan_episodes", PLAN_COLUMNS, PLANS)
+    outcome = run_suites(settings, "run1", [PLAN_EPISODES])
+    assert _failed(outcome) == set() and {r["outcome"] for r in outcome.results} == {"passed"}
+
+
+@pytest.mark.parametrize("bad, check", [
+    (("pe9", "k2", "lac", date(2024, 5, 1), date(2024, 4, 1)), "plan_ends_after_start"),
+    (("pe9", "k1", "cp", date(2024, 3, 1), date(2024, 4, 1)), "plans_of_a_type_do_not_overlap"),
+])
+def test_the_plan_suite_fails_on_each_planted_fault(tmp_path, bad, check):
+    settings = _settings(tmp_path)
+    _table(settings, "marts.fct_plan_episodes", PLAN_COLUMNS, PLANS + [bad])
+    assert check in _failed(run_suites(settings, "run1", [PLAN_EPISODES]))
+
+
+def test_the_plan_suite_is_recorded_as_not_run_while_its_table_does_not_exist(tmp_path):
+    settings = _settings(tmp_path)
+    outcome = run_suites(settings, "run1", [PLAN_EPISODES])
+    assert outcome.not_run == [f"plan_episodes.{c.name}" for c in PLAN_EPISODES.checks]
+    assert outcome.errors_failed == [] and outcome.warnings_failed == []
+    assert not any(r["success"] for r in outcome.results)  # never counted as passed
+    with warehouse.store(settings, read_only=True) as con:
+        rows = con.execute("select outcome, success, exception from quality.check_results").fetchall()
+    assert {(o, s) for o, s, _ in rows} == {("not_run", False)}
+    assert all("marts.fct_plan_episodes does not exist" in e for _, _, e in rows)
+
+
+# ---- review readiness --------------------------------------------------------------------------
+
+READY = [("R1", "csc", "received", date(2026, 2, 1)), ("R1", "eh", "received", date(2026, 2, 1)),
+         ("R2", "eh", "missing", date(2026, 9, 1))]  # due long after the window: not checked tonight
+READINESS_COLUMNS = "review_id varchar, agency varchar, status varchar, deadline date"
+
+
+def test_the_readiness_suite_passes_when_every_review_in_its_window_is_complete(tmp_path):
+    settings = _settings(tmp_path)
+    _table(settings, "audit.review_readiness", READINESS_COLUMNS, READY)
+    outcome = run_suites(settings, "run1", [REVIEW_READINESS])
+    assert _failed(outcome) == set() and {r["element_count"] for r in outcome.results} == {2}
+
+
+@pytest.mark.parametrize("status, check", [
+    ("missing", "chronologies_received"), ("involved_not_asked", "involved_agencies_asked"),
+    ("late", "chronologies_on_time_and_whole"), ("partial", "chronologies_on_time_and_whole"),
+])
+def test_the_readiness_suite_fails_on_each_gap_within_the_window(tmp_path, status, check):
+    settings = _settings(tmp_path)
+    _table(settings, "audit.review_readiness", READINESS_COLUMNS, READY + [("R1", "hv", status, date(2026, 2, 1))])
+    outcome = run_suites(settings, "run1", [REVIEW_READINESS])
+    assert _failed(outcome) == {check}
+    assert outcome.warnings_failed == [f"review_readiness.{check}"] and outcome.errors_failed == []
+
+
+def test_the_readiness_suite_checks_the_review_asked_for_whatever_its_deadline(tmp_path):
+    settings = _settings(tmp_path)
+    _table(settings, "audit.review_readiness", READINESS_COLUMNS, READY)
+    assert _failed(run_suites(settings, "run1", [REVIEW_READINESS], review_id="R2")) == {"chronologies_received"}
+    assert _failed(run_suites(settings, "run2", [REVIEW_READINESS], review_id="R1")) == set()
