@@ -179,7 +179,7 @@ def review_readiness(settings: Settings, run_id: str, review_id: str) -> dict:
                       checks_failed=outcome.warnings_failed + outcome.errors_failed,
                       outcome="warning" if alerts else "ready")
         if alerts:
-            raise StepFailed(f"review {review_id} is not ready ({len(alerts)} gaps; report {report}):\n"
+            raise StepFailed(f"review {review_id} is not ready ({len(alerts)} gap(s); report {report}):\n"
                              + "\n".join(alerts))
         return detail
 
