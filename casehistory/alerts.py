@@ -138,7 +138,6 @@ def review_not_ready(lines: list[str], run_id: str) -> Alert:
 
 
 def send_review_readiness(lines: list[str], run_id: str) -> bool | None:
-    """Alert the data team on review-readiness gaps, if any: the call for the readiness step
-    (`send_review_readiness(readiness_alerts(settings), run_id)`). None when there is nothing to say,
-    else whether the alert was delivered."""
+    """Alert the data team on review-readiness gaps (readiness.alert_lines), if any. None when there
+    is nothing to say, else whether the alert was delivered."""
     return send(review_not_ready(lines, run_id)) if lines else None

@@ -8,8 +8,8 @@ Two steps use it:
   nightly_readiness(settings, run_id)             the nightly step: every review whose deadline is
                                                   within CASEHISTORY_REVIEW_WINDOW_DAYS (or passed);
                                                   ends with outcome "warning" and alerts on gaps
-`readiness_alerts` gives the alert lines (agencies, statuses, counts, dates: no names or
-identifiers) for whatever routes alerts. Reports: <reports>/reviews/<review_id>.html.
+                                                  (alert_lines: agencies, statuses, counts, dates;
+                                                  no names or identifiers) through casehistory.alerts. Reports: <reports>/reviews/<review_id>.html.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from casehistory import warehouse
+from casehistory import alerts, warehouse
 from casehistory.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -78,18 +78,6 @@ def alert_lines(rows: list[dict]) -> list[str]:
         lines.append(f"review {r['review_id']} (deadline {r['deadline']}): {r['agency']} "
                      f"{r['status'].replace('_', ' ')}: {r['evidence']}")
     return lines
-
-
-def readiness_alerts(settings: Settings, review_ids: list[str] | None = None) -> list[str]:
-    """Alert lines for these reviews (default: every review due within the window).
-
-    For the alert callbacks: text free of names and identifiers (agency codes, statuses, counts,
-    dates), read from the restricted store's audit.review_readiness after `build`.
-    """
-    with warehouse.store(settings) as con:
-        if review_ids is None:
-            review_ids = due_reviews(con, settings.run_date, window_days())
-        return alert_lines(readiness_rows(con, review_ids))
 
 
 # ---- the HTML report ---------------------------------------------------------------------------
@@ -179,7 +167,7 @@ def review_readiness(settings: Settings, run_id: str, review_id: str) -> dict:
                       checks_failed=outcome.warnings_failed + outcome.errors_failed,
                       outcome="warning" if alerts else "ready")
         if alerts:
-            raise StepFailed(f"review {review_id} is not ready ({len(alerts)} gaps; report {report}):\n"
+            raise StepFailed(f"review {review_id} is not ready ({len(alerts)} gap(s); report {report}):\n"
                              + "\n".join(alerts))
         return detail
 
@@ -188,7 +176,7 @@ def nightly_readiness(settings: Settings, run_id: str) -> dict:
     """Every review due within the window: a report each, and alerts on gaps (outcome "warning").
 
     Gaps do not fail the nightly run (the readiness checks are warn-severity findings for a
-    person); the step's return value and run.steps detail carry outcome and alerts to route.
+    person): they go to the alert channel, and the step's return value and run.steps detail carry them.
     """
     from casehistory.pipeline import _step
 
@@ -196,9 +184,11 @@ def nightly_readiness(settings: Settings, run_id: str) -> dict:
         with warehouse.store(settings) as con:
             due = due_reviews(con, settings.run_date, window_days())
             reports = [str(write_report(settings, con, review_id)) for review_id in due]
-            alerts = alert_lines(readiness_rows(con, due))
-        for line in alerts:
+            gaps = alert_lines(readiness_rows(con, due))
+        for line in gaps:
             log.warning("review readiness: %s", line)
-        detail.update(reviews=due, window_days=window_days(), reports=reports, alerts=alerts,
-                      outcome="warning" if alerts else "ready")
+        # through the data team's alert channel (casehistory/alerts.py), like a stale feed
+        delivered = alerts.send_review_readiness(gaps, run_id)
+        detail.update(reviews=due, window_days=window_days(), reports=reports, alerts=gaps,
+                      alert_delivered=delivered, outcome="warning" if gaps else "ready")
         return detail

@@ -1,10 +1,10 @@
-"""The Great Expectations suites fail on bad data, check by check, and pass on good data."""
+"""How the runner keeps and reports results: as data with category, severity and counts, as Data
+Docs, a check that cannot run as failed, warnings apart from errors. Each suite against clean
+data and each planted fault: test_expectation_groups.py."""
 
 from __future__ import annotations
 
 from datetime import date
-
-import pytest
 
 from casehistory import warehouse
 from casehistory.settings import Settings
@@ -33,43 +33,6 @@ def _events_table(settings: Settings, rows) -> None:
 
 def _failed(outcome) -> set[str]:
     return {r["check_name"] for r in outcome.results if not r["success"]}
-
-
-def test_the_child_events_suite_passes_on_good_data(tmp_path):
-    settings = _settings(tmp_path)
-    _events_table(settings, GOOD_EVENTS)
-    outcome = run_suites(settings, "run1", [CHILD_EVENTS])
-    assert _failed(outcome) == set()
-    assert len(outcome.results) == len(CHILD_EVENTS.checks)
-
-
-@pytest.mark.parametrize("bad_row, check", [
-    (("e9", "k3", "visit", date(2024, 1, 1), 3, 1), "event_type_in_vocabulary"),
-    (("e9", None, "referral", date(2024, 1, 1), 3, 1), "child_key_present"),
-    (("e9", "k3", "referral", None, 3, 1), "event_date_present"),
-    (("e9", "k3", "referral", date(2055, 1, 1), 3, 1), "event_date_not_in_future"),
-    (("e1", "k3", "referral", date(2024, 1, 1), 3, 1), "event_id_unique"),
-])
-def test_each_error_check_fails_on_the_fault_it_guards_and_blocks_publishing(tmp_path, bad_row, check):
-    settings = _settings(tmp_path)
-    _events_table(settings, GOOD_EVENTS + [bad_row])
-    outcome = run_suites(settings, "run1", [CHILD_EVENTS])
-    assert _failed(outcome) == {check}
-    assert outcome.errors_failed == [f"child_events.{check}"]
-
-
-def test_an_implausibly_old_event_is_a_warning_not_a_reason_to_hold_back_the_warehouse(tmp_path):
-    settings = _settings(tmp_path)
-    _events_table(settings, GOOD_EVENTS + [("e9", "k3", "cp_plan_start", date(1970, 2, 17), 3, 1)])
-    outcome = run_suites(settings, "run1", [CHILD_EVENTS])
-    assert _failed(outcome) == {"event_date_since_1990"}
-    assert outcome.errors_failed == [] and outcome.warnings_failed == ["child_events.event_date_since_1990"]
-
-
-def test_an_empty_chronology_fails(tmp_path):
-    settings = _settings(tmp_path)
-    _events_table(settings, [])
-    assert "chronology_not_empty" in _failed(run_suites(settings, "run1", [CHILD_EVENTS]))
 
 
 def test_a_check_that_cannot_run_counts_as_failed_not_passed(tmp_path):

@@ -182,3 +182,26 @@ def test_the_nightly_readiness_step_warns_on_the_scenario_gaps_without_failing_t
     assert sorted(line.split(": ")[1] for line in detail["alerts"]) == ["eh missing", "ews involved not asked"]
     for review in detail["reviews"]:
         assert (out / "warehouse.reports" / "reviews" / f"{review}.html").exists()
+    # and the data team hears of it through the alert channel (the default: the run's log)
+    with_gaps = sorted({line.split(" ")[1] for line in detail["alerts"]})
+    logs = "".join(p.read_text() for p in (out / "warehouse.reports" / "logs").glob("nightly-*.log"))
+    assert detail["alert_delivered"] is True
+    assert f"ALERT review_not_ready: [casehistory] review not ready: {', '.join(with_gaps)}\n" in logs
+
+
+def test_the_plan_checks_are_not_run_while_plan_episodes_are_not_built_and_never_count_as_passed(nightly):
+    _, proc, summary, out = nightly
+    store = duckdb.connect(str(out / "warehouse.restricted" / "store.duckdb"), read_only=True)
+    built = store.execute("""select count(*) from information_schema.tables
+                             where table_schema = 'marts' and table_name = 'fct_plan_episodes'""").fetchone()[0]
+    outcomes = store.execute("""select outcome, success from quality.check_results
+                                where suite = 'plan_episodes' and run_id = ?""", [summary["run_id"]]).fetchall()
+    store.close()
+    assert len(outcomes) == 2  # plan ends after start; plans of a type do not overlap
+    if built:  # once marts.fct_plan_episodes is built (issue 5b) the checks run
+        assert {o for o, _ in outcomes} <= {"passed", "failed"}
+    else:
+        assert outcomes == [("not_run", False)] * 2
+        assert sorted(summary["checks_not_run"]) == ["plan_episodes.plan_ends_after_start",
+                                                     "plan_episodes.plans_of_a_type_do_not_overlap"]
+        assert "not run (their table does not exist yet): plan_episodes." in proc.stdout

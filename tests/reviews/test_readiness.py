@@ -1,0 +1,89 @@
+"""The readiness steps, alerts and report on a store holding the audit tables (no dbt run):
+a review without gaps passes, one with gaps fails naming agency and status, the nightly step
+takes only reviews due within the window, and the alert text carries no names."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from casehistory import warehouse
+from casehistory.pipeline import StepFailed
+from casehistory.readiness import nightly_readiness, review_readiness
+from casehistory.settings import Settings
+
+READINESS = [
+    # review, agency, asked, status, first, last, deadline, own, named, evidence
+    ("R-CLEAN", "csc", True, "received", date(2023, 1, 5), date(2024, 2, 1), date(2026, 2, 1), 12, 0,
+     "asked; 12 records of its own dated 2023-01-05 to 2024-02-01, first arrived 2026-01-10"),
+    ("R-GAPS", "school", True, "received", date(2023, 1, 5), date(2024, 2, 1), date(2026, 1, 20), 9, 0,
+     "asked; 9 records of its own dated 2023-01-05 to 2024-02-01, first arrived 2026-01-10"),
+    ("R-GAPS", "eh", True, "missing", None, None, date(2026, 1, 20), 0, 4,
+     "asked; no records of its own in scope; named in 4 records of school"),
+    ("R-LATER", "hv", True, "missing", None, None, date(2026, 6, 1), 0, 1,
+     "asked; no records of its own in scope; named in 1 records of csc"),
+]
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    s = Settings(extracts=tmp_path, warehouse=tmp_path / "wh.duckdb", reviews=tmp_path / "reviews.yml",
+                 run_date=date(2026, 1, 15))
+    s.ensure_dirs()
+    with warehouse.store(s) as con:
+        con.execute("create schema config; create schema audit")
+        con.execute("""create table config.reviews as select * from (values
+                       ('R-CLEAN', 'audit', date '2022-01-01', date '2024-12-31', date '2026-02-01'),
+                       ('R-GAPS', 'lcspr', date '2022-01-01', date '2024-12-31', date '2026-01-20'),
+                       ('R-LATER', 'scr', date '2022-01-01', date '2024-12-31', date '2026-06-01'))
+                       t(review_id, review_type, scope_start, scope_end, deadline)""")
+        con.execute("""create table audit.review_readiness (review_id varchar, agency varchar, asked boolean,
+                       status varchar, first_entry_date date, last_entry_date date, deadline date,
+                       own_records bigint, named_records bigint, evidence varchar)""")
+        con.executemany("insert into audit.review_readiness values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", READINESS)
+        con.execute("""alter table audit.review_readiness add column review_type varchar default 'lcspr';
+                       alter table audit.review_readiness add column scope_start date default date '2022-01-01';
+                       alter table audit.review_readiness add column scope_end date default date '2024-12-31'""")
+        con.execute("""create table audit.review_evidence as select * from (values
+                       ('R-GAPS', 'eh', 'school', 'meeting_attendance', 'tac_meeting', date '2023-06-12'))
+                       t(review_id, agency, reported_by, evidence_kind, event_type, event_date)""")
+        con.execute("""create table audit.review_disagreements as select * from (values
+                       ('R-GAPS', 'referral', date '2024-05-20', 'csc: 2024-05-20 early_help; school: 2024-05-21 (no outcome)'))
+                       t(review_id, event_type, event_date, accounts)""")
+    return s
+
+
+def test_a_review_without_gaps_passes_and_gets_its_report(settings):
+    detail = review_readiness(settings, "run1", "R-CLEAN")
+    assert detail["outcome"] == "ready" and detail["alerts"] == [] and detail["checks_failed"] == []
+    page = (settings.reports_dir / "reviews" / "R-CLEAN.html").read_text()
+    assert "Ready: every agency asked" in page and "<td>csc</td><td>received</td>" in page
+
+
+def test_a_review_with_gaps_fails_naming_agency_status_and_evidence(settings):
+    with pytest.raises(StepFailed) as failed:
+        review_readiness(settings, "run1", "R-GAPS")
+    message = str(failed.value)
+    assert "review R-GAPS is not ready (1 gap(s)" in message
+    assert "eh missing: asked; no records of its own in scope; named in 4 records of school" in message
+    page = (settings.reports_dir / "reviews" / "R-GAPS.html").read_text()
+    assert "<td>eh</td><td>missing</td>" in page and "1 agencies to chase" in page
+    assert "csc: 2024-05-20 early_help; school: 2024-05-21 (no outcome)" in page  # both accounts
+
+
+def test_an_undeclared_review_is_a_clear_failure(settings):
+    with pytest.raises(StepFailed, match="review 'R-NOPE' is not declared"):
+        review_readiness(settings, "run1", "R-NOPE")
+
+
+def test_the_nightly_step_checks_reviews_due_within_the_window_and_warns(settings, monkeypatch):
+    monkeypatch.setenv("CASEHISTORY_REVIEW_WINDOW_DAYS", "28")
+    detail = nightly_readiness(settings, "run1")
+    assert detail["reviews"] == ["R-GAPS", "R-CLEAN"] and detail["outcome"] == "warning"
+    assert detail["alerts"] == [
+        "review R-GAPS (deadline 2026-01-20): eh missing: asked; no records of its own in scope; "
+        "named in 4 records of school"]
+    monkeypatch.setenv("CASEHISTORY_REVIEW_WINDOW_DAYS", "200")  # now R-LATER is due too
+    assert [a.split(":")[0] for a in nightly_readiness(settings, "run2")["alerts"]] == [
+        "review R-GAPS (deadline 2026-01-20)", "review R-LATER (deadline 2026-06-01)"]
