@@ -51,7 +51,7 @@ def record_run(con: duckdb.DuckDBPyConnection, run_id: str, run_date: date) -> N
     """Remember the date each run treated as today: records arrive on their run's date."""
     con.execute(RUNS_DDL)
     if not con.execute("select count(*) from ledger.runs where run_id = ?", [run_id]).fetchone()[0]:
-        con.execute("insert into ledger.runs values (?, ?, ?)", [run_id, run_date, datetime.now().replace(microsecond=0)])
+        con.execute("insert into ledger.runs values (?, ?, ?)", [run_id, run_date, datetime.now()])
 
 
 def due_reviews(con: duckdb.DuckDBPyConnection, run_date: date, days: int) -> list[str]:

@@ -14,7 +14,9 @@
     named_by_other_agency another agency's record naming it as the related agency
 
   arrived_on is the date the pipeline first held the record: the run date of the run that loaded
-  it (ledger.runs), which is the wall-clock day unless the run was told otherwise.
+  it (ledger.runs), which is the wall-clock day unless the run was told otherwise. The run is the
+  latest to start before the record was received (one run at a time writes the ledger): a file
+  committed by a run killed before it recorded its load summary still has its run.
 */
 with reviews as (
     select * from {{ ref('stg_config__reviews') }}
@@ -24,10 +26,8 @@ subjects as (
     select distinct review_id, person_id from {{ ref('int_review_subjects') }} where person_id is not null
 ),
 
-arrivals as (
-    select loads.load_id, runs.run_date
-    from {{ ref('stg_ledger__loads') }} as loads
-    join {{ ref('stg_ledger__runs') }} as runs using (run_id)
+runs as (
+    select run_date, started_at from {{ ref('stg_ledger__runs') }}
 ),
 
 subject_records as (
@@ -42,11 +42,11 @@ subject_records as (
         matched.related_agency,
         matched.via_household,
         matched.ledger_id,
-        coalesce(arrivals.run_date, matched.received_at::date) as arrived_on
+        coalesce(runs.run_date, matched.received_at::date) as arrived_on
     from {{ ref('int_events__matched') }} as matched
     join subjects on subjects.person_id = matched.person_id
     join reviews on reviews.review_id = subjects.review_id
-    left join arrivals using (load_id)
+    asof left join runs on matched.received_at >= runs.started_at
     where matched.event_date between reviews.scope_start and reviews.scope_end
 ),
 
@@ -64,11 +64,11 @@ sent_for_review as (
         records.related_agency,
         false as via_household,
         records.ledger_id,
-        coalesce(arrivals.run_date, records.received_at::date) as arrived_on
+        coalesce(runs.run_date, records.received_at::date) as arrived_on
     from {{ ref('int_event_records__current') }} as records
     join reviews using (review_id)
     join {{ ref('stg_ref__event_types') }} as types using (event_type)
-    left join arrivals using (load_id)
+    asof left join runs on records.received_at >= runs.started_at
     where records.event_date between reviews.scope_start and reviews.scope_end
       and not exists (
           select 1 from subject_records
