@@ -13,6 +13,7 @@ WAREHOUSE ?=
 REVIEWS   ?=
 CHILDREN  ?= 100000
 PYTEST_ARGS ?=
+SIZES     ?= S,M,L
 
 .PHONY: run test bootstrap lock bench evaluate-linking docs clean
 
@@ -47,8 +48,9 @@ lock:
 evaluate-linking: $(STAMP)
 	$(BIN)/casehistory evaluate-linking --children $(CHILDREN) --noise default --noise high
 
+# Sizes S, M, L (10k / 100k / 1M children) through the pipeline; writes BENCHMARKS.md. make bench SIZES=S,M
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py --sizes $(SIZES) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .airflow dbt/target dbt/logs
