@@ -1,6 +1,9 @@
 """Synthetic multi-agency extracts with ground truth: `casehistory generate --children N`.
 
-Seeded and deterministic: the same seed, size and noise level give byte-identical files. Output:
+Seeded and deterministic: the same seed, size and noise level give byte-identical files. It
+streams: families are made, rendered and appended to the files a batch at a time (BATCH_CHILDREN),
+so a million children need the memory of one batch; up to one batch the files are those a single
+pass over the whole world gives. Output:
 
     <out>/extracts/        the agency files, as a drop folder would hold them
     <out>/reviews.yml      the reviews declared for the two scenario families
