@@ -23,7 +23,8 @@ OLDEST_CHILD = date(2007, 4, 1)
 BULK_AGENCIES = ("csc", "eh", "hv", "police", "school")
 
 # NHS numbers come from the test range 999 (about 909,000 valid numbers); past 80% of it (a
-# generated authority of about 300,000 children) the other 99x prefixes (outside the ranges issued to patients, as far as we know) are drawn too.
+# generated authority of about 300,000 children) 990-998 are drawn too, outside the ranges issued
+# to patients as far as we know.
 NHS_TEST_PREFIX, NHS_MORE_PREFIXES = "999", tuple(f"99{d}" for d in range(9))
 NHS_PREFIX_CAPACITY = 909_090
 # Postcodes are unique to a family while the made-up units last (about 108,000); past 90% of them
