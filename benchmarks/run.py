@@ -109,6 +109,8 @@ def _ingest(args) -> dict:
         except pipeline.StepFailed as exc:
             detail = {"failed": str(exc)}
         per_source[source] = {**detail, "seconds": round(time.perf_counter() - started, 2)}
+        # a line per source as it finishes: a stage stopped by the time budget still tells them
+        print(json.dumps({"source_done": source, **per_source[source]}, default=str), flush=True)
     return {"sources": per_source, "rows_read": sum(d.get("rows_read", 0) for d in per_source.values())}
 
 
@@ -222,7 +224,9 @@ def run_stage(stage: str, work: Path, *extra: str, timeout: float | None = None,
     if proc.returncode != 0 or not lines:
         why = f"stopped after {timeout:.0f} s (time limit)" if timeout and seconds >= timeout else \
             f"exit {proc.returncode}; see {work / (stage + '.log')}"
-        return Measure(seconds, peak, error=why)
+        done = [json.loads(line) for line in lines if line.startswith('{"source_done"')]
+        detail = {"sources": {d.pop("source_done"): d for d in done}} if done else {}
+        return Measure(seconds, peak, detail, error=why)
     return Measure(seconds, peak, json.loads(lines[-1]))
 
 
@@ -291,7 +295,7 @@ class Bench:
         # last: it writes identity rows of its own into the store
         self.stage(size, "identity:baseline", "identity_baseline", work, "--extracts", str(extracts),
                    "--warehouse", str(warehouse))
-        if size in self.args.profile:
+        if size in self.args.profile.split(","):
             # the slowest stage against its goal, again under cProfile on a fresh warehouse (the
             # profiler's overhead stays out of the figures above)
             self.stage(size, "profile:ingest", "ingest", work, "--extracts", str(extracts), "--warehouse",
@@ -442,7 +446,7 @@ def render(args, results: dict, notes: list[str]) -> str:
               "|---|---|---:|---:|---:|---:|"]
     for size, r in results.items():
         ingest, native = r.get("full:ingest"), r.get("native")
-        if not ingest or ingest.error:
+        if not ingest or not ingest.detail.get("sources"):
             continue
         for source, d in ingest.detail["sources"].items():
             if not d.get("rows_read"):
@@ -476,6 +480,8 @@ def _profile_top(text: str, n: int = 25) -> list[str]:
 def _s(m: Measure | None) -> str:
     if m is None:
         return "-"
+    if m.error and "time limit" in m.error:
+        return f"> {m.seconds:,.0f} (stopped)"
     return f"{m.seconds:,.1f}" + (" (failed)" if m.error or m.detail.get("failed") else "")
 
 
