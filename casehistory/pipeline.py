@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterator
 
-from casehistory import warehouse
+from casehistory import freshness, warehouse
 from casehistory.identity.decisions import DECISIONS_FILE, read_decisions
 from casehistory.identity.pseudonym import load_key
 from casehistory.identity.resolve import resolve
@@ -136,7 +136,8 @@ def link(settings: Settings, run_id: str) -> dict:
 
 
 def build(settings: Settings, run_id: str) -> dict:
-    """One `dbt build` (models, data tests, unit tests) against the restricted store."""
+    """One `dbt build` (models, data tests, unit tests) against the restricted store, then the
+    agency feeds' source freshness (casehistory/freshness.py)."""
     with _step(settings, run_id, "build") as detail:
         dbt_dir = settings.reports_dir / "dbt"
         log_file = dbt_dir / "dbt_build.log"
@@ -150,6 +151,9 @@ def build(settings: Settings, run_id: str) -> dict:
             proc = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=DBT_DIR)
         detail.update(seconds=round(time.monotonic() - started, 1), log=str(log_file),
                       result=_dbt_result_line(log_file))
+        # each agency feed's freshness, kept in audit.agency_freshness whether or not the models built
+        feeds = freshness.record(settings, run_id, dbt_env(settings))
+        detail["stale_feeds"] = [f"{f.agency}: {f.status}" for f in feeds if f.is_stale]
         if proc.returncode != 0:
             lines = log_file.read_text().splitlines()
             start = next((i for i, l in enumerate(lines) if "Completed with" in l), max(0, len(lines) - 25))

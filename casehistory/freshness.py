@@ -1,0 +1,118 @@
+"""How fresh each agency's feed is: dbt's source freshness, kept as data.
+
+The thresholds are configuration in dbt/models/staging/ledger/_agency_feeds__sources.yml (one
+entry per agency with a registered source); loaded_at is the ledger's received_at. After each
+build the pipeline runs `dbt source freshness` and `record` keeps the result in
+audit.agency_freshness (one row per run and agency, published to the analyst warehouse), so a
+stale feed is a row someone can alert on (`stale_feeds`), not a log line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from casehistory import warehouse
+from casehistory.settings import DBT_DIR, Settings
+
+SOURCE = "agency_feeds"
+TABLE = "audit.agency_freshness"
+DDL = f"""
+create schema if not exists audit;
+create table if not exists {TABLE} (
+    run_id varchar not null, agency varchar not null, status varchar not null,
+    last_received_at timestamp, checked_at timestamp not null, hours_since_received double,
+    warn_after varchar, error_after varchar, detail varchar);
+"""
+# dbt reports a feed with no rows at all as loaded at 0001-01-01
+NEVER = "0001-01-01"
+
+
+@dataclass(frozen=True)
+class FeedFreshness:
+    agency: str
+    status: str  # pass | warn | error (stale or never received) | runtime error | not_checked
+    last_received_at: datetime | None
+    hours_since_received: float | None
+    warn_after: str | None
+    error_after: str | None
+    detail: str | None = None
+
+    @property
+    def is_stale(self) -> bool:
+        return self.status != "pass"
+
+
+def check(settings: Settings, env: dict[str, str]) -> list[FeedFreshness]:
+    """Run `dbt source freshness` on the agency feeds and read its result."""
+    dbt_dir = settings.reports_dir / "dbt"
+    target = dbt_dir / "freshness-target"
+    log_file = dbt_dir / "dbt_source_freshness.log"
+    dbt_dir.mkdir(parents=True, exist_ok=True)
+    command = [str(Path(sys.executable).with_name("dbt")), "source", "freshness", "--select", f"source:{SOURCE}",
+               "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--target-path", str(target),
+               "--log-path", str(dbt_dir / "logs")]
+    (target / "sources.json").unlink(missing_ok=True)
+    with log_file.open("w") as out:
+        subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **env}, cwd=DBT_DIR)
+    # exit code 1 only says some feed is stale; sources.json says which, and its absence that dbt failed
+    if not (target / "sources.json").exists():
+        return [FeedFreshness("(all)", "not_checked", None, None, None, None,
+                              f"dbt source freshness wrote no result; see {log_file}")]
+    return parse(json.loads((target / "sources.json").read_text()))
+
+
+def parse(result: dict) -> list[FeedFreshness]:
+    """dbt's sources.json, one FeedFreshness per agency feed."""
+    feeds = []
+    for r in result["results"]:
+        agency = r["unique_id"].rsplit(".", 1)[-1]
+        criteria = r.get("criteria") or {}
+        loaded = r.get("max_loaded_at")
+        never = loaded is None or loaded.startswith(NEVER)
+        feeds.append(FeedFreshness(
+            agency=agency,
+            status=r["status"],
+            last_received_at=None if never else datetime.fromisoformat(loaded).replace(tzinfo=None),
+            hours_since_received=None if never else round(r["max_loaded_at_time_ago_in_s"] / 3600, 1),
+            warn_after=_period(criteria.get("warn_after")),
+            error_after=_period(criteria.get("error_after")),
+            detail="nothing received yet" if never and r["status"] != "runtime error" else r.get("message"),
+        ))
+    return sorted(feeds, key=lambda f: f.agency)
+
+
+def _period(rule: dict | None) -> str | None:
+    if not rule or rule.get("count") is None:
+        return None
+    return f"{rule['count']} {rule['period']}"
+
+
+def record(settings: Settings, run_id: str, env: dict[str, str]) -> list[FeedFreshness]:
+    """Check freshness and append the result to audit.agency_freshness."""
+    feeds = check(settings, env)
+    checked_at = datetime.now().replace(microsecond=0)
+    with warehouse.store(settings) as con:
+        con.execute(DDL)
+        warehouse.insert_rows(con, TABLE, ["run_id", "agency", "status", "last_received_at", "checked_at",
+                                           "hours_since_received", "warn_after", "error_after", "detail"],
+                              [(run_id, f.agency, f.status, f.last_received_at, checked_at, f.hours_since_received,
+                                f.warn_after, f.error_after, f.detail) for f in feeds])
+    return feeds
+
+
+def stale_feeds(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> list[FeedFreshness]:
+    """Feeds not fresh at a run (default: the latest checked), from audit.agency_freshness."""
+    rows = con.execute(f"""
+        select agency, status, last_received_at, hours_since_received, warn_after, error_after, detail
+        from {TABLE}
+        where run_id = coalesce(?, (select arg_max(run_id, checked_at) from {TABLE})) and status <> 'pass'
+        order by agency""", [run_id]).fetchall()
+    return [FeedFreshness(*row) for row in rows]
