@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from casehistory.identifiers import is_valid_nhs_number
-from casehistory.synth import generate
+from casehistory.synth import generate, world_batches
 from tests.ingest.helpers import load_folder
 
 
@@ -80,3 +80,17 @@ def test_one_batch_is_the_single_pass(tmp_path):
     default = generate(tmp_path / "default", children=60, seed=3)
     for path in sorted(p for p in one.root.rglob("*") if p.is_file()):
         assert path.read_bytes() == (default.root / path.relative_to(one.root)).read_bytes(), path.name
+
+
+def test_each_batch_holds_only_its_own_families():
+    # what keeps memory bounded: a batch's world starts empty, so no batch holds the ones before
+    batches = [(dict(world.persons), last) for world, last in world_batches(400, seed=11, batch_children=100)]
+    assert [last for _, last in batches] == [False] * (len(batches) - 1) + [True]
+    assert len(batches) == 4
+    seen: set[str] = set()
+    for persons, last in batches:
+        assert not seen & set(persons)
+        seen |= set(persons)
+        children = sum(1 for p in persons.values() if p.is_child)
+        assert children <= 103  # one batch's worth: a family of up to four children may tip it over
+        assert last or children >= 100
