@@ -13,6 +13,7 @@ WAREHOUSE ?=
 REVIEWS   ?=
 CHILDREN  ?= 100000
 PYTEST_ARGS ?=
+SIZES     ?= S,M,L
 
 .PHONY: run test bootstrap lock bench evaluate-linking docs clean rebuild bench-nightly browser
 
@@ -60,8 +61,9 @@ lock:
 evaluate-linking: $(STAMP)
 	$(BIN)/casehistory evaluate-linking --children $(CHILDREN) --noise default --noise high
 
+# Sizes S, M, L (10k / 100k / 1M children) through the pipeline; writes BENCHMARKS.md. make bench SIZES=S,M
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py --sizes $(SIZES) $(BENCH_ARGS)
 
 # dbt docs for analysts, from the last run's store: open <stem>.reports/dbt-docs/static_index.html
 # (an encrypted store: set CASEHISTORY_STORE_ENCRYPTION_KEY, see SECURITY.md)

@@ -1,6 +1,9 @@
 """Synthetic multi-agency extracts with ground truth: `casehistory generate --children N`.
 
-Seeded and deterministic: the same seed, size and noise level give byte-identical files. Output:
+Seeded and deterministic: the same seed, size and noise level give byte-identical files. It
+streams: families are made, rendered and appended to the files a batch at a time (BATCH_CHILDREN),
+so a million children need the memory of one batch; up to one batch the files are those a single
+pass over the whole world gives. Output:
 
     <out>/extracts/        the agency files, as a drop folder would hold them
     <out>/reviews.yml      the reviews declared for the two scenario families
@@ -12,9 +15,11 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import yaml
 
@@ -25,6 +30,14 @@ from casehistory.synth.scenarios import baby_e, js_family
 from casehistory.synth.world import AS_OF, World, WorldBuilder
 
 MIN_CHILDREN = 10
+# Families are made, rendered and written a batch at a time, so memory stays that of one batch
+# (about 1.5 GB) at any size. A size up to one batch gives the same bytes as a single pass would.
+BATCH_CHILDREN = 100_000
+RECORD_FIELDS = ["file", "row_number", "source", "agency", "record_id", "subject_ref", "true_person",
+                 "true_event", "event_type", "status", "reason"]
+PERSON_FIELDS = ["true_person", "family", "role", "forename", "surname", "sex", "date_of_birth", "nhs_number",
+                 "upn", "mother", "father", "scenario"]
+EVENT_FIELDS = ["true_event", "true_person", "event_type", "event_date", "outcome", "occurrence", "reported_by"]
 
 
 @dataclass
@@ -36,7 +49,9 @@ class Generated:
     expected: dict
 
 
-def build_world(children: int, seed: int) -> World:
+def world_batches(children: int, seed: int, batch_children: int = BATCH_CHILDREN) -> Iterator[tuple[World, bool]]:
+    """The world in batches of whole families (about batch_children children each, the scenario
+    families in the first), each with whether it is the last."""
     if children < MIN_CHILDREN:
         raise ValueError(f"--children must be at least {MIN_CHILDREN} (the scenario families alone have 6)")
     b = WorldBuilder(seed)
@@ -46,66 +61,189 @@ def build_world(children: int, seed: int) -> World:
         fam = b.world.families[child.family]
         births_and_health_visiting(b, fam, child)
         school_attendance(b, fam, child)
-    made = len(scenario_children)
+    made = in_batch = len(scenario_children)
     while made < children:
         fam = ordinary_family(b, children - made)
-        made += sum(1 for pid in fam.members if b.world.persons[pid].is_child)
+        family_children = sum(1 for pid in fam.members if b.world.persons[pid].is_child)
+        made += family_children
+        in_batch += family_children
         family_services(b, fam)
-    return b.world
+        if in_batch >= batch_children and made < children:
+            yield b.world, False
+            b.new_batch()
+            in_batch = 0
+    yield b.world, True
 
 
-def generate(out: Path, children: int, seed: int = 42, noise: str = "default") -> Generated:
+def generate(out: Path, children: int, seed: int = 42, noise: str = "default",
+             batch_children: int = BATCH_CHILDREN) -> Generated:
     out = Path(out)
-    world = build_world(children, seed)
-    renderer = ex.Renderer(world, level(noise), seed)
+    noise_level = level(noise)
     extracts_dir, truth_dir = out / "extracts", out / "ground_truth"
     extracts_dir.mkdir(parents=True, exist_ok=True)
     truth_dir.mkdir(parents=True, exist_ok=True)
 
-    records = []
-    for render in ex.RENDERERS:
-        for extract in render(renderer):
-            if not extract.rows and not extract.extra_truth:
-                continue
-            extract.write(extracts_dir / extract.file_name, extract)
-            for n, row in enumerate(extract.rows, start=1):
-                records.append({
-                    "file": extract.file_name, "row_number": n, "source": extract.source,
-                    "agency": row.report.agency, "record_id": row.values[extract.record_col],
-                    "subject_ref": row.view.subject_ref, "true_person": row.event.pid, "true_event": row.event.eid,
-                    "event_type": row.event.etype, "status": row.status, "reason": row.reason or "",
-                })
-            for extra in extract.extra_truth:
-                records.append({"file": extract.file_name, "source": extract.source, "agency": "",
-                                "record_id": "", "subject_ref": "", "true_person": "", "true_event": "",
-                                "event_type": "", **extra})
+    renderer: ex.Renderer | None = None
+    sinks: dict[str, ex.Sink] = {}  # by file name, in the order the files first have rows
+    truth = _RecordTruth(truth_dir)
+    tally = _Tally()
+    first_world: World | None = None
+    reviews_doc: dict = {}
+    with _CsvOut(truth_dir / "persons.csv", PERSON_FIELDS) as persons_out, \
+            _CsvOut(truth_dir / "events.csv", EVENT_FIELDS) as events_out:
+        for world, last in world_batches(children, seed, batch_children):
+            if renderer is None:
+                renderer = ex.Renderer(world, noise_level, seed)
+                renderer.last_batch = last
+            else:
+                renderer.next_batch(world, last)
+            batch_records = []
+            for render in ex.RENDERERS:
+                for extract in render(renderer):
+                    if not extract.rows and not extract.extra_truth:
+                        continue
+                    if extract.file_name not in sinks:
+                        sinks[extract.file_name] = extract.sink(extracts_dir / extract.file_name)
+                    sinks[extract.file_name].append(extract)
+                    batch_records += truth.add(extract)
+            tally.add_batch(world, batch_records)
+            if first_world is None:  # the scenario families, and so the reviews, are in the first batch
+                first_world, reviews_doc = world, _reviews_doc(world, renderer)
+            persons_out.write(
+                {"true_person": p.pid, "family": p.family, "role": p.role, "forename": p.forename,
+                 "surname": p.surname, "sex": p.sex, "date_of_birth": p.dob.isoformat(), "nhs_number": p.nhs,
+                 "upn": p.upn or "", "mother": p.mother or "", "father": p.father or "", "scenario": p.scenario or ""}
+                for p in world.persons.values())
+            events_out.write(
+                {"true_event": e.eid, "true_person": e.pid, "event_type": e.etype, "event_date": e.date.isoformat(),
+                 "outcome": e.outcome or "", "occurrence": e.occurrence or "",
+                 "reported_by": "|".join(rep.agency for rep in e.reports)}
+                for e in world.events if e.reports)
+    for sink in sinks.values():
+        sink.close()
+    truth.close(truth_dir / "records.csv")
 
     reviews_path = out / "reviews.yml"
-    reviews_path.write_text(yaml.safe_dump(_reviews_doc(world, renderer), sort_keys=False))
-    expected = _expected(world, records, children, seed, noise)
-    _write_csv(truth_dir / "records.csv", records)
-    _write_csv(truth_dir / "persons.csv", [
-        {"true_person": p.pid, "family": p.family, "role": p.role, "forename": p.forename, "surname": p.surname,
-         "sex": p.sex, "date_of_birth": p.dob.isoformat(), "nhs_number": p.nhs, "upn": p.upn or "",
-         "mother": p.mother or "", "father": p.father or "", "scenario": p.scenario or ""}
-        for p in world.persons.values()])
-    _write_csv(truth_dir / "events.csv", [
-        {"true_event": e.eid, "true_person": e.pid, "event_type": e.etype, "event_date": e.date.isoformat(),
-         "outcome": e.outcome or "", "occurrence": e.occurrence or "",
-         "reported_by": "|".join(rep.agency for rep in e.reports)}
-        for e in world.events if e.reports])
+    reviews_path.write_text(yaml.safe_dump(reviews_doc, sort_keys=False))
+    expected = tally.expected(first_world, children, seed, noise)
     (truth_dir / "expected.json").write_text(json.dumps(expected, indent=2, sort_keys=True))
     return Generated(out, extracts_dir, reviews_path, truth_dir, expected)
 
 
-def _write_csv(path: Path, rows: list[dict]) -> None:
-    fields: list[str] = []
-    for row in rows:
-        fields.extend(k for k in row if k not in fields)
-    with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=fields)
-        w.writeheader()
-        w.writerows(rows)
+class _CsvOut:
+    def __init__(self, path: Path, fields: list[str]):
+        self._file = path.open("w", newline="", encoding="utf-8")
+        self._csv = csv.DictWriter(self._file, fieldnames=fields)
+        self._csv.writeheader()
+
+    def write(self, rows: Iterable[dict]) -> None:
+        self._csv.writerows(rows)
+
+    def __enter__(self) -> _CsvOut:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._file.close()
+
+
+class _RecordTruth:
+    """records.csv, one row per extract row: kept in a part file per extract while batches come,
+    joined in the order the extracts first appeared."""
+
+    def __init__(self, truth_dir: Path):
+        self._dir = truth_dir
+        self._parts: dict[str, tuple[Path, _CsvOut]] = {}
+        self._rows: Counter = Counter()
+
+    def add(self, extract: ex.Extract) -> list[dict]:
+        records = []
+        first = self._rows[extract.file_name]
+        for n, row in enumerate(extract.rows, start=first + 1):
+            records.append({
+                "file": extract.file_name, "row_number": n, "source": extract.source,
+                "agency": row.report.agency, "record_id": row.values[extract.record_col],
+                "subject_ref": row.view.subject_ref, "true_person": row.event.pid, "true_event": row.event.eid,
+                "event_type": row.event.etype, "status": row.status, "reason": row.reason or "",
+            })
+        self._rows[extract.file_name] += len(extract.rows)
+        for extra in extract.extra_truth:
+            records.append({"file": extract.file_name, "source": extract.source, "agency": "",
+                            "record_id": "", "subject_ref": "", "true_person": "", "true_event": "",
+                            "event_type": "", **extra})
+        if extract.file_name not in self._parts:
+            path = self._dir / f".records-{len(self._parts):03d}.part"
+            self._parts[extract.file_name] = (path, _CsvOut(path, RECORD_FIELDS))
+        self._parts[extract.file_name][1].write(records)
+        return records
+
+    def close(self, path: Path) -> None:
+        with path.open("w", newline="", encoding="utf-8") as out:
+            csv.DictWriter(out, fieldnames=RECORD_FIELDS).writeheader()
+            for part, writer in self._parts.values():
+                writer.__exit__()
+                with part.open(newline="", encoding="utf-8") as f:
+                    f.readline()  # its own header
+                    shutil.copyfileobj(f, out)
+                part.unlink()
+
+
+class _Tally:
+    """The counts of expected.json, added up batch by batch: people and events never span batches,
+    so distinct people and events of a batch add up to the distinct ones of the whole."""
+
+    def __init__(self):
+        self.files: dict[str, dict] = {}
+        self.per_agency: dict[str, Counter] = defaultdict(Counter)
+        self.source_agency: dict[str, str] = {}  # the first agency seen for a source
+        self.unattributed: dict[str, Counter] = defaultdict(Counter)  # rows with no agency, by source
+        self.counts: Counter = Counter()
+
+    def add_batch(self, world: World, records: list[dict]) -> None:
+        for r in records:
+            f = self.files.setdefault(r["file"], {"source": r["source"], "rows": 0, "loaded": 0, "quarantined": 0,
+                                                  "reasons": Counter(), "agencies": Counter()})
+            f["rows"] += 1
+            outcome = "quarantined" if r["status"] == "quarantined" else "loaded"
+            f[outcome] += 1
+            if outcome == "quarantined":
+                f["reasons"][r["reason"]] += 1
+            else:
+                f["agencies"][r["agency"]] += 1
+            if r["agency"]:
+                self.source_agency.setdefault(r["source"], r["agency"])
+                self.per_agency[r["agency"]]["rows"] += 1
+                self.per_agency[r["agency"]][outcome] += 1
+            else:
+                self.unattributed[r["source"]][outcome] += 1
+        loaded = [r for r in records if r["status"] in ("loaded", "superseded")]
+        persons = world.persons
+        self.counts["rows"] += len(records)
+        self.counts["rows_loaded"] += len(loaded)
+        self.counts["rows_superseded"] += sum(1 for r in records if r["status"] == "superseded")
+        self.counts["persons"] += len({r["true_person"] for r in loaded})
+        self.counts["children"] += len({r["true_person"] for r in loaded if persons[r["true_person"]].is_child})
+        self.counts["child_events"] += len({r["true_event"] for r in loaded
+                                            if r["status"] == "loaded" and persons[r["true_person"]].is_child})
+
+    def expected(self, first_world: World, children: int, seed: int, noise: str) -> dict:
+        per_agency = {a: Counter(c) for a, c in self.per_agency.items()}
+        for source, outcomes in self.unattributed.items():
+            agency = per_agency.setdefault(self.source_agency.get(source, source), Counter())
+            for outcome, n in outcomes.items():
+                agency["rows"] += n
+                agency[outcome] += n
+        c = self.counts
+        return {
+            "seed": seed, "children_requested": children, "noise": noise, "as_of": AS_OF.isoformat(),
+            "files": {name: {**f, "reasons": dict(f["reasons"]), "agencies": dict(f["agencies"])}
+                      for name, f in self.files.items()},
+            "agencies": {a: dict(n) for a, n in sorted(per_agency.items())},
+            "rows": c["rows"], "rows_loaded": c["rows_loaded"], "rows_quarantined": c["rows"] - c["rows_loaded"],
+            "rows_superseded": c["rows_superseded"], "persons": c["persons"], "children": c["children"],
+            "child_events": c["child_events"],
+            "reviews": {rv.rid: {"missing_chronologies": rv.missing_chronologies,
+                                 "involved_not_asked": rv.involved_not_asked} for rv in first_world.reviews},
+        }
 
 
 def _reviews_doc(world: World, renderer: ex.Renderer) -> dict:
@@ -123,43 +261,3 @@ def _reviews_doc(world: World, renderer: ex.Renderer) -> dict:
                         "scope_start": rv.scope_start, "scope_end": rv.scope_end, "deadline": rv.deadline,
                         "agencies": rv.agencies})
     return {"reviews": reviews}
-
-
-def _expected(world: World, records: list[dict], children: int, seed: int, noise: str) -> dict:
-    files: dict[str, dict] = {}
-    for r in records:
-        f = files.setdefault(r["file"], {"source": r["source"], "rows": 0, "loaded": 0, "quarantined": 0,
-                                         "reasons": Counter(), "agencies": Counter()})
-        f["rows"] += 1
-        if r["status"] == "quarantined":
-            f["quarantined"] += 1
-            f["reasons"][r["reason"]] += 1
-        else:
-            f["loaded"] += 1
-            f["agencies"][r["agency"]] += 1
-    loaded = [r for r in records if r["status"] in ("loaded", "superseded")]
-    current = [r for r in records if r["status"] == "loaded"]
-    persons = world.persons
-    child_pids = {r["true_person"] for r in loaded if persons[r["true_person"]].is_child}
-    events_by_child = {r["true_event"] for r in current if persons[r["true_person"]].is_child}
-    per_agency: dict[str, Counter] = defaultdict(Counter)
-    for r in records:
-        agency = r["agency"] or _agency_of_source(records, r["source"])
-        per_agency[agency]["rows"] += 1
-        per_agency[agency]["quarantined" if r["status"] == "quarantined" else "loaded"] += 1
-    return {
-        "seed": seed, "children_requested": children, "noise": noise, "as_of": AS_OF.isoformat(),
-        "files": {name: {**f, "reasons": dict(f["reasons"]), "agencies": dict(f["agencies"])} for name, f in files.items()},
-        "agencies": {a: dict(c) for a, c in sorted(per_agency.items())},
-        "rows": len(records), "rows_loaded": len(loaded), "rows_quarantined": len(records) - len(loaded),
-        "rows_superseded": sum(1 for r in records if r["status"] == "superseded"),
-        "persons": len({r["true_person"] for r in loaded}),
-        "children": len(child_pids),
-        "child_events": len(events_by_child),
-        "reviews": {rv.rid: {"missing_chronologies": rv.missing_chronologies,
-                             "involved_not_asked": rv.involved_not_asked} for rv in world.reviews},
-    }
-
-
-def _agency_of_source(records: list[dict], source: str) -> str:
-    return next((r["agency"] for r in records if r["source"] == source and r["agency"]), source)

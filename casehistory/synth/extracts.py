@@ -19,7 +19,7 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator, Protocol
 
 from casehistory.synth import names
 from casehistory.synth.noise import NoiseLevel
@@ -63,7 +63,7 @@ class Extract:
     file_name: str
     source: str
     rows: list[Row]
-    write: Callable[[Path, Extract], None]
+    sink: Callable[[Path], Sink]  # opens the file; extracts of later batches append to it
     date_col: str
     format_date: Callable[[date], object]
     bad_date: object
@@ -75,13 +75,38 @@ class Extract:
 
 
 class Renderer:
+    """Renders one batch of the world at a time (next_batch); ids, row numbers and household refs
+    carry on across batches, so the files read as one extract whatever the batch size."""
+
     def __init__(self, world: World, noise: NoiseLevel, seed: int):
         self.world = world
         self.noise = noise
         self.rng = random.Random(seed + 1)
         self.views: dict[tuple[str, str], View] = {}
+        self.last_batch = True
         self._ids: dict[str, int] = {}
+        self._row_numbers: dict[str, int] = {}
+        self._households: dict[str, str] = {}
+        self._households_before = 0
         self._vocab = event_types()
+
+    def next_batch(self, world: World, last: bool) -> None:
+        """Families never span batches, so the last batch's records of people can go."""
+        self.world, self.last_batch = world, last
+        self.views.clear()
+        self._households_before += len(self._households)
+        self._households.clear()
+
+    def numbered(self, key: str, items: list) -> Iterator[tuple[int, object]]:
+        """Row numbers of one extract, continuing from the batches before."""
+        for item in items:
+            self._row_numbers[key] = self._row_numbers.get(key, 0) + 1
+            yield self._row_numbers[key], item
+
+    def household_ref(self, family: str) -> str:
+        if family not in self._households:
+            self._households[family] = f"HH{self._households_before + len(self._households) + 1:07d}"
+        return self._households[family]
 
     # ---- identity as each agency holds it --------------------------------------------------------
     def _next_id(self, agency: str) -> int:
@@ -239,7 +264,7 @@ CSC_HEADER = ["Record ID", "Child ID", "NHS Number", "UPN", "Forename", "Surname
 
 def render_csc(r: Renderer) -> list[Extract]:
     rows = []
-    for n, (ev, rep) in enumerate(r.reports("csc"), start=1):
+    for n, (ev, rep) in r.numbered("csc", r.reports("csc")):
         v = r.view("csc", ev.pid)
         nhs = v.nhs and (f"{v.nhs[:3]} {v.nhs[3:6]} {v.nhs[6:]}" if r.rng.random() < 0.3 else v.nhs)
         recorded = datetime.combine(rep.date + timedelta(days=r.rng.randint(0, 5)), time(r.rng.randint(9, 16), r.rng.choice([0, 15, 30, 45])))
@@ -252,7 +277,7 @@ def render_csc(r: Renderer) -> list[Extract]:
             "Worker Role": rep.practitioner_role, "Notes": rep.summary, "Recorded": recorded.strftime("%d/%m/%Y %H:%M"),
         }
         rows.append(Row(values, ev, rep, v))
-    main = Extract(f"csc_activity_{AS_OF.isoformat()}.csv", "csc_activity", rows, csv_writer(CSC_HEADER, "utf-8"),
+    main = Extract(f"csc_activity_{AS_OF.isoformat()}.csv", "csc_activity", rows, csv_sink(CSC_HEADER, "utf-8"),
                    "Activity Date", lambda d: d.strftime("%d/%m/%Y"), "31/02/2024", "Activity", "XFER",
                    "Child ID", "Record ID")
     r.inject_faults(main)
@@ -280,7 +305,7 @@ def _csc_corrections(r: Renderer, main: Extract) -> Extract:
         row.status = "superseded"
         corrected.append(Row(fixed, row.event, row.report, row.view))
     return Extract(f"csc_activity_{(AS_OF + timedelta(days=7)).isoformat()}_corrections.csv", "csc_activity",
-                   corrected, csv_writer(CSC_HEADER, "utf-8"), "Activity Date", lambda d: d.strftime("%d/%m/%Y"), "31/02/2024",
+                   corrected, csv_sink(CSC_HEADER, "utf-8"), "Activity Date", lambda d: d.strftime("%d/%m/%Y"), "31/02/2024",
                    "Activity", "XFER", "Child ID", "Record ID")
 
 
@@ -299,7 +324,7 @@ EH_HEADER = ["Activity ID", "Case Ref", "First Name", "Last Name", "Date of Birt
 
 def render_eh(r: Renderer) -> list[Extract]:
     rows = []
-    for n, (ev, rep) in enumerate(r.reports("eh"), start=1):
+    for n, (ev, rep) in r.numbered("eh", r.reports("eh")):
         v = r.view("eh", ev.pid)
         when: object = datetime.combine(rep.date, time())
         if r.rng.random() < r.noise.iso_dates / 2:
@@ -310,7 +335,7 @@ def render_eh(r: Renderer) -> list[Extract]:
                   "Outcome": EH_OUTCOME.get(rep.outcome) if rep.outcome else None, "Worker": rep.practitioner_role,
                   "Comments": rep.summary}
         rows.append(Row(values, ev, rep, v))
-    ex = Extract("EarlyHelp_Activity_Mar2025.xlsx", "eh_activity", rows, write_eh_xlsx, "Activity Date",
+    ex = Extract("EarlyHelp_Activity_Mar2025.xlsx", "eh_activity", rows, eh_xlsx_sink, "Activity Date",
                  lambda d: datetime.combine(d, time()), "31/02/2024", "Activity Type", "Parenting Course",
                  "Case Ref", "Activity ID")
     r.inject_faults(ex)
@@ -331,7 +356,7 @@ HV_OUTCOME = {"universal": "Universal", "universal_plus": "Universal Plus",
 
 def render_hv(r: Renderer) -> list[Extract]:
     rows = []
-    for n, (ev, rep) in enumerate(r.reports("hv"), start=1):
+    for n, (ev, rep) in r.numbered("hv", r.reports("hv")):
         v = r.view("hv", ev.pid)
         values = {"contact_id": f"C{n:08d}", "patient.id": v.subject_ref, "patient.nhs_number": v.nhs,
                   "patient.given_name": v.forename, "patient.family_name": v.surname,
@@ -341,7 +366,7 @@ def render_hv(r: Renderer) -> list[Extract]:
                   "contact_date": rep.date.isoformat(), "outcome": HV_OUTCOME.get(rep.outcome) if rep.outcome else None,
                   "related_org": rep.related_agency, "staff_role": rep.practitioner_role, "notes": rep.summary}
         rows.append(Row(values, ev, rep, v))
-    ex = Extract("hv_contacts_20250331.json", "hv_contacts", rows, write_hv_json, "contact_date",
+    ex = Extract("hv_contacts_20250331.json", "hv_contacts", rows, HvJsonSink, "contact_date",
                  lambda d: d.isoformat(), "2024-02-30", "contact_type", "immunisation", "patient.id", "contact_id")
     r.inject_faults(ex)
     return [ex]
@@ -355,11 +380,10 @@ POLICE_TYPE = {("police_incident", "domestic_abuse"): "DOMESTIC", ("police_incid
 
 def render_police(r: Renderer) -> list[Extract]:
     rows = []
-    households: dict[str, str] = {}
-    for n, (ev, rep) in enumerate(r.reports("police"), start=1):
+    for n, (ev, rep) in r.numbered("police", r.reports("police")):
         p = r.world.persons[ev.pid]
         v = r.view("police", ev.pid)
-        household = households.setdefault(p.family, f"HH{len(households) + 1:07d}")
+        household = r.household_ref(p.family)
         at = datetime.combine(rep.date, time(r.rng.randint(0, 23), r.rng.randint(0, 59)))
         role = ("CHILD PRESENT" if ev.etype == "police_incident" else "SUBJECT") if p.is_child else \
             ("VICTIM" if p.role == "mother" else "SUSPECT")
@@ -371,13 +395,14 @@ def render_police(r: Renderer) -> list[Extract]:
                   "occurred_at": at.isoformat(timespec="seconds"), "referred_to": "CSC" if rep.related_agency == "csc" else None,
                   "officer_role": rep.practitioner_role, "summary": rep.summary}
         rows.append(Row(values, ev, rep, v))
-    ex = Extract(f"police_ppn_{AS_OF.isoformat()}.jsonl", "police_ppn", rows, write_jsonl, "occurred_at",
+    ex = Extract(f"police_ppn_{AS_OF.isoformat()}.jsonl", "police_ppn", rows, JsonlSink, "occurred_at",
                  lambda d: datetime.combine(d, time(12, 0)).isoformat(timespec="seconds"), "2024-13-01T10:00:00",
                  "type", "ASB", "person_id", "record_ref")
     r.inject_faults(ex)
-    if r.noise.bad_rows > 0 and rows:
-        # one line cut short by the export: unreadable as JSON, quarantined as a whole
-        ex.extra_truth.append({"row_number": len(rows) + 1, "status": "quarantined", "reason": "unreadable_row"})
+    if r.last_batch and r.noise.bad_rows > 0 and r._row_numbers.get("police"):
+        # one line cut short by the export, at its end: unreadable as JSON, quarantined as a whole
+        ex.extra_truth.append({"row_number": r._row_numbers["police"] + 1, "status": "quarantined",
+                               "reason": "unreadable_row"})
     return [ex]
 
 
@@ -393,7 +418,7 @@ SCHOOL_HEADER = ["Record Ref", "UPN", "Adno", "Legal Surname", "Legal Forename",
 
 def render_school(r: Renderer) -> list[Extract]:
     rows = []
-    for n, (ev, rep) in enumerate(r.reports("school"), start=1):
+    for n, (ev, rep) in r.numbered("school", r.reports("school")):
         v = r.view("school", ev.pid)
         values = {"Record Ref": f"S{n:07d}", "UPN": v.upn, "Adno": v.subject_ref, "Legal Surname": v.surname,
                   "Legal Forename": v.forename, "DOB": v.dob.strftime("%d/%m/%Y"), "Gender": v.sex or "",
@@ -403,7 +428,7 @@ def render_school(r: Renderer) -> list[Extract]:
                   "Note": rep.summary}
         rows.append(Row(values, ev, rep, v))
     ex = Extract(f"school_welfare_attendance_{AS_OF.isoformat()}.csv", "school_welfare", rows,
-                 csv_writer(SCHOOL_HEADER, "cp1252"),
+                 csv_sink(SCHOOL_HEADER, "cp1252"),
                  "Date", lambda d: d.strftime("%d/%m/%Y"), "00/00/0000", "Record Type", "ZZ", "Adno", "Record Ref")
     r.inject_faults(ex)
     return [ex]
@@ -441,22 +466,36 @@ def render_chronologies(r: Renderer) -> list[Extract]:
             xlsx = agency != "gp"
             name = f"chronology_{agency}_{review.rid}.{'xlsx' if xlsx else 'csv'}"
             out.append(Extract(name, "chronology_template", rows,
-                               write_chronology_xlsx if xlsx else csv_writer(CHRONOLOGY_HEADER, "utf-8"),
+                               chronology_xlsx_sink if xlsx else csv_sink(CHRONOLOGY_HEADER, "utf-8"),
                                "event_date", lambda d: d.strftime("%d/%m/%Y"), "31/02/2024", "event_type",
                                "visit", "subject_ref", "record_id"))
     return out
 
 
-# ---- writers ---------------------------------------------------------------------------------------
+# ---- writers: each opens its file once and appends every batch's rows ----------------------------
 
-def csv_writer(header: list[str], encoding: str) -> Callable[[Path, Extract], None]:
-    def write(path: Path, ex: Extract) -> None:
-        with path.open("w", newline="", encoding=encoding) as f:
-            w = csv.writer(f)
-            w.writerow(header)
-            for row in ex.rows:
-                w.writerow(["" if row.values.get(c) is None else row.values[c] for c in header])
-    return write
+class Sink(Protocol):
+    def append(self, ex: Extract) -> None: ...
+    def close(self) -> None: ...
+
+
+class CsvSink:
+    def __init__(self, path: Path, header: list[str], encoding: str):
+        self.header = header
+        self._file = path.open("w", newline="", encoding=encoding)
+        self._csv = csv.writer(self._file)
+        self._csv.writerow(header)
+
+    def append(self, ex: Extract) -> None:
+        for row in ex.rows:
+            self._csv.writerow(["" if row.values.get(c) is None else row.values[c] for c in self.header])
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def csv_sink(header: list[str], encoding: str) -> Callable[[Path], Sink]:
+    return lambda path: CsvSink(path, header, encoding)
 
 
 def save_workbook(wb, path: Path) -> None:
@@ -475,29 +514,38 @@ def save_workbook(wb, path: Path) -> None:
             dst.writestr(entry, data)
 
 
-def write_eh_xlsx(path: Path, ex: Extract) -> None:
-    from openpyxl import Workbook
+class XlsxSink:
+    """A write-only workbook: openpyxl streams the appended rows to a temporary file."""
 
-    wb = Workbook(write_only=True)
-    about = wb.create_sheet("About")
-    about.append(["Early help case management system: activity extract"])
-    about.append(["Extract date", datetime.combine(AS_OF, time())])
-    ws = wb.create_sheet("Activity")
-    ws.append(EH_HEADER)
-    for row in ex.rows:
-        ws.append([row.values.get(c) for c in EH_HEADER])
-    save_workbook(wb, path)
+    def __init__(self, path: Path, preamble: dict[str, list[list]], sheet: str, header: list[str],
+                 columns: list[str]):
+        from openpyxl import Workbook
+
+        self.path, self.columns = path, columns
+        self._wb = Workbook(write_only=True)
+        for name, lines in preamble.items():
+            ws = self._wb.create_sheet(name)
+            for line in lines:
+                ws.append(line)
+        self._ws = self._wb.create_sheet(sheet)
+        self._ws.append(header)
+
+    def append(self, ex: Extract) -> None:
+        for row in ex.rows:
+            self._ws.append([row.values.get(c) for c in self.columns])
+
+    def close(self) -> None:
+        save_workbook(self._wb, self.path)
 
 
-def write_chronology_xlsx(path: Path, ex: Extract) -> None:
-    from openpyxl import Workbook
+def eh_xlsx_sink(path: Path) -> Sink:
+    about = [["Early help case management system: activity extract"], ["Extract date", datetime.combine(AS_OF, time())]]
+    return XlsxSink(path, {"About": about}, "Activity", EH_HEADER, EH_HEADER)
 
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("Chronology")
-    ws.append([c.upper() if c in ("agency", "nhs_number") else c for c in CHRONOLOGY_HEADER])  # headers are case-insensitive
-    for row in ex.rows:
-        ws.append([row.values.get(c) for c in CHRONOLOGY_HEADER])
-    save_workbook(wb, path)
+
+def chronology_xlsx_sink(path: Path) -> Sink:
+    header = [c.upper() if c in ("agency", "nhs_number") else c for c in CHRONOLOGY_HEADER]  # headers are case-insensitive
+    return XlsxSink(path, {}, "Chronology", header, CHRONOLOGY_HEADER)
 
 
 def _nest(flat: dict) -> dict:
@@ -511,18 +559,44 @@ def _nest(flat: dict) -> dict:
     return out
 
 
-def write_hv_json(path: Path, ex: Extract) -> None:
-    doc = {"extract": {"system": "community health records", "generated": f"{AS_OF.isoformat()}T02:00:00"},
-           "contacts": [_nest(row.values) for row in ex.rows]}
-    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False), encoding="utf-8")
+class HvJsonSink:
+    """One JSON document, {"extract": {...}, "contacts": [...]}, written a contact at a time in the
+    layout json.dumps(doc, indent=1) gives."""
 
+    _PLACEHOLDER = '"contacts go here"'
 
-def write_jsonl(path: Path, ex: Extract) -> None:
-    with path.open("w", encoding="utf-8") as f:
+    def __init__(self, path: Path):
+        doc = {"extract": {"system": "community health records", "generated": f"{AS_OF.isoformat()}T02:00:00"},
+               "contacts": ["contacts go here"]}
+        self._head, self._tail = json.dumps(doc, indent=1, ensure_ascii=False).split(self._PLACEHOLDER)
+        self._file = path.open("w", encoding="utf-8")
+        self._file.write(self._head)
+        self._first = True
+
+    def append(self, ex: Extract) -> None:
         for row in ex.rows:
-            f.write(json.dumps(row.values, ensure_ascii=False) + "\n")
+            if not self._first:
+                self._file.write(",\n  ")
+            self._file.write(json.dumps(_nest(row.values), indent=1, ensure_ascii=False).replace("\n", "\n  "))
+            self._first = False
+
+    def close(self) -> None:
+        self._file.write(self._tail)
+        self._file.close()
+
+
+class JsonlSink:
+    def __init__(self, path: Path):
+        self._file = path.open("w", encoding="utf-8")
+
+    def append(self, ex: Extract) -> None:
+        for row in ex.rows:
+            self._file.write(json.dumps(row.values, ensure_ascii=False) + "\n")
         for _ in ex.extra_truth:
-            f.write('{"record_ref": "PR-TRUNCATED", "occurrence_ref": "OCC\n')
+            self._file.write('{"record_ref": "PR-TRUNCATED", "occurrence_ref": "OCC\n')
+
+    def close(self) -> None:
+        self._file.close()
 
 
 RENDERERS = (render_csc, render_eh, render_hv, render_police, render_school, render_chronologies)

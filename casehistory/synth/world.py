@@ -22,6 +22,15 @@ OLDEST_CHILD = date(2007, 4, 1)
 # Agencies with a regular bulk extract in the demo; the others send chronology templates only.
 BULK_AGENCIES = ("csc", "eh", "hv", "police", "school")
 
+# NHS numbers come from the test range 999 (about 909,000 valid numbers); past 80% of it (a
+# generated authority of about 300,000 children) 990-998 are drawn too, outside the ranges issued
+# to patients as far as we know.
+NHS_TEST_PREFIX, NHS_MORE_PREFIXES = "999", tuple(f"99{d}" for d in range(9))
+NHS_PREFIX_CAPACITY = 909_090
+# Postcodes are unique to a family while the made-up units last (about 108,000); past 90% of them
+# families share postcodes, as real ones do (about 15 addresses each).
+POSTCODE_CAPACITY = len(names.POSTCODE_AREAS) * 9 * len(names.POSTCODE_UNIT_LETTERS) ** 2
+
 
 @dataclass
 class Person:
@@ -128,9 +137,16 @@ class WorldBuilder:
         self._vocab = event_types()
 
     # ---- identifiers -------------------------------------------------------------------------
+    def new_batch(self) -> None:
+        """Start a new batch of families: the people and events of the last batch are written and
+        dropped (families never span batches), the identifier and id counters carry on."""
+        self.world = World()
+
     def new_nhs(self) -> str:
         while True:
-            first_nine = "999" + "".join(self.rng.choice("0123456789") for _ in range(6))
+            prefix = NHS_TEST_PREFIX if len(self._nhs_seen) < 0.8 * NHS_PREFIX_CAPACITY \
+                else self.rng.choice(NHS_MORE_PREFIXES)
+            first_nine = prefix + "".join(self.rng.choice("0123456789") for _ in range(6))
             check = nhs_check_digit(first_nine)
             if check is None:
                 continue
@@ -149,6 +165,8 @@ class WorldBuilder:
         while True:
             pc = (f"{self.rng.choice(names.POSTCODE_AREAS)} {self.rng.randint(1, 9)}"
                   f"{self.rng.choice(names.POSTCODE_UNIT_LETTERS)}{self.rng.choice(names.POSTCODE_UNIT_LETTERS)}")
+            if len(self._postcodes) >= 0.9 * POSTCODE_CAPACITY:
+                return pc
             if pc not in self._postcodes:
                 self._postcodes.add(pc)
                 return pc
