@@ -3,22 +3,23 @@
 The js_family scenario's family support service (early help) never sends anything about the
 family (Family.silent_agencies), as in the seed review. `held_back_chronology` writes what it
 would have sent on the chronology template for the review, so a test or a demo can drop the file
-in and see the review's flag clear. Same seed and size as `generate`, same world.
+in and see the review's flag clear. Same seed and size as `generate`, same world (its first batch).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from casehistory.synth import build_world
+from casehistory.synth import world_batches
 from casehistory.synth import extracts as ex
 from casehistory.synth.noise import level
 
 
 def held_back_chronology(out_dir: Path, children: int, seed: int = 42, noise: str = "default") -> list[Path]:
     """Write one chronology template per review and silent agency asked; return the files written."""
-    world = build_world(children, seed)
+    world, last = next(world_batches(children, seed))  # the scenario families are in the first batch
     renderer = ex.Renderer(world, level(noise), seed)
+    renderer.last_batch = last
     written = []
     for review in world.reviews:
         families = {world.persons[pid].family for pid in review.subjects}
@@ -46,9 +47,11 @@ def held_back_chronology(out_dir: Path, children: int, seed: int = 42, noise: st
             if not rows:
                 continue
             extract = ex.Extract(f"chronology_{agency}_{review.rid}_late.xlsx", "chronology_template", rows,
-                                 ex.write_chronology_xlsx, "event_date", lambda d: d.strftime("%d/%m/%Y"),
+                                 ex.chronology_xlsx_sink, "event_date", lambda d: d.strftime("%d/%m/%Y"),
                                  "31/02/2024", "event_type", "visit", "subject_ref", "record_id")
             path = Path(out_dir) / extract.file_name
-            extract.write(path, extract)
+            sink = extract.sink(path)
+            sink.append(extract)
+            sink.close()
             written.append(path)
     return written
