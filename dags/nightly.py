@@ -28,61 +28,18 @@ casehistory.pipeline.
 
 from __future__ import annotations
 
-import logging
-import os
 from datetime import timedelta
 
 import pendulum
-from airflow.exceptions import AirflowFailException
-from airflow.sdk import Param, TriggerRule, dag, get_current_context, task
+from airflow.sdk import TriggerRule, dag, get_current_context, task
 
-log = logging.getLogger("casehistory.dag")
-
-
-def _settings(params: dict):
-    from casehistory.settings import Settings
-
-    return Settings.from_params(params)
-
-
-def _run(step: str, params: dict, run_id: str, *args):
-    """Call a pipeline step; a StepFailed becomes a failure Airflow does not retry."""
-    from casehistory import pipeline
-    from casehistory.runlock import step_lock
-
-    settings = _settings(params)
-    try:
-        with step_lock(settings):  # one writer per warehouse, even beside a `casehistory run`
-            return getattr(pipeline, step)(settings, run_id, *args)
-    except pipeline.StepFailed as exc:
-        raise AirflowFailException(str(exc)) from exc
-
-
-def _log_failure(context) -> None:
-    ti = context["task_instance"]
-    log.error("task %s (map %s) of run %s failed: %s", ti.task_id, ti.map_index, context["run_id"],
-              context.get("exception"))
-    from casehistory import alerts
-
-    exception = context.get("exception")
-    cause = getattr(exception, "__cause__", None) or exception
-    alerts.send(alerts.task_failed(ti.dag_id, ti.task_id, context["run_id"], getattr(ti, "try_number", None),
-                                   map_label=context.get("source_name") or (None if ti.map_index < 0 else str(ti.map_index)),
-                                   error_type=type(cause).__name__ if cause else None))
-
-
-def _default(name: str, fallback: str) -> str:
-    return os.environ.get(f"CASEHISTORY_{name}", fallback)
+from casehistory.dag_support import env_default, on_task_failure, pipeline_params, run_step
 
 
 def _schedule() -> str | None:
     """CASEHISTORY_SCHEDULE: a cron expression in Europe/London time; "none" for manual runs only."""
-    value = _default("SCHEDULE", "0 2 * * *").strip()
+    value = env_default("SCHEDULE", "0 2 * * *").strip()
     return None if value.lower() in ("", "none", "manual") else value
-
-
-def _project_path(*parts: str) -> str:
-    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), *parts)
 
 
 @dag(
@@ -96,62 +53,57 @@ def _project_path(*parts: str) -> str:
     doc_md=__doc__,
     default_args={
         "owner": "data-team",
-        "retries": int(_default("RETRIES", "2")),
+        "retries": int(env_default("RETRIES", "2")),
         # about 5, 10, 20 ... minutes between attempts: a locked file or a busy disk gets time to clear
-        "retry_delay": timedelta(seconds=int(_default("RETRY_DELAY_SECONDS", "300"))),
+        "retry_delay": timedelta(seconds=int(env_default("RETRY_DELAY_SECONDS", "300"))),
         "retry_exponential_backoff": True,
-        "max_retry_delay": timedelta(seconds=int(_default("MAX_RETRY_DELAY_SECONDS", "3600"))),
-        "on_failure_callback": _log_failure,
+        "max_retry_delay": timedelta(seconds=int(env_default("MAX_RETRY_DELAY_SECONDS", "3600"))),
+        "on_failure_callback": on_task_failure,
     },
-    params={
-        "extracts": Param(_default("EXTRACTS", _project_path("data", "demo", "extracts")), type="string"),
-        "warehouse": Param(_default("WAREHOUSE", _project_path("data", "warehouse.duckdb")), type="string"),
-        "reviews": Param(_default("REVIEWS", ""), type="string"),
-        "run_date": Param("", type="string", description="ISO date treated as today; empty = today"),
-    },
+    params=pipeline_params(),
 )
 def nightly():
     @task
     def prepare(params=None, run_id=None) -> list[dict]:
-        plan = _run("prepare", params, run_id)
+        plan = run_step("prepare", params, run_id)
         return [{"source": source, "files": files} for source, files in sorted(plan.items())]
 
     @task(map_index_template="{{ source_name }}")
     def load(job: dict, params=None, run_id=None) -> dict:
         get_current_context()["source_name"] = job["source"]
-        return _run("load", params, run_id, job["source"], job["files"])
+        return run_step("load", params, run_id, job["source"], job["files"])
 
     @task(trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
     def link(params=None, run_id=None) -> dict:
-        return _run("link", params, run_id)
+        return run_step("link", params, run_id)
 
     @task
     def build(params=None, run_id=None) -> dict:
-        return _run("build", params, run_id)
+        return run_step("build", params, run_id)
 
     @task
     def check(params=None, run_id=None) -> dict:
-        return _run("check", params, run_id)
+        return run_step("check", params, run_id)
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def feeds(params=None, run_id=None) -> dict:
-        return _run("feeds", params, run_id)
+        return run_step("feeds", params, run_id)
 
     @task
     def publish(params=None, run_id=None) -> dict:
-        return _run("publish", params, run_id)
+        return run_step("publish", params, run_id)
 
     @task
     def board(params=None, run_id=None) -> dict:
-        return _run("board", params, run_id)
+        return run_step("board", params, run_id)
 
     @task
     def review_readiness(params=None, run_id=None) -> dict:
-        return _run("nightly_readiness", params, run_id)
+        return run_step("nightly_readiness", params, run_id)
 
     @task(trigger_rule=TriggerRule.ALL_DONE, retries=0)
     def report(params=None, run_id=None) -> None:
-        _run("report", params, run_id)
+        run_step("report", params, run_id)
 
     loads = load.expand(job=prepare())
     built = loads >> link() >> build()

@@ -9,44 +9,19 @@ statuses, evidence counts and dates: whom to chase for what).
 
 The last task, `readiness`, fails while the review has gaps (an agency asked whose chronology is
 missing, late or partial, or one involved but not asked); it passes once they are closed.
-Business logic lives in casehistory.readiness and casehistory.pipeline.
+Business logic lives in casehistory.readiness and casehistory.pipeline; a failed task alerts
+the data team, and every task writes under the warehouse's run lock (casehistory.dag_support).
 """
 
 from __future__ import annotations
 
-import logging
-import os
 from datetime import timedelta
 
 import pendulum
 from airflow.exceptions import AirflowFailException
 from airflow.sdk import Param, TriggerRule, dag, get_current_context, task
 
-log = logging.getLogger("casehistory.dag")
-
-
-def _run(step: str, params: dict, run_id: str, *args):
-    """Call a pipeline step (as dags/nightly.py does); StepFailed becomes a failure not retried."""
-    from casehistory import pipeline
-    from casehistory.settings import Settings
-
-    try:
-        return getattr(pipeline, step)(Settings.from_params(params), run_id, *args)
-    except pipeline.StepFailed as exc:
-        raise AirflowFailException(str(exc)) from exc
-
-
-def _log_failure(context) -> None:
-    ti = context["task_instance"]
-    log.error("task %s of run %s failed: %s", ti.task_id, context["run_id"], context.get("exception"))
-
-
-def _default(name: str, fallback: str) -> str:
-    return os.environ.get(f"CASEHISTORY_{name}", fallback)
-
-
-def _project_path(*parts: str) -> str:
-    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), *parts)
+from casehistory.dag_support import env_default, on_task_failure, pipeline_params, run_step
 
 
 @dag(
@@ -61,41 +36,36 @@ def _project_path(*parts: str) -> str:
     default_args={
         "owner": "data-team",
         "retries": 1,
-        "retry_delay": timedelta(seconds=int(_default("RETRY_DELAY_SECONDS", "300"))),
-        "on_failure_callback": _log_failure,
+        "retry_delay": timedelta(seconds=int(env_default("RETRY_DELAY_SECONDS", "300"))),
+        "on_failure_callback": on_task_failure,
     },
-    params={
-        "review_id": Param("", type="string", description="The review to check (id in the reviews file)"),
-        "extracts": Param(_default("EXTRACTS", _project_path("data", "demo", "extracts")), type="string"),
-        "warehouse": Param(_default("WAREHOUSE", _project_path("data", "warehouse.duckdb")), type="string"),
-        "reviews": Param(_default("REVIEWS", ""), type="string"),
-        "run_date": Param("", type="string", description="ISO date treated as today; empty = today"),
-    },
+    params={"review_id": Param("", type="string", description="The review to check (id in the reviews file)"),
+            **pipeline_params()},
 )
 def review_readiness():
     @task
     def prepare(params=None, run_id=None) -> list[dict]:
         if not params.get("review_id"):
             raise AirflowFailException('trigger with a review id: --conf \'{"review_id": "..."}\'')
-        plan = _run("prepare", params, run_id)
+        plan = run_step("prepare", params, run_id)
         return [{"source": source, "files": files} for source, files in sorted(plan.items())]
 
     @task(map_index_template="{{ source_name }}")
     def load(job: dict, params=None, run_id=None) -> dict:
         get_current_context()["source_name"] = job["source"]
-        return _run("load", params, run_id, job["source"], job["files"])
+        return run_step("load", params, run_id, job["source"], job["files"])
 
     @task(trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
     def link(params=None, run_id=None) -> dict:
-        return _run("link", params, run_id)
+        return run_step("link", params, run_id)
 
     @task
     def build(params=None, run_id=None) -> dict:
-        return _run("build", params, run_id)
+        return run_step("build", params, run_id)
 
     @task(retries=0)  # a gap will not close by itself within a retry delay
     def readiness(params=None, run_id=None) -> dict:
-        return _run("review_readiness", params, run_id, params["review_id"])
+        return run_step("review_readiness", params, run_id, params["review_id"])
 
     load.expand(job=prepare()) >> link() >> build() >> readiness()
 

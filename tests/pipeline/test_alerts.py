@@ -78,12 +78,12 @@ def test_a_failure_alert_from_the_dag_callback_carries_no_exception_text(webhook
     """The exception message can quote a row (a name, an NHS number): the alert must not."""
     from types import SimpleNamespace
 
-    import dags.nightly as nightly
+    from casehistory.dag_support import on_task_failure
 
     ti = SimpleNamespace(dag_id="nightly", task_id="load", map_index=2, try_number=1)
     secret = "Amy Smith 9434765919"
-    nightly._log_failure({"task_instance": ti, "run_id": "manual__1", "source_name": "csc_activity",
-                          "exception": ValueError(f"bad row: {secret}")})
+    on_task_failure({"task_instance": ti, "run_id": "manual__1", "source_name": "csc_activity",
+                     "exception": ValueError(f"bad row: {secret}")})
     body = webhook[0]["body"]
     assert "load[csc_activity]" in body["subject"] and "ValueError" in body["text"]
     assert "Amy" not in json.dumps(body) and "9434765919" not in json.dumps(body)

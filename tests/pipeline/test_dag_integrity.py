@@ -44,6 +44,16 @@ def test_every_task_retries_except_the_final_report(dagbag):
         assert t.on_failure_callback, t.task_id
 
 
+def test_every_dags_tasks_alert_the_data_team_on_failure(dagbag):
+    """Whichever DAG a task belongs to, its failure reaches the alert channel (casehistory.dag_support)."""
+    from casehistory.dag_support import on_task_failure
+
+    assert {"nightly", "review_readiness"} <= set(dagbag.dags)
+    for dag in dagbag.dags.values():
+        for t in dag.tasks:
+            assert t.on_failure_callback in (on_task_failure, [on_task_failure]), (dag.dag_id, t.task_id)
+
+
 def test_tasks_run_in_pipeline_order(dagbag):
     dag = dagbag.dags["nightly"]
     order = ["prepare", "load", "link", "build", "check", "publish", "report"]

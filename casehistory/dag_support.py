@@ -1,0 +1,62 @@
+"""What the DAGs in dags/ share: how a task calls a pipeline step, what a failed task does, and the
+params every DAG takes. Cheap to import (the DAG processor parses the DAG files often): the
+pipeline is imported only when a task runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+log = logging.getLogger("casehistory.dag")
+
+PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def env_default(name: str, fallback: str) -> str:
+    """CASEHISTORY_<name> from the environment (the deployment's .env), else the fallback."""
+    return os.environ.get(f"CASEHISTORY_{name}", fallback)
+
+
+def pipeline_params() -> dict:
+    """The params of every DAG: drop folder, analyst warehouse, reviews file and the run's date."""
+    from airflow.sdk import Param
+
+    return {
+        "extracts": Param(env_default("EXTRACTS", os.path.join(PROJECT_DIR, "data", "demo", "extracts")), type="string"),
+        "warehouse": Param(env_default("WAREHOUSE", os.path.join(PROJECT_DIR, "data", "warehouse.duckdb")), type="string"),
+        "reviews": Param(env_default("REVIEWS", ""), type="string"),
+        "run_date": Param("", type="string", description="ISO date treated as today; empty = today"),
+    }
+
+
+def run_step(step: str, params: dict, run_id: str, *args):
+    """Call a pipeline step under the warehouse's run lock; a StepFailed becomes a failure Airflow
+    does not retry (a rejected file or a failed check will not change by itself)."""
+    from airflow.exceptions import AirflowFailException
+
+    from casehistory import pipeline
+    from casehistory.runlock import step_lock
+    from casehistory.settings import Settings
+
+    settings = Settings.from_params(params)
+    try:
+        with step_lock(settings):  # one writer per warehouse, even beside a `casehistory run`
+            return getattr(pipeline, step)(settings, run_id, *args)
+    except pipeline.StepFailed as exc:
+        raise AirflowFailException(str(exc)) from exc
+
+
+def on_task_failure(context) -> None:
+    """A task failed for good: log it and alert the data team (casehistory/alerts.py), naming the
+    DAG, task, agency's load, run, attempt and the exception's type, never its message."""
+    from casehistory import alerts
+
+    ti = context["task_instance"]
+    log.error("task %s (map %s) of run %s failed: %s", ti.task_id, ti.map_index, context["run_id"],
+              context.get("exception"))
+    exception = context.get("exception")
+    cause = getattr(exception, "__cause__", None) or exception
+    alerts.send(alerts.task_failed(ti.dag_id, ti.task_id, context["run_id"], getattr(ti, "try_number", None),
+                                   map_label=context.get("source_name") or (None if ti.map_index < 0 else str(ti.map_index)),
+                                   error_type=type(cause).__name__ if cause else None))
