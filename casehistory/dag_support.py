@@ -60,3 +60,35 @@ def on_task_failure(context) -> None:
     alerts.send(alerts.task_failed(ti.dag_id, ti.task_id, context["run_id"], getattr(ti, "try_number", None),
                                    map_label=context.get("source_name") or (None if ti.map_index < 0 else str(ti.map_index)),
                                    error_type=type(cause).__name__ if cause else None))
+
+
+def load_link_build(required_param: str | None = None):
+    """The tasks every DAG starts with, inside its @dag function: sort the drop folder into sources,
+    load each source (one mapped task per agency's source, so one failing shows on its own), link
+    people (once at least one source loaded), build the dbt models. Returns the build task.
+
+    required_param: a param the run cannot start without (the review_readiness DAG's review id)."""
+    from airflow.exceptions import AirflowFailException
+    from airflow.sdk import TriggerRule, get_current_context, task
+
+    @task
+    def prepare(params=None, run_id=None) -> list[dict]:
+        if required_param and not params.get(required_param):
+            raise AirflowFailException(f'trigger with a {required_param}: --conf \'{{"{required_param}": "..."}}\'')
+        plan = run_step("prepare", params, run_id)
+        return [{"source": source, "files": files} for source, files in sorted(plan.items())]
+
+    @task(map_index_template="{{ source_name }}")
+    def load(job: dict, params=None, run_id=None) -> dict:
+        get_current_context()["source_name"] = job["source"]
+        return run_step("load", params, run_id, job["source"], job["files"])
+
+    @task(trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
+    def link(params=None, run_id=None) -> dict:
+        return run_step("link", params, run_id)
+
+    @task
+    def build(params=None, run_id=None) -> dict:
+        return run_step("build", params, run_id)
+
+    return load.expand(job=prepare()) >> link() >> build()

@@ -17,13 +17,14 @@ from __future__ import annotations
 import html
 import logging
 import os
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 
 from casehistory import alerts, warehouse
 from casehistory.settings import Settings
+from ingest import ledger
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,8 @@ def record_run(con: duckdb.DuckDBPyConnection, run_id: str, run_date: date) -> N
     """Remember the date each run treated as today: records arrive on their run's date."""
     con.execute(RUNS_DDL)
     if not con.execute("select count(*) from ledger.runs where run_id = ?", [run_id]).fetchone()[0]:
-        con.execute("insert into ledger.runs values (?, ?, ?)", [run_id, run_date, datetime.now()])
+        # the ledger's clock (whole seconds): review_evidence compares it with records' received_at
+        con.execute("insert into ledger.runs values (?, ?, ?)", [run_id, run_date, ledger.now()])
 
 
 def due_reviews(con: duckdb.DuckDBPyConnection, run_date: date, days: int) -> list[str]:

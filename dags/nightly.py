@@ -31,9 +31,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import TriggerRule, dag, get_current_context, task
+from airflow.sdk import TriggerRule, dag, task
 
-from casehistory.dag_support import env_default, on_task_failure, pipeline_params, run_step
+from casehistory.dag_support import env_default, load_link_build, on_task_failure, pipeline_params, run_step
 
 
 def _schedule() -> str | None:
@@ -64,24 +64,6 @@ def _schedule() -> str | None:
 )
 def nightly():
     @task
-    def prepare(params=None, run_id=None) -> list[dict]:
-        plan = run_step("prepare", params, run_id)
-        return [{"source": source, "files": files} for source, files in sorted(plan.items())]
-
-    @task(map_index_template="{{ source_name }}")
-    def load(job: dict, params=None, run_id=None) -> dict:
-        get_current_context()["source_name"] = job["source"]
-        return run_step("load", params, run_id, job["source"], job["files"])
-
-    @task(trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
-    def link(params=None, run_id=None) -> dict:
-        return run_step("link", params, run_id)
-
-    @task
-    def build(params=None, run_id=None) -> dict:
-        return run_step("build", params, run_id)
-
-    @task
     def check(params=None, run_id=None) -> dict:
         return run_step("check", params, run_id)
 
@@ -105,8 +87,7 @@ def nightly():
     def report(params=None, run_id=None) -> None:
         run_step("report", params, run_id)
 
-    loads = load.expand(job=prepare())
-    built = loads >> link() >> build()
+    built = load_link_build()
     checked = built >> check()
     freshness = feeds()  # after every load; runs (and alerts) even when an earlier step failed
     checked >> freshness

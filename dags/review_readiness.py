@@ -18,10 +18,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.exceptions import AirflowFailException
-from airflow.sdk import Param, TriggerRule, dag, get_current_context, task
+from airflow.sdk import Param, dag, task
 
-from casehistory.dag_support import env_default, on_task_failure, pipeline_params, run_step
+from casehistory.dag_support import env_default, load_link_build, on_task_failure, pipeline_params, run_step
 
 
 @dag(
@@ -43,31 +42,11 @@ from casehistory.dag_support import env_default, on_task_failure, pipeline_param
             **pipeline_params()},
 )
 def review_readiness():
-    @task
-    def prepare(params=None, run_id=None) -> list[dict]:
-        if not params.get("review_id"):
-            raise AirflowFailException('trigger with a review id: --conf \'{"review_id": "..."}\'')
-        plan = run_step("prepare", params, run_id)
-        return [{"source": source, "files": files} for source, files in sorted(plan.items())]
-
-    @task(map_index_template="{{ source_name }}")
-    def load(job: dict, params=None, run_id=None) -> dict:
-        get_current_context()["source_name"] = job["source"]
-        return run_step("load", params, run_id, job["source"], job["files"])
-
-    @task(trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
-    def link(params=None, run_id=None) -> dict:
-        return run_step("link", params, run_id)
-
-    @task
-    def build(params=None, run_id=None) -> dict:
-        return run_step("build", params, run_id)
-
     @task(retries=0)  # a gap will not close by itself within a retry delay
     def readiness(params=None, run_id=None) -> dict:
         return run_step("review_readiness", params, run_id, params["review_id"])
 
-    load.expand(job=prepare()) >> link() >> build() >> readiness()
+    load_link_build(required_param="review_id") >> readiness()
 
 
 review_readiness()

@@ -32,11 +32,12 @@ RUN_DATE = "2026-01-15"
 RUN_METADATA_COLUMNS = {"run_id", "load_id", "created_run", "received_at", "first_received_at",
                         "last_received_at", "started_at", "finished_at", "created_at", "changed_at",
                         "archived_as"}
-# Tables that log each attempt (one row per step, per source load, per freshness check, and what is
+# Tables that log each attempt (one row per run, per step, per source load, per freshness check, and what is
 # built on them): a killed run's finished steps are in them, as they should be, so they are not
 # compared. (audit.agency_freshness also holds hours since a feed was received: the clock's time.)
 ATTEMPT_LOGS = {"run.steps", "ledger.loads", "staging.stg_ledger__loads", "audit.audit_source_loads",
-                "quality.check_results", "audit.agency_freshness", "run.dbt_models", "run.pipeline_runs"}
+                "quality.check_results", "audit.agency_freshness", "run.dbt_models", "run.pipeline_runs",
+                "ledger.runs", "staging.stg_ledger__runs"}
 
 
 def _start(extracts: Path, reviews: Path, warehouse: Path, run_id: str, pause: str | None,

@@ -1,6 +1,7 @@
 """The review_readiness DAG, run for real (`airflow dags test`), on the generator's js_family
 scenario: the family support service (eh) never sent its chronology. It is flagged, with the
-records that show it was involved; after its file arrives and the DAG reruns, the flag clears."""
+records that show it was involved; after its file arrives and the DAG reruns, the flag clears.
+The report is read as headless Chromium renders it (a screenshot is kept beside it)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import yaml
 from casehistory.airflow_runner import run_dag
 from casehistory.synth import generate
 from casehistory.synth.held_back import held_back_chronology
+from tests.board.browser import dump_dom, screenshot
 
 pytestmark = pytest.mark.slow
 
@@ -51,9 +53,11 @@ class _Tables(HTMLParser):
 
 
 def _report(path: Path) -> tuple[dict[str, dict[str, str]], dict[str, list[list[str]]]]:
-    """The 'whom to chase' table as {agency: {column: text}}, and every table's rows."""
+    """The 'whom to chase' table as {agency: {column: text}}, and every table's rows, as the page
+    renders in a browser."""
+    screenshot(path, path.with_suffix(".png"))
     parser = _Tables()
-    parser.feed(path.read_text(encoding="utf-8"))
+    parser.feed(dump_dom(path))
     header, *rows = parser.tables["chase"]
     return {row[0]: dict(zip(header, row)) for row in rows}, parser.tables
 
