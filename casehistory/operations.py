@@ -35,6 +35,10 @@ create table if not exists run.pipeline_runs (
 """
 
 
+# dbt node statuses that are not a problem (an exposure is always "no-op": nothing to build)
+PASSING = ("success", "pass", "skipped", "no-op")
+
+
 def dbt_node_results(run_results: Path) -> list[dict]:
     """One row per node from dbt's target/run_results.json (no messages: a failing model's message
     can quote a row's values)."""
@@ -71,7 +75,7 @@ def log_dbt_models(rows: list[dict]) -> None:
     for r in sorted(rows, key=lambda r: (r["resource_type"] != "model", -(r["seconds"] or 0))):
         log.info("dbt %-10s %-45s %-7s rows=%-8s %6.2fs", r["resource_type"], r["name"], r["status"],
                  "-" if r["rows"] is None else r["rows"], r["seconds"] or 0)
-    bad = [r for r in rows if r["status"] not in ("success", "pass", "skipped")]
+    bad = [r for r in rows if r["status"] not in PASSING]
     log.info("dbt: %d nodes, %d not passing%s", len(rows), len(bad),
              (": " + ", ".join(f"{r['name']} ({r['status']})" for r in bad)) if bad else "")
 
@@ -112,8 +116,8 @@ def record_pipeline_run(con, run_id: str, status: str) -> dict:
             """select count(*) filter (where success), count(*) filter (where not success),
                       count(*) filter (where not success and severity = 'error')
                from quality.check_results where run_id = ?""", [run_id]).fetchone()
-    dbt = con.execute("""select count(*), count(*) filter (where status not in ('success', 'pass', 'skipped'))
-                         from run.dbt_models where run_id = ?""", [run_id]).fetchone()
+    dbt = con.execute("""select count(*), count(*) filter (where status not in ?)
+                         from run.dbt_models where run_id = ?""", [list(PASSING), run_id]).fetchone()
     stale = [f.agency for f in freshness.stale_feeds(con, run_id)] if _exists(con, "audit", "agency_freshness") else []
     row = {
         "run_id": run_id,

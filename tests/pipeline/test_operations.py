@@ -25,6 +25,8 @@ RUN_RESULTS = {"results": [
      "adapter_response": {}, "relation_name": None, "message": "Got 2 results: Amy Smith"},
     {"unique_id": "unit_test.casehistory.int_matches.same_day", "status": "pass", "execution_time": 0.2,
      "adapter_response": {}, "relation_name": None},
+    {"unique_id": "exposure.casehistory.board_report", "status": "no-op", "execution_time": 0.0,
+     "adapter_response": {}, "relation_name": None},
 ]}
 
 
@@ -37,13 +39,14 @@ def test_dbt_run_results_become_one_row_per_node_with_model_row_counts_and_no_me
         stored = con.execute("select resource_type, name, status, rows, seconds from run.dbt_models "
                              "order by resource_type").fetchall()
         columns = [c[0] for c in con.execute("describe run.dbt_models").fetchall()]
-    assert stored == [("model", "dim_child", "success", 7, 1.25),
+    assert stored == [("exposure", "board_report", "no-op", None, 0.0),
+                      ("model", "dim_child", "success", 7, 1.25),
                       ("test", "not_null_dim_child_child_key.abc", "fail", None, 0.1),
                       ("unit_test", "int_matches.same_day", "pass", None, 0.2)]
     assert "message" not in columns
     caplog.set_level("INFO")
     operations.log_dbt_models(rows)
-    assert "1 not passing: not_null_dim_child_child_key.abc (fail)" in caplog.text
+    assert "4 nodes, 1 not passing: not_null_dim_child_child_key.abc (fail)" in caplog.text  # an exposure is fine
 
 
 def test_a_pipeline_run_row_adds_up_files_rows_checks_and_seconds_per_stage(settings):
