@@ -65,17 +65,10 @@ evaluate-linking: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --sizes $(SIZES) $(BENCH_ARGS)
 
-# dbt docs for analysts, from the last run's store: open <stem>.reports/dbt-docs/static_index.html
-# (an encrypted store: set CASEHISTORY_STORE_ENCRYPTION_KEY, see SECURITY.md)
-DOCS_WAREHOUSE := $(if $(WAREHOUSE),$(WAREHOUSE),data/warehouse.duckdb)
-DOCS_STEM      := $(basename $(DOCS_WAREHOUSE))
+# dbt docs for analysts, from the last run's store: <stem>.reports/dbt-docs/static_index.html
+# (the board step writes it after each publish too; an encrypted store: see SECURITY.md)
 docs: $(STAMP)
-	CASEHISTORY_STORE="$(abspath $(DOCS_STEM)).restricted/store.duckdb" \
-	CASEHISTORY_TEMP_DIR="$(abspath $(DOCS_STEM)).restricted/tmp" DBT_SEND_ANONYMOUS_USAGE_STATS=false \
-	  $(BIN)/dbt docs generate --static --project-dir dbt --profiles-dir dbt \
-	  --target-path "$(abspath $(DOCS_STEM)).reports/dbt-docs" --log-path "$(abspath $(DOCS_STEM)).reports/dbt/logs" \
-	  $(if $(CASEHISTORY_STORE_ENCRYPTION_KEY),--target encrypted)
-	@echo "dbt docs: $(abspath $(DOCS_STEM)).reports/dbt-docs/static_index.html"
+	$(BIN)/casehistory docs $(if $(WAREHOUSE),--warehouse "$(WAREHOUSE)")
 
 clean:
 	rm -rf $(VENV) .airflow dbt/target dbt/logs

@@ -6,6 +6,7 @@
     casehistory identity review    pairs the linking model is unsure of, for a person to decide
     casehistory identity decide    record that decision (obeyed on every later run)
     casehistory evaluate-linking   score linking against generated ground truth
+    casehistory docs               the dbt docs site for analysts (a static page)
     casehistory rollback           publish an earlier analyst warehouse again
     casehistory rebuild            rebuild identity, dbt and checks from the ledger, and publish
     casehistory timeline           a child's merged timeline picture, for a review panel (restricted)
@@ -287,6 +288,25 @@ def evaluate_linking(
     out.write_text(markdown(results, command))
     out.with_suffix(".json").write_text(json.dumps(results, indent=2))
     console.print(f"Written to {out}")
+
+
+@app.command()
+def docs(
+    warehouse: Path = typer.Option(DEFAULT_WAREHOUSE, help="Analyst warehouse whose restricted store the last run built."),
+) -> None:
+    """Write the dbt docs site (every model, column, test and exposure) as one static page."""
+    from casehistory.board.dbt_docs import publish_dbt_docs
+
+    settings = Settings(extracts=Path("."), warehouse=warehouse)
+    if not settings.store.exists():
+        err.print(f"[red]error:[/red] no restricted store at {settings.store}: run the pipeline first")
+        raise typer.Exit(2)
+    try:
+        page = publish_dbt_docs(settings)
+    except RuntimeError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"dbt docs: {page}")
 
 
 @app.command()
