@@ -242,14 +242,15 @@ def board(settings: Settings, run_id: str) -> dict:
     every child a declared review is about in <stem>.restricted/timelines/, and the dbt docs site."""
     from casehistory.board import board_min_count
     from casehistory.board.dbt_docs import publish_dbt_docs
-    from casehistory.board.export import export
+    from casehistory.board.export import export, published_board_tables
     from casehistory.board.report import write_report
     from casehistory.board.timeline import review_subject_keys, write_timelines
 
     with _step(settings, run_id, "board") as detail:
-        exported = export(settings)
+        tables = published_board_tables(settings)
+        exported = export(settings, tables)
         detail.update(tables=exported.tables, folder=str(exported.folder),
-                      report=str(write_report(settings, board_min_count())),
+                      report=str(write_report(settings, tables, board_min_count())),
                       timelines=len(write_timelines(settings, review_subject_keys(settings))),
                       dbt_docs=str(publish_dbt_docs(settings)))
         return detail

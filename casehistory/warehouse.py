@@ -45,22 +45,37 @@ def open_duckdb(path: str, settings: Settings, *, read_only: bool = False) -> du
     return con
 
 
-def connect(settings: Settings, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    secret = encryption.key("STORE")
+def _connect_file(path: Path, kind: str, settings: Settings, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    secret = encryption.key(kind)
     if secret is None:
-        return open_duckdb(str(settings.store), settings, read_only=read_only)
-    # encrypted: the file is attached under the name it would have had ("store"), so SQL is the same
+        return open_duckdb(str(path), settings, read_only=read_only)
+    # encrypted: the file is attached under the name it would have had, so SQL is the same
     settings.ensure_dirs()
     con = duckdb.connect(":memory:", config=duckdb_config(settings))
     con.execute("set enable_progress_bar = false")
-    encryption.attach(con, settings.store, settings.store.stem, secret, read_only=read_only)
-    con.execute(f"use {settings.store.stem}")
+    encryption.attach(con, path, path.stem, secret, read_only=read_only)
+    con.execute(f"use {path.stem}")
     return con
+
+
+def connect(settings: Settings, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """The restricted store (encrypted with the STORE key when one is set)."""
+    return _connect_file(settings.store, "STORE", settings, read_only=read_only)
 
 
 @contextmanager
 def store(settings: Settings, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     con = connect(settings, read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def published(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The published analyst warehouse, read-only (encrypted with the WAREHOUSE key when one is set)."""
+    con = _connect_file(settings.warehouse, "WAREHOUSE", settings, read_only=True)
     try:
         yield con
     finally:

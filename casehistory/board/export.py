@@ -82,16 +82,16 @@ def _neutralised_arrow(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, names=table.column_names)
 
 
-def export(settings: Settings) -> ExportResult:
+def published_board_tables(settings: Settings) -> list[BoardTable]:
+    with warehouse.published(settings) as con:
+        return read_board_tables(con)
+
+
+def export(settings: Settings, tables: list[BoardTable]) -> ExportResult:
     """Write every board table of the published warehouse as XLSX, CSV and Parquet."""
     folder = settings.reports_dir / "board"
     (folder / "csv").mkdir(parents=True, exist_ok=True)
     (folder / "parquet").mkdir(parents=True, exist_ok=True)
-    con = warehouse.open_duckdb(str(settings.warehouse), settings, read_only=True)
-    try:
-        tables = read_board_tables(con)
-    finally:
-        con.close()
     files = [write_xlsx(tables, folder / "board.xlsx")]
     for table in tables:
         files.append(write_csv(table, folder / "csv" / f"{table.name}.csv"))

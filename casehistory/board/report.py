@@ -15,9 +15,8 @@ from datetime import datetime
 from html import escape
 from pathlib import Path
 
-from casehistory import warehouse
 from casehistory.board import svg
-from casehistory.board.export import BoardTable, read_board_tables
+from casehistory.board.export import BoardTable
 from casehistory.settings import Settings
 
 OUTCOMES = ["nfa", "early_help", "assessment", "strategy_discussion", "s47"]
@@ -202,12 +201,7 @@ def render(figures: list[Figure], min_count: int) -> str:
                                         definition=f.definition, table=escape(f.table)) for f in figures))
 
 
-def write_report(settings: Settings, min_count: int) -> Path:
-    con = warehouse.open_duckdb(str(settings.warehouse), settings, read_only=True)
-    try:
-        tables = read_board_tables(con)
-    finally:
-        con.close()
+def write_report(settings: Settings, tables: list[BoardTable], min_count: int) -> Path:
     path = settings.reports_dir / "board" / "board_report.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render(build_figures(tables), min_count), encoding="utf-8")

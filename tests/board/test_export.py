@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from openpyxl import load_workbook
 
-from casehistory.board.export import DEFINITIONS_SHEET, export, neutralise
+from casehistory.board.export import DEFINITIONS_SHEET, export, neutralise, published_board_tables
 from casehistory.settings import Settings
 
 HOSTILE = ["=HYPERLINK(\"http://x\")", "+1+2", "-3", "@SUM(A1)", "\tTAB", "\rCR"]
@@ -37,7 +37,7 @@ def exported(tmp_path):
     con.execute("comment on table board.board_things is 'Things per agency.'")
     con.execute("comment on column board.board_things.referrals is '=Referrals counted'")
     con.close()
-    return export(settings)
+    return export(settings, published_board_tables(settings))
 
 
 def test_every_format_has_every_table_and_neutralised_text(exported):

@@ -105,6 +105,12 @@ def test_the_whole_pipeline_runs_on_encrypted_files_dbt_included(encrypted, tmp_
     assert _open_with(out, ANALYST_KEY).execute("select count(*) from f.marts.fct_child_events").fetchone()[0] == built
     checked = _open_with(store, STORE_KEY).execute("select distinct status from f.audit.agency_freshness").fetchall()
     assert checked and {s for (s,) in checked} <= {"pass", "warn", "error"}  # dbt source freshness read it too
+    # the board step reads the encrypted analyst file (exports, report) and the store (timelines, dbt docs)
+    from casehistory import pipeline
+
+    board = pipeline.board(Settings(extracts=demo.extracts, warehouse=out, reviews=demo.reviews), "run-1")
+    assert (out.with_name("warehouse.reports") / "board" / "board.xlsx").is_file() and board["tables"]
+    assert board["timelines"] > 0 and board["dbt_docs"].endswith("static_index.html")
     leaked = [p for p in out.with_name("warehouse.reports").rglob("*") if p.is_file()
               and (STORE_KEY.encode() in p.read_bytes() or ANALYST_KEY.encode() in p.read_bytes())]
     assert leaked == [] and STORE_KEY not in proc.stdout + proc.stderr  # keys never reach logs or dbt's target
