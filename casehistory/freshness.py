@@ -10,17 +10,14 @@ stale feed is a row someone can alert on (`stale_feeds`), not a log line.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import duckdb
 
-from casehistory import encryption, warehouse
-from casehistory.settings import DBT_DIR, Settings
+from casehistory import warehouse
+from casehistory.dbt_command import run_dbt
+from casehistory.settings import Settings
 
 SOURCE = "agency_feeds"
 TABLE = "audit.agency_freshness"
@@ -50,18 +47,13 @@ class FeedFreshness:
         return self.status != "pass"
 
 
-def check(settings: Settings, env: dict[str, str]) -> list[FeedFreshness]:
+def check(settings: Settings) -> list[FeedFreshness]:
     """Run `dbt source freshness` on the agency feeds and read its result."""
     dbt_dir = settings.reports_dir / "dbt"
     target = dbt_dir / "freshness-target"
     log_file = dbt_dir / "dbt_source_freshness.log"
-    dbt_dir.mkdir(parents=True, exist_ok=True)
-    command = [str(Path(sys.executable).with_name("dbt")), "source", "freshness", "--select", f"source:{SOURCE}",
-               "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--target-path", str(target),
-               "--log-path", str(dbt_dir / "logs"), *encryption.dbt_target(env)]
     (target / "sources.json").unlink(missing_ok=True)
-    with log_file.open("w") as out:
-        subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **env}, cwd=DBT_DIR)
+    run_dbt(settings, ["source", "freshness", "--select", f"source:{SOURCE}"], target=target, log_file=log_file)
     # exit code 1 only says some feed is stale; sources.json says which, and its absence that dbt failed
     if not (target / "sources.json").exists():
         return [FeedFreshness("(all)", "not_checked", None, None, None, None,
@@ -95,9 +87,9 @@ def _period(rule: dict | None) -> str | None:
     return f"{rule['count']} {rule['period']}"
 
 
-def record(settings: Settings, run_id: str, env: dict[str, str]) -> list[FeedFreshness]:
+def record(settings: Settings, run_id: str) -> list[FeedFreshness]:
     """Check freshness and append the result to audit.agency_freshness."""
-    feeds = check(settings, env)
+    feeds = check(settings)
     checked_at = datetime.now().replace(microsecond=0)
     with warehouse.store(settings) as con:
         con.execute(DDL)

@@ -12,22 +12,20 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
-import sys
 import time
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Iterator
 
-from casehistory import encryption, freshness, warehouse
+from casehistory import freshness, warehouse
+from casehistory.dbt_command import run_dbt
 from casehistory.identity.decisions import DECISIONS_FILE, read_decisions
 from casehistory.identity.pseudonym import load_key
 from casehistory.identity.resolve import resolve
 from casehistory.readiness import nightly_readiness, record_run, review_readiness  # noqa: F401 (steps the DAGs call)
 from casehistory.reviews import load_reviews, write_reviews
-from casehistory.settings import DBT_DIR, Settings
+from casehistory.settings import Settings
 from casehistory.vocabulary import write_reference_tables
 from ingest import ledger
 from ingest.detect import discover
@@ -138,29 +136,26 @@ def link(settings: Settings, run_id: str) -> dict:
 
 
 def build(settings: Settings, run_id: str) -> dict:
-    """One `dbt build` (models, data tests, unit tests) against the restricted store, then the
-    agency feeds' source freshness (casehistory/freshness.py)."""
+    """One `dbt build` (models and data tests) against the restricted store, then the agency feeds'
+    source freshness (casehistory/freshness.py). dbt's unit tests check the models' logic on fixed
+    inputs, not the night's data: they run in the test suite (tests/marts/test_dbt_unit_tests.py),
+    not every night, as dbt advises."""
     with _step(settings, run_id, "build") as detail:
         dbt_dir = settings.reports_dir / "dbt"
         log_file = dbt_dir / "dbt_build.log"
-        dbt_dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **dbt_env(settings)}
-        command = [str(Path(sys.executable).with_name("dbt")), "build", "--project-dir", str(DBT_DIR),
-                   "--profiles-dir", str(DBT_DIR), "--target-path", str(dbt_dir / "target"),
-                   "--log-path", str(dbt_dir / "logs"), *encryption.dbt_target(env)]
         started = time.monotonic()
-        with log_file.open("w") as out:
-            proc = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=DBT_DIR)
+        returncode = run_dbt(settings, ["build", "--exclude-resource-type", "unit_test"],
+                             target=dbt_dir / "target", log_file=log_file)
         detail.update(seconds=round(time.monotonic() - started, 1), log=str(log_file),
                       result=_dbt_result_line(log_file))
         _record_dbt_models(settings, run_id, dbt_dir / "target" / "run_results.json", detail)
         # each agency feed's freshness, kept in audit.agency_freshness whether or not the models built
-        feeds = freshness.record(settings, run_id, dbt_env(settings))
+        feeds = freshness.record(settings, run_id)
         detail["stale_feeds"] = [f"{f.agency}: {f.status}" for f in feeds if f.is_stale]
-        if proc.returncode != 0:
+        if returncode != 0:
             lines = log_file.read_text().splitlines()
             start = next((i for i, l in enumerate(lines) if "Completed with" in l), max(0, len(lines) - 25))
-            raise StepFailed(f"dbt build failed (exit {proc.returncode}); see {log_file}:\n" + "\n".join(lines[start:]))
+            raise StepFailed(f"dbt build failed (exit {returncode}); see {log_file}:\n" + "\n".join(lines[start:]))
         return detail
 
 
@@ -174,14 +169,6 @@ def _record_dbt_models(settings: Settings, run_id: str, run_results: Path, detai
         nodes = operations.record_dbt_models(con, run_id, run_results)
     operations.log_dbt_models(nodes)
     detail["nodes"] = len(nodes)
-
-
-def dbt_env(settings: Settings) -> dict[str, str]:
-    return {"CASEHISTORY_STORE": str(settings.store), "CASEHISTORY_TEMP_DIR": str(settings.temp_dir),
-            "CASEHISTORY_MEMORY_LIMIT": settings.memory_limit, "CASEHISTORY_THREADS": str(settings.threads),
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "CASEHISTORY_RUN_DATE": settings.run_date.isoformat(),  # plan status is computed as of this day
-            **encryption.dbt_env()}  # an encrypted store: dbt's `encrypted` target
 
 
 def _dbt_result_line(log_file: Path) -> str | None:
@@ -214,7 +201,7 @@ def feeds(settings: Settings, run_id: str) -> dict:
             con.execute(freshness.DDL)
             checked = con.execute(f"select count(*) from {freshness.TABLE} where run_id = ?", [run_id]).fetchone()[0]
         if not checked:
-            freshness.record(settings, run_id, dbt_env(settings))
+            freshness.record(settings, run_id)
         with warehouse.store(settings) as con:
             stale = freshness.stale_feeds(con, run_id)
         detail["stale"] = [f"{f.agency}: {f.status}" for f in stale]

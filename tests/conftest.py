@@ -4,13 +4,15 @@ unless it says so, and tests that need ../shared/samples skip cleanly without it
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from casehistory.settings import PROJECT_ROOT
+from casehistory.settings import PROJECT_ROOT, Settings
 
 SAMPLES = PROJECT_ROOT.parent / "shared" / "samples"
 
@@ -42,3 +44,57 @@ def samples() -> Path:
 @pytest.fixture
 def run_date() -> date:
     return RUN_DATE
+
+
+def run_pipeline(settings: Settings, run_id: str = "r1", *, then: tuple[str, ...] = ()) -> None:
+    """The nightly steps in process, as the DAG's tasks call them: prepare, load every source, link
+    and build, then the steps named in `then` (e.g. "publish", "board"). A rejected file raises."""
+    from casehistory import pipeline
+
+    for source, files in pipeline.prepare(settings, run_id).items():
+        pipeline.load(settings, run_id, source, files)
+    pipeline.link(settings, run_id)
+    pipeline.build(settings, run_id)
+    for step in then:
+        getattr(pipeline, step)(settings, run_id)
+
+
+@dataclass
+class GeneratedRun:
+    settings: Settings
+    demo: object  # casehistory.synth.Generated: extracts, reviews, ground_truth, expected
+
+
+GENERATED_CHILDREN = 2000  # enough referrals that most board months show numbers above the threshold
+GENERATED_RUN_ID = "generated"
+
+
+@pytest.fixture(scope="session")
+def generated_run(tmp_path_factory) -> GeneratedRun:
+    """One generated world (its scenario families modelled on the seed reviews included) run through
+    the pipeline to the board outputs, shared by every test that only reads what a run produced.
+    Tests that change a warehouse build their own."""
+    from casehistory.synth import generate
+
+    tmp = tmp_path_factory.mktemp("generated")
+    demo = generate(tmp / "demo", children=GENERATED_CHILDREN, seed=8)
+    settings = Settings(extracts=demo.extracts, warehouse=tmp / "out" / "warehouse.duckdb",
+                        reviews=demo.reviews, run_date=RUN_DATE)
+    run_pipeline(settings, GENERATED_RUN_ID, then=("publish", "board"))
+    return GeneratedRun(settings, demo)
+
+
+@pytest.fixture(scope="session")
+def cin_sample_run(tmp_path_factory) -> Settings:
+    """The CIN census sample files (../shared/samples/cin_census) run through to the dbt models."""
+    folder = SAMPLES / "cin_census"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} is not present")
+    tmp = tmp_path_factory.mktemp("cin_sample")
+    drop = tmp / "drop"
+    drop.mkdir()
+    for path in sorted(folder.glob("*.xml")):
+        shutil.copy(path, drop / path.name)
+    settings = Settings(extracts=drop, warehouse=tmp / "wh.duckdb", run_date=RUN_DATE)
+    run_pipeline(settings)
+    return settings

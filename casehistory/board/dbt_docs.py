@@ -4,28 +4,17 @@ regenerated after each publish as one static page: `<stem>.reports/dbt-docs/stat
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from casehistory import encryption
-from casehistory.settings import DBT_DIR, Settings
+from casehistory.dbt_command import run_dbt
+from casehistory.settings import Settings
 
 
 def publish_dbt_docs(settings: Settings) -> Path:
-    from casehistory.pipeline import dbt_env
-
     target = settings.reports_dir / "dbt-docs"
     log = settings.reports_dir / "dbt" / "dbt_docs.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **dbt_env(settings)}
-    command = [str(Path(sys.executable).with_name("dbt")), "docs", "generate", "--static",
-               "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--target-path", str(target),
-               "--log-path", str(settings.reports_dir / "dbt" / "logs"), *encryption.dbt_target(env)]
-    with log.open("w") as out:
-        proc = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, cwd=DBT_DIR, env=env)
+    returncode = run_dbt(settings, ["docs", "generate", "--static"], target=target, log_file=log)
     page = target / "static_index.html"
-    if proc.returncode != 0 or not page.exists():
-        raise RuntimeError(f"dbt docs generate failed (exit {proc.returncode}); see {log}")
+    if returncode != 0 or not page.exists():
+        raise RuntimeError(f"dbt docs generate failed (exit {returncode}); see {log}")
     return page

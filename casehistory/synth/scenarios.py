@@ -33,8 +33,9 @@ def baby_e(b: WorldBuilder) -> list[str]:
     baby.unnamed_at_birth = True  # health visiting registered him as "Baby Ashworth"
     fam.addresses.append((date(2024, 1, 22), b.new_postcode()))  # the house move in the seed review
 
-    # Early help for the older brother, started before the baby was born; it never includes the baby.
-    early_help_episode(b, z, date(2023, 2, 6), meetings=3, ending="withdrew_consent")
+    # Early help for the older brother, started before the baby was born and still open at the birth
+    # (three meetings take at least 126 days from this start, whatever the seed); it never includes the baby.
+    early_help_episode(b, z, date(2023, 4, 25), meetings=3, ending="withdrew_consent")
 
     # The baby's birth and health visiting.
     b.event(baby.pid, "birth", baby.dob, reports=[Report("hv", baby.dob, practitioner_role="Midwife")])

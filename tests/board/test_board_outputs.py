@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import re
 from collections import defaultdict
-from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
@@ -23,9 +22,9 @@ pytestmark = pytest.mark.slow
 COUNT_COLUMNS = {"referrals", "re_referrals", "passed_back", "passed_back_again", "transitions", "children"}
 
 
-def _exports(board_run) -> dict[str, list[dict]]:
+def _exports(generated_run) -> dict[str, list[dict]]:
     """Every exported table, from every format, as {format/table: rows}."""
-    folder = board_run.settings.reports_dir / "board"
+    folder = generated_run.settings.reports_dir / "board"
     found: dict[str, list[dict]] = {}
     for path in (folder / "csv").glob("*.csv"):
         with path.open(newline="") as f:
@@ -36,7 +35,7 @@ def _exports(board_run) -> dict[str, list[dict]]:
     for sheet in book.sheetnames:
         rows = list(book[sheet].iter_rows(values_only=True))
         found[f"xlsx/{sheet}"] = [dict(zip(rows[0], r)) for r in rows[1:]]
-    con = duckdb.connect(str(board_run.settings.warehouse), read_only=True)
+    con = duckdb.connect(str(generated_run.settings.warehouse), read_only=True)
     for (table,) in con.execute("select table_name from duckdb_tables() where schema_name = 'board'").fetchall():
         cur = con.execute(f"select * from board.{table}")
         names = [d[0] for d in cur.description]
@@ -44,11 +43,11 @@ def _exports(board_run) -> dict[str, list[dict]]:
     return found
 
 
-def test_every_board_table_is_exported_in_every_format(board_run):
-    con = duckdb.connect(str(board_run.settings.warehouse), read_only=True)
+def test_every_board_table_is_exported_in_every_format(generated_run):
+    con = duckdb.connect(str(generated_run.settings.warehouse), read_only=True)
     tables = {r[0] for r in con.execute("select table_name from duckdb_tables() where schema_name = 'board'").fetchall()}
     assert {"board_referrals_monthly", "board_referral_outcomes", "board_referral_outcomes_by_source"} <= tables
-    exports = _exports(board_run)
+    exports = _exports(generated_run)
     for table in tables:
         rows = exports[f"warehouse/{table}"]
         assert rows, f"board.{table} is empty: the test data should fill it"
@@ -57,10 +56,10 @@ def test_every_board_table_is_exported_in_every_format(board_run):
     assert DEFINITIONS_SHEET in {k.split("/")[1] for k in exports if k.startswith("xlsx/")}
 
 
-def test_no_board_output_shows_a_count_below_the_threshold(board_run):
+def test_no_board_output_shows_a_count_below_the_threshold(generated_run):
     threshold = board_min_count()
     shown, small = 0, []
-    for name, rows in _exports(board_run).items():
+    for name, rows in _exports(generated_run).items():
         for i, row in enumerate(rows, start=1):
             for column in COUNT_COLUMNS & set(row):
                 value = row[column]
@@ -115,13 +114,13 @@ SUPPRESSED_TABLES = {
 }
 
 
-def test_no_published_total_gives_a_withheld_cell_away(board_run):
+def test_no_published_total_gives_a_withheld_cell_away(generated_run):
     """Where a group's total is published, its withheld cells (total minus the shown cells) must
     neither be a single cell nor add up to a small number."""
     threshold = board_min_count()
-    exports = _exports(board_run)
+    exports = _exports(generated_run)
     totals = _published_totals(exports)
-    con = duckdb.connect(str(board_run.settings.warehouse), read_only=True)
+    con = duckdb.connect(str(generated_run.settings.warehouse), read_only=True)
     disclosed, withheld_cells, published_groups = [], 0, 0
     for table, (truth_sql, column, cell_by, groupings) in SUPPRESSED_TABLES.items():
         cur = con.execute(truth_sql)
@@ -154,10 +153,10 @@ def test_no_published_total_gives_a_withheld_cell_away(board_run):
     assert withheld_cells > 20 and published_groups > 5
 
 
-def test_every_count_shown_is_the_true_count(board_run):
+def test_every_count_shown_is_the_true_count(generated_run):
     """Suppression withholds numbers, never changes them: each shown cell equals marts.fct_referrals."""
-    exports = _exports(board_run)
-    con = duckdb.connect(str(board_run.settings.warehouse), read_only=True)
+    exports = _exports(generated_run)
+    con = duckdb.connect(str(generated_run.settings.warehouse), read_only=True)
     truth = {(a, o): n for a, o, n in con.execute(
         "select source_agency, outcome, count(*) from marts.fct_referrals group by all").fetchall()}
     shown = {(r["source_agency"], r["outcome"]): r["referrals"]
@@ -169,18 +168,18 @@ def test_every_count_shown_is_the_true_count(board_run):
     assert shown and all(monthly[m] == n for m, n in shown.items())
 
 
-def _names_and_identifiers(board_run) -> tuple[set[str], set[str]]:
+def _names_and_identifiers(generated_run) -> tuple[set[str], set[str]]:
     """Names, and identifiers (the agencies' and the generator's, and the pipeline's own person ids
     and pseudonymised keys: a board figure must not point at any one child), from the generated
     world's ground truth and the restricted store."""
-    truth = board_run.demo.ground_truth
+    truth = generated_run.demo.ground_truth
     with (truth / "persons.csv").open() as f:
         people = list(csv.DictReader(f))
     names = {p[k] for p in people for k in ("surname", "forename") if p[k]}
     identifiers = {p[k] for p in people for k in ("nhs_number", "upn", "true_person", "family") if p[k]}
     with (truth / "records.csv").open() as f:
         identifiers |= {r[k] for r in csv.DictReader(f) for k in ("subject_ref", "record_id") if r[k]}
-    store = duckdb.connect(str(board_run.settings.store), read_only=True)
+    store = duckdb.connect(str(generated_run.settings.store), read_only=True)
     identifiers |= {v for row in store.execute("select person_id, person_key from identity.subject_person").fetchall()
                     for v in row if v}
     return names, identifiers
@@ -190,15 +189,15 @@ def _words(text: str) -> set[str]:
     return set(re.split(r"[^\w'-]+", text))
 
 
-def test_no_board_output_holds_an_identifier_or_a_name(board_run):
-    names, identifiers = _names_and_identifiers(board_run)
+def test_no_board_output_holds_an_identifier_or_a_name(generated_run):
+    names, identifiers = _names_and_identifiers(generated_run)
     found = set()
-    for rows in _exports(board_run).values():
+    for rows in _exports(generated_run).values():
         for row in rows:
             for value in row.values():
                 if value is not None:
                     found |= _words(str(value)) & (names | identifiers)
-    page = (board_run.settings.reports_dir / "board" / "board_report.html").read_text()
+    page = (generated_run.settings.reports_dir / "board" / "board_report.html").read_text()
     found |= _words(page) & identifiers  # attributes included
     found |= _words(re.sub(r"<[^>]+>", " ", page)) & names  # the text a reader sees
     assert found == set()
@@ -206,9 +205,9 @@ def test_no_board_output_holds_an_identifier_or_a_name(board_run):
     assert len(names) > 300 and len(identifiers) > 5000
 
 
-def test_every_published_board_and_mart_column_carries_its_dbt_description(board_run):
+def test_every_published_board_and_mart_column_carries_its_dbt_description(generated_run):
     """persist_docs writes the dbt descriptions as comments, and publishing keeps them."""
-    con = duckdb.connect(str(board_run.settings.warehouse), read_only=True)
+    con = duckdb.connect(str(generated_run.settings.warehouse), read_only=True)
     undocumented = con.execute(
         """select table_name || '.' || column_name from duckdb_columns()
            where schema_name = 'board' and comment is null""").fetchall()
@@ -218,7 +217,7 @@ def test_every_published_board_and_mart_column_carries_its_dbt_description(board
     assert tables["fct_child_events"]
 
 
-def test_the_dbt_docs_site_is_published_with_the_board_tables(board_run):
-    page = board_run.settings.reports_dir / "dbt-docs" / "static_index.html"
+def test_the_dbt_docs_site_is_published_with_the_board_tables(generated_run):
+    page = generated_run.settings.reports_dir / "dbt-docs" / "static_index.html"
     text = page.read_text()
     assert "board_referrals_monthly" in text and "board_report" in text  # the model and its exposure

@@ -40,8 +40,8 @@ class _Charts(HTMLParser):
             self._in_errors = False
 
 
-def test_every_chart_renders_without_a_script_error(board_run):
-    report = board_run.settings.reports_dir / "board" / "board_report.html"
+def test_every_chart_renders_without_a_script_error(generated_run):
+    report = generated_run.settings.reports_dir / "board" / "board_report.html"
     page = _Charts()
     page.feed(dump_dom(report))
     assert page.body.get("data-report-ready") == "true", "the page's check did not run"

@@ -24,15 +24,15 @@ def _baby_e(ground_truth: Path) -> tuple[dict, list[dict]]:
     return baby, referrals
 
 
-def test_baby_e_timeline_shows_his_five_referrals_and_their_outcomes(board_run):
-    baby, truth = _baby_e(board_run.demo.ground_truth)
+def test_baby_e_timeline_shows_his_five_referrals_and_their_outcomes(generated_run):
+    baby, truth = _baby_e(generated_run.demo.ground_truth)
     assert len(truth) == 5
     proc = subprocess.run([str(Path(sys.executable).with_name("casehistory")), "timeline", "--nhs-number",
-                           baby["nhs_number"], "--warehouse", str(board_run.settings.warehouse)],
+                           baby["nhs_number"], "--warehouse", str(generated_run.settings.warehouse)],
                           capture_output=True, text=True, env={**os.environ}, timeout=120)
     assert proc.returncode == 0, proc.stderr
     written = [Path(line.strip()) for line in proc.stdout.splitlines() if line.strip().endswith(".html")]
-    assert len(written) == 1 and written[0].parent == board_run.settings.restricted_dir / "timelines"
+    assert len(written) == 1 and written[0].parent == generated_run.settings.restricted_dir / "timelines"
     html = written[0].read_text()
     referrals = re.findall(r'<g class="referral" data-date="([\d-]+)" data-outcome="([^"]+)"', html)
     assert sorted(referrals) == sorted((e["event_date"], e["outcome"]) for e in truth)
@@ -43,11 +43,11 @@ def test_baby_e_timeline_shows_his_five_referrals_and_their_outcomes(board_run):
     assert baby["surname"] in html  # restricted: the panel sees whose life this is
 
 
-def test_the_run_writes_timelines_for_the_review_subjects_only_to_the_restricted_folder(board_run):
-    timelines = sorted((board_run.settings.restricted_dir / "timelines").glob("*.html"))
+def test_the_run_writes_timelines_for_the_review_subjects_only_to_the_restricted_folder(generated_run):
+    timelines = sorted((generated_run.settings.restricted_dir / "timelines").glob("*.html"))
     assert len(timelines) >= 2  # Baby E and his half-brother (REV-2025-001), the JS children
-    assert not list(board_run.settings.reports_dir.rglob("*timeline*"))
-    assert not list(board_run.settings.warehouse.parent.glob("*.html"))
+    assert not list(generated_run.settings.reports_dir.rglob("*timeline*"))
+    assert not list(generated_run.settings.warehouse.parent.glob("*.html"))
 
 
 def _invoke(*args):
@@ -58,16 +58,16 @@ def _invoke(*args):
     return CliRunner().invoke(app, ["timeline", *args])
 
 
-def test_timeline_for_a_review_draws_each_child_it_is_about(board_run):
-    warehouse = str(board_run.settings.warehouse)
+def test_timeline_for_a_review_draws_each_child_it_is_about(generated_run):
+    warehouse = str(generated_run.settings.warehouse)
     result = _invoke("--review", "REV-2025-001", "--warehouse", warehouse)
     assert result.exit_code == 0, result.output
     written = sorted(line.strip() for line in result.output.splitlines() if line.strip().endswith(".html"))
     assert len(written) == 2  # Baby E and his half-brother (the EH-00048 subject)
-    baby, _ = _baby_e(board_run.demo.ground_truth)
+    baby, _ = _baby_e(generated_run.demo.ground_truth)
     names = [Path(p).read_text() for p in written]
     assert sum(baby["surname"] in page and "born 24 August 2023" in page for page in names) == 1
-    assert all(Path(p).parent == board_run.settings.restricted_dir / "timelines" for p in written)
+    assert all(Path(p).parent == generated_run.settings.restricted_dir / "timelines" for p in written)
 
 
 @pytest.mark.parametrize("args, says", [
@@ -76,8 +76,8 @@ def test_timeline_for_a_review_draws_each_child_it_is_about(board_run):
     (["not-a-child-key"], "no events for child_key not-a-child-key"),
     ([], "name children"),
 ])
-def test_timeline_refuses_children_it_cannot_find(board_run, args, says):
-    result = _invoke(*args, "--warehouse", str(board_run.settings.warehouse))
+def test_timeline_refuses_children_it_cannot_find(generated_run, args, says):
+    result = _invoke(*args, "--warehouse", str(generated_run.settings.warehouse))
     assert result.exit_code == 2
     assert says in " ".join(result.output.split())
 

@@ -7,8 +7,9 @@ from datetime import date
 
 import pytest
 
-from casehistory import pipeline, warehouse
+from casehistory import warehouse
 from casehistory.settings import Settings
+from tests.conftest import run_pipeline
 
 pytestmark = pytest.mark.slow
 
@@ -38,11 +39,7 @@ def built(tmp_path_factory):
     ]
     (drop / "police_ppn_2024-07-01.jsonl").write_text("\n".join(lines) + "\n")
     settings = Settings(extracts=drop, warehouse=tmp / "wh.duckdb", run_date=date(2026, 1, 15))
-    plan = pipeline.prepare(settings, "r1")
-    for source, files in plan.items():
-        pipeline.load(settings, "r1", source, files)
-    pipeline.link(settings, "r1")
-    pipeline.build(settings, "r1")
+    run_pipeline(settings)
     return settings
 
 

@@ -6,7 +6,6 @@ and child protection plan intervals."""
 from __future__ import annotations
 
 import calendar
-import shutil
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from datetime import date
@@ -14,37 +13,21 @@ from pathlib import Path
 
 import pytest
 
-from casehistory import pipeline, warehouse
+from casehistory import warehouse
 from casehistory.settings import Settings
-from tests.conftest import RUN_DATE
+from tests.conftest import RUN_DATE, SAMPLES
 
 pytestmark = [pytest.mark.samples, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def cin_files() -> list[Path]:
-    from tests.conftest import SAMPLES
-
-    folder = SAMPLES / "cin_census"
-    if not folder.is_dir():
-        pytest.skip(f"{folder} is not present")
-    return sorted(folder.glob("*.xml"))
+def cin_files(cin_sample_run) -> list[Path]:
+    return sorted((SAMPLES / "cin_census").glob("*.xml"))
 
 
 @pytest.fixture(scope="module")
-def store(cin_files, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("cin")
-    drop = tmp / "drop"
-    drop.mkdir()
-    for path in cin_files:
-        shutil.copy(path, drop / path.name)
-    settings = Settings(extracts=drop, warehouse=tmp / "wh.duckdb", run_date=RUN_DATE)
-    plan = pipeline.prepare(settings, "r1")
-    for source, files in plan.items():
-        pipeline.load(settings, "r1", source, files)
-    pipeline.link(settings, "r1")
-    pipeline.build(settings, "r1")
-    return settings
+def store(cin_sample_run) -> Settings:
+    return cin_sample_run
 
 
 # --- the independent computation, from the XML -------------------------------------------------

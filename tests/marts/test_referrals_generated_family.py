@@ -10,10 +10,8 @@ from datetime import date
 
 import pytest
 
-from casehistory import pipeline, warehouse
-from casehistory.settings import Settings
-from casehistory.synth import generate
-from tests.conftest import RUN_DATE
+from casehistory import warehouse
+from tests.conftest import GENERATED_RUN_ID
 
 pytestmark = pytest.mark.slow
 
@@ -24,16 +22,8 @@ REFERRALS = {date(2023, 9, 26): "school", date(2023, 10, 28): "gp", date(2024, 1
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("baby_e")
-    demo = generate(tmp / "demo", children=12, seed=11)
-    settings = Settings(extracts=demo.extracts, warehouse=tmp / "wh.duckdb", run_date=RUN_DATE)
-    plan = pipeline.prepare(settings, "r1")
-    for source, files in plan.items():
-        pipeline.load(settings, "r1", source, files)
-    pipeline.link(settings, "r1")
-    pipeline.build(settings, "r1")
-    return settings, demo
+def built(generated_run):
+    return generated_run.settings, generated_run.demo
 
 
 def _baby_key(settings, demo) -> str:
@@ -99,5 +89,5 @@ def test_the_build_records_each_agency_feeds_freshness(built):
     settings, _ = built
     with warehouse.store(settings, read_only=True) as con:
         rows = con.execute("select agency, status, last_received_at is not null from audit.agency_freshness "
-                           "where run_id = 'r1' order by agency").fetchall()
+                           "where run_id = ? order by agency", [GENERATED_RUN_ID]).fetchall()
     assert rows == [(a, "pass", True) for a in ("csc", "eh", "hv", "police", "school")]

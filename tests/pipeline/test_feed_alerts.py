@@ -60,7 +60,7 @@ def test_feeds_checks_freshness_itself_when_build_did_not_run(settings, caplog):
 
 def test_feeds_alerts_when_the_freshness_check_itself_cannot_run(settings, caplog, monkeypatch):
     """dbt failing to check is not "all fresh": the alert says the feeds were not checked."""
-    monkeypatch.setattr(freshness, "check", lambda settings, env: [freshness.FeedFreshness(
+    monkeypatch.setattr(freshness, "check", lambda settings: [freshness.FeedFreshness(
         "(all)", "not_checked", None, None, None, None, "dbt source freshness wrote no result; see x.log")])
     caplog.set_level("WARNING")
     assert pipeline.feeds(settings, "r3")["stale"] == ["(all): not_checked"]

@@ -3,14 +3,12 @@ the CIN census samples hold, read here with xml.etree, never with the project's 
 
 from __future__ import annotations
 
-import shutil
 import xml.etree.ElementTree as ET
 from datetime import date
 
 import pytest
 
-from casehistory import pipeline, warehouse
-from casehistory.settings import Settings
+from casehistory import warehouse
 from tests.conftest import SAMPLES
 
 pytestmark = [pytest.mark.samples, pytest.mark.slow]
@@ -33,21 +31,8 @@ def _from_xml(samples, element: str, start: str, end: str, category: str | None)
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    samples = SAMPLES
-    if not samples.is_dir():
-        pytest.skip(f"{samples} is not present")
-    tmp = tmp_path_factory.mktemp("cin_plans")
-    drop = tmp / "drop"
-    drop.mkdir()
-    for path in (samples / "cin_census").glob("*.xml"):
-        shutil.copy(path, drop / path.name)
-    settings = Settings(extracts=drop, warehouse=tmp / "wh.duckdb", run_date=date(2026, 1, 15))
-    for source, files in pipeline.prepare(settings, "r1").items():
-        pipeline.load(settings, "r1", source, files)
-    pipeline.link(settings, "r1")
-    pipeline.build(settings, "r1")
-    return settings, samples
+def built(cin_sample_run):
+    return cin_sample_run, SAMPLES
 
 
 def _episodes(settings, plan_type: str) -> set[tuple]:

@@ -12,25 +12,16 @@ from datetime import date
 
 import pytest
 
-from casehistory import pipeline, warehouse
-from casehistory.settings import Settings
-from casehistory.synth import generate
+from casehistory import warehouse
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("seed_family")
-    demo = generate(tmp / "demo", children=150, seed=5)
-    settings = Settings(extracts=demo.extracts, warehouse=tmp / "wh.duckdb", run_date=date(2026, 1, 15))
-    for source, files in pipeline.prepare(settings, "r1").items():
-        pipeline.load(settings, "r1", source, files)
-    pipeline.link(settings, "r1")
-    pipeline.build(settings, "r1")
-    with (demo.ground_truth / "persons.csv").open(newline="", encoding="utf-8") as f:
+def built(generated_run):
+    with (generated_run.demo.ground_truth / "persons.csv").open(newline="", encoding="utf-8") as f:
         persons = list(csv.DictReader(f))
-    return settings, persons
+    return generated_run.settings, persons
 
 
 def _keys(built, scenario: str, forename: str) -> list[str]:
