@@ -87,25 +87,40 @@ class Added:
     persons: int
 
 
-def append_file(con: duckdb.DuckDBPyConnection, file_row: dict, events: list[dict], persons: list[dict],
-                quarantine: list[dict]) -> Added:
-    """Write one file's outcome in one transaction: all of it or none of it."""
-    con.execute("begin transaction")
-    try:
-        added = Added(events=_append_versions(con, "event_records", events, EVENT_COLUMNS,
-                                              ("source", "agency", "record_id")),
-                      persons=_append_versions(con, "person_records", persons, PERSON_COLUMNS,
+class FileAppend:
+    """One file's rows in one transaction, all of it or none of it. Events are appended in batches
+    as the file is read (a large extract never sits in memory whole); the person records, the
+    quarantine and the file's own row come last, with the commit."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        self.events_added = 0
+        self._committed = False
+
+    def __enter__(self) -> "FileAppend":
+        self.con.execute("begin transaction")
+        return self
+
+    def events(self, batch: list[dict]) -> None:
+        self.events_added += _append_versions(self.con, "event_records", batch, EVENT_COLUMNS,
+                                              ("source", "agency", "record_id"))
+
+    def finish(self, file_row: dict, persons: list[dict], quarantine: list[dict]) -> Added:
+        added = Added(events=self.events_added,
+                      persons=_append_versions(self.con, "person_records", persons, PERSON_COLUMNS,
                                                ("source", "agency", "subject_ref")))
         pause_here("ingest")
         if quarantine:
-            insert_rows(con, "ledger.quarantine", QUARANTINE_COLUMNS, quarantine)
-        insert_rows(con, "ledger.files", FILE_COLUMNS,
+            insert_rows(self.con, "ledger.quarantine", QUARANTINE_COLUMNS, quarantine)
+        insert_rows(self.con, "ledger.files", FILE_COLUMNS,
                     [{**file_row, "events_added": added.events, "persons_added": added.persons}])
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-    return added
+        self.con.execute("commit")
+        self._committed = True
+        return added
+
+    def __exit__(self, *exc) -> None:
+        if not self._committed:
+            self.con.execute("rollback")
 
 
 def record_file(con: duckdb.DuckDBPyConnection, file_row: dict) -> None:

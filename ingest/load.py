@@ -15,6 +15,7 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 
@@ -25,6 +26,7 @@ from ingest.readers.base import value_fault
 from ingest.registry import SourceSpec
 
 log = logging.getLogger(__name__)
+EVENT_BATCH = 50_000  # events appended at a time: bounds a file's memory whatever its size
 
 
 @dataclass
@@ -112,7 +114,18 @@ def load_file(con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, *, l
                 "modified_at": datetime.fromtimestamp(stat.st_mtime).replace(microsecond=0),
                 "received_at": ledger.now(), "archived_as": str(archive(path, checksum, archive_dir))}
     try:
-        parsed = parse_file(spec, path, file_row, run_date)
+        with ledger.FileAppend(con) as append:  # a rejected file rolls back whatever it had appended
+            parsed = parse_file(spec, path, file_row, run_date, on_events=append.events)
+            # tables the source's YAML lists under ignore_tables are named on the file's record, never dropped unseen
+            detail = ("not loaded, as the source's ignore_tables says: "
+                      + ", ".join(f"{name} ({n} rows)" for name, n in parsed.ignored.items())) if parsed.ignored else None
+            outcome = FileOutcome(path.name, "loaded", detail=detail, rows_read=parsed.rows_read,
+                                  rows_quarantined=parsed.rows_quarantined,
+                                  rows_loaded=parsed.rows_read - parsed.rows_quarantined)
+            added = append.finish(
+                {**file_row, "status": "loaded", "detail": detail, "rows_read": outcome.rows_read,
+                 "rows_loaded": outcome.rows_loaded, "rows_quarantined": outcome.rows_quarantined},
+                parsed.persons, parsed.quarantine)
     except FileRejected as exc:
         ledger.record_file(con, {**file_row, "status": "rejected", "reason": exc.reason, "detail": exc.detail})
         return FileOutcome(path.name, "rejected", exc.reason, exc.detail)
@@ -121,23 +134,13 @@ def load_file(con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, *, l
         detail = f"{type(exc).__name__}: {exc}"
         ledger.record_file(con, {**file_row, "status": "rejected", "reason": "reader_error", "detail": detail})
         return FileOutcome(path.name, "rejected", "reader_error", detail)
-    # tables the source's YAML lists under ignore_tables are named on the file's record, never dropped unseen
-    detail = ("not loaded, as the source's ignore_tables says: "
-              + ", ".join(f"{name} ({n} rows)" for name, n in parsed.ignored.items())) if parsed.ignored else None
-    outcome = FileOutcome(path.name, "loaded", detail=detail, rows_read=parsed.rows_read,
-                          rows_quarantined=parsed.rows_quarantined,
-                          rows_loaded=parsed.rows_read - parsed.rows_quarantined)
-    added = ledger.append_file(
-        con, {**file_row, "status": "loaded", "detail": detail, "rows_read": outcome.rows_read,
-              "rows_loaded": outcome.rows_loaded, "rows_quarantined": outcome.rows_quarantined},
-        parsed.events, parsed.persons, parsed.quarantine)
     outcome.events_added, outcome.persons_added = added.events, added.persons
     return outcome
 
 
 @dataclass
 class ParsedFile:
-    events: list[dict]
+    """What is left of a file once its events have been handed over in batches (parse_file's on_events)."""
     persons: list[dict]
     quarantine: list[dict]
     rows_read: int
@@ -145,7 +148,9 @@ class ParsedFile:
     ignored: dict[str, int] = field(default_factory=dict)  # tables of the file the source ignores: rows
 
 
-def parse_file(spec: SourceSpec, path: Path, file_row: dict, run_date: date) -> ParsedFile:
+def parse_file(spec: SourceSpec, path: Path, file_row: dict, run_date: date,
+               on_events: Callable[[list[dict]], None]) -> ParsedFile:
+    """Read and map every row; hand the events to on_events in batches of EVENT_BATCH, in file order."""
     provenance = {"source": spec.source, "file_name": path.name, "file_checksum": file_row["checksum"],
                   "load_id": file_row["load_id"], "received_at": file_row["received_at"]}
     events: list[dict] = []
@@ -206,6 +211,9 @@ def parse_file(spec: SourceSpec, path: Path, file_row: dict, run_date: date) -> 
                 ev.update(provenance, **where, original=original)
                 ev["content_hash"] = content_hash(ev, ("subject_ref", "subject_namespace", *EVENT_FIELDS))
                 events.append(ev)
+            if len(events) >= EVENT_BATCH:
+                on_events(events)
+                events = []
             if mapped.person is not None:
                 person = {**mapped.person, **provenance, **where, "agency": mapped.agency}
                 person["content_hash"] = content_hash(person, ("subject_namespace", *PERSON_FIELDS))
@@ -213,4 +221,5 @@ def parse_file(spec: SourceSpec, path: Path, file_row: dict, run_date: date) -> 
                 persons[(mapped.agency, person["subject_ref"])] = person
     if rows_read == 0 and not any(ignored.values()):
         raise FileRejected("empty", "no data rows under the header")
-    return ParsedFile(events, list(persons.values()), quarantine, rows_read, len(bad_rows), ignored)
+    on_events(events)
+    return ParsedFile(list(persons.values()), quarantine, rows_read, len(bad_rows), ignored)

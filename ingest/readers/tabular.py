@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import zipfile
 from itertools import zip_longest
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ingest.readers.base import (BadRow, FileRejected, RawRow, Table, clean_header, clean_value, flatten,
+from ingest.readers import json_stream
+from ingest.readers.base import (BadRow, FileRejected, RawRow, Table, clean_header, clean_value,
                                  reject_repeated_columns)
 from ingest.registry import SourceSpec
 
@@ -179,64 +179,14 @@ def _sheet_rows(title: str, rows, columns: list[str], header_row: int, clean) ->
         yield RawRow(n, f"{title}!{offset}", dict(zip(columns, values)))
 
 
-# ---- JSON and JSON Lines ------------------------------------------------------------------------------
+# ---- JSON and JSON Lines (streamed: json_stream.py) ------------------------------------------------
 
 def read_json(path: Path, spec: SourceSpec) -> list[Table]:
-    text = decode(path, spec.encoding)
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FileRejected("unreadable", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    records = doc
-    path_so_far = "$"
-    for part in (spec.records_path.split(".") if spec.records_path else []):
-        if not isinstance(records, dict) or part not in records:
-            raise FileRejected("wrong_structure", f"no key {part!r} under {path_so_far} (records_path: {spec.records_path})")
-        records = records[part]
-        path_so_far += f".{part}"
-    if not isinstance(records, list):
-        raise FileRejected("wrong_structure", f"{path_so_far} is not a list of records (set records_path)")
-    if not records:
-        raise FileRejected("empty", f"{path_so_far} holds no records")
-    rows: list[RawRow | BadRow] = []
-    for n, rec in enumerate(records, start=1):
-        where = f"{path_so_far}[{n - 1}]"
-        if isinstance(rec, dict):
-            rows.append(RawRow(n, where, flatten(rec)))
-        else:
-            rows.append(BadRow(n, where, "unreadable_row", "not a JSON object", json.dumps(rec)[:500]))
-    return [Table(_union_columns(rows), rows)]
+    return [json_stream.read_json(path, spec.encoding, spec.records_path)]
 
 
 def read_jsonl(path: Path, spec: SourceSpec) -> list[Table]:
-    text = decode(path, spec.encoding)
-    rows: list[RawRow | BadRow] = []
-    n = 0
-    for line_no, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        n += 1
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            rows.append(BadRow(n, f"line {line_no}", "unreadable_row", f"not valid JSON: {exc.msg}", line[:500]))
-            continue
-        if not isinstance(rec, dict):
-            rows.append(BadRow(n, f"line {line_no}", "unreadable_row", "not a JSON object", line[:500]))
-            continue
-        rows.append(RawRow(n, f"line {line_no}", flatten(rec)))
-    if not rows:
-        raise FileRejected("empty", "the file holds no records")
-    return [Table(_union_columns(rows), rows)]
-
-
-def _union_columns(rows: list[RawRow | BadRow]) -> list[str]:
-    seen: dict[str, None] = {}
-    for row in rows:
-        if isinstance(row, RawRow):
-            for key in row.values:
-                seen.setdefault(key, None)
-    return list(seen)
+    return [json_stream.read_jsonl(path, spec.encoding)]
 
 
 # ---- the chronology template ----------------------------------------------------------------------

@@ -124,3 +124,38 @@ def test_a_retried_load_in_the_same_run_records_a_second_attempt_and_adds_nothin
     assert (first.load_id, again.load_id) == ("run1/police_ppn", "run1/police_ppn#2")
     assert again.files[0].status == "skipped"
     assert {k: v for k, v in counts(con).items() if k != "files"} == {k: v for k, v in before.items() if k != "files"}
+
+
+LEDGER_CONTENT = """select source, agency, record_id, version, content_hash, file_name, row_number, original
+                    from ledger.event_records order by file_name, row_number, record_id"""
+
+
+def test_events_appended_in_small_batches_make_the_same_ledger(demo, tmp_path, run_date, monkeypatch):
+    """A large file's events are appended as it is read (ingest.load.EVENT_BATCH); the batch size
+    never changes what the ledger holds."""
+    import ingest.load
+
+    whole = duckdb.connect(str(tmp_path / "whole.duckdb"))
+    load_folder(whole, demo.extracts, "run1", run_date, tmp_path / "archive")
+    monkeypatch.setattr(ingest.load, "EVENT_BATCH", 7)
+    batched = duckdb.connect(str(tmp_path / "batched.duckdb"))
+    load_folder(batched, demo.extracts, "run1", run_date, tmp_path / "archive")
+    assert counts(batched) == counts(whole)
+    assert batched.execute(LEDGER_CONTENT).fetchall() == whole.execute(LEDGER_CONTENT).fetchall()
+
+
+def test_a_file_rejected_after_some_batches_were_appended_leaves_none_of_its_rows(tmp_path, run_date, monkeypatch):
+    import ingest.load
+    from tests.ingest.test_cin_census_reader import child_xml, cin_file
+
+    monkeypatch.setattr(ingest.load, "EVENT_BATCH", 1)
+    whole = cin_file(tmp_path / "whole.xml", *(child_xml(f"C{i}") for i in range(30)))
+    cut = tmp_path / "drop" / "cin_cut.xml"
+    cut.parent.mkdir()
+    cut.write_text(whole.read_text()[:-60], encoding="utf-8")  # the last child cut off mid-element
+    con = duckdb.connect(str(tmp_path / "store.duckdb"))
+    load = load_files(con, registry()["cin_census"], [cut], run_date, tmp_path / "archive")
+    assert [(f.status, f.reason) for f in load.files] == [("rejected", "unreadable")]
+    assert con.execute("select count(*) from ledger.event_records").fetchone()[0] == 0
+    assert con.execute("select count(*) from ledger.person_records").fetchone()[0] == 0
+    assert con.execute("select status from ledger.files").fetchall() == [("rejected",)]
