@@ -160,10 +160,9 @@ def _table(path: Path, encoding: str, records) -> Table:
                 for key in flatten(record):
                     columns.setdefault(key, None)
     except UnicodeDecodeError:
-        from ingest.readers.tabular import decode
+        from ingest.readers.tabular import encoding_error
 
-        decode(path, encoding)  # reads the file whole, once, to name the byte and its line
-        raise
+        raise encoding_error(path, encoding) from None
     return Table(list(columns), (_row(*item) for item in records()))
 
 

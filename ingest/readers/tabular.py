@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import zipfile
 from itertools import zip_longest
 from pathlib import Path
@@ -20,19 +19,19 @@ CHRONOLOGY_REQUIRED = ("agency", "record_id", "subject_ref", "event_date", "even
 
 # ---- CSV -------------------------------------------------------------------------------------------
 
-def decode(path: Path, encoding: str) -> str:
+def encoding_error(path: Path, encoding: str) -> FileRejected:
+    """Why the file is not text in its declared encoding: the first bad byte and its line (the file
+    is read whole, once, only when a streamed read has already failed)."""
     data = path.read_bytes()
-    if not data.strip():
-        raise FileRejected("empty", "the file has no content")
     try:
-        return data.decode(encoding)
+        data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise FileRejected(
+        return FileRejected(
             "unreadable",
             f"not valid {encoding} text: byte 0x{data[exc.start]:02x} on line {line} "
-            f"(set 'encoding' in the source's YAML, e.g. cp1252 for Windows exports)",
-        ) from None
+            f"(set 'encoding' in the source's YAML, e.g. cp1252 for Windows exports)")
+    return FileRejected("unreadable", f"not valid {encoding} text")
 
 
 def read_csv(path: Path, spec: SourceSpec) -> list[Table]:
@@ -40,20 +39,27 @@ def read_csv(path: Path, spec: SourceSpec) -> list[Table]:
 
 
 def csv_table(path: Path, spec: SourceSpec) -> Table:
-    text = decode(path, spec.encoding)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=spec.delimiter, quotechar=spec.quotechar)
+    """The file's header, and its rows as a stream (the file is never in memory whole)."""
+    handle = path.open(encoding=spec.encoding, newline="")
     try:
-        header = next(reader)
-    except StopIteration:
-        raise FileRejected("empty", "the file has no header row") from None
-    except csv.Error as exc:
-        raise FileRejected("unreadable", f"the header row is not valid CSV: {exc}") from None
-    columns = [clean_header(h) for h in header]
-    if not any(columns):
-        raise FileRejected("empty", "the header row is blank")
-    reject_other_delimiter(header, spec.delimiter)
-    reject_repeated_columns(columns)
-    return Table(columns, _csv_rows(reader, columns))
+        reader = csv.reader(handle, delimiter=spec.delimiter, quotechar=spec.quotechar)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise FileRejected("empty", "the file has no header row") from None
+        except csv.Error as exc:
+            raise FileRejected("unreadable", f"the header row is not valid CSV: {exc}") from None
+        except UnicodeDecodeError:
+            raise encoding_error(path, spec.encoding) from None
+        columns = [clean_header(h) for h in header]
+        if not any(columns):
+            raise FileRejected("empty", "the header row is blank")
+        reject_other_delimiter(header, spec.delimiter)
+        reject_repeated_columns(columns)
+    except BaseException:
+        handle.close()
+        raise
+    return Table(columns, _csv_rows(reader, columns, handle, path, spec.encoding))
 
 
 def reject_other_delimiter(header: list[str], delimiter: str) -> None:
@@ -68,29 +74,32 @@ def reject_other_delimiter(header: list[str], delimiter: str) -> None:
                                                 f"(set 'delimiter' in the source's YAML if the agency changed it)")
 
 
-def _csv_rows(reader, columns: list[str]) -> Iterator[RawRow | BadRow]:
-    n = 0
-    start = reader.line_num + 1
-    while True:
-        try:
-            record = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            n += 1
-            yield BadRow(n, f"line {start}", "unreadable_row", f"not valid CSV: {exc}", "")
-            start = reader.line_num + 1
-            continue
-        line = start
+def _csv_rows(reader, columns: list[str], handle, path: Path, encoding: str) -> Iterator[RawRow | BadRow]:
+    with handle:
+        n = 0
         start = reader.line_num + 1
-        if not record or all(not c.strip() for c in record):
-            continue  # a blank line holds nothing to keep
-        n += 1
-        if len(record) != len(columns):
-            yield BadRow(n, f"line {line}", "unreadable_row",
-                         f"{len(record)} fields where the header has {len(columns)}", ",".join(record))
-            continue
-        yield RawRow(n, f"line {line}", {c: clean_value(v) for c, v in zip(columns, record)})
+        while True:
+            try:
+                record = next(reader)
+            except StopIteration:
+                return
+            except UnicodeDecodeError:  # the whole file is rejected; what it had appended is rolled back
+                raise encoding_error(path, encoding) from None
+            except csv.Error as exc:
+                n += 1
+                yield BadRow(n, f"line {start}", "unreadable_row", f"not valid CSV: {exc}", "")
+                start = reader.line_num + 1
+                continue
+            line = start
+            start = reader.line_num + 1
+            if not record or all(not c.strip() for c in record):
+                continue  # a blank line holds nothing to keep
+            n += 1
+            if len(record) != len(columns):
+                yield BadRow(n, f"line {line}", "unreadable_row",
+                             f"{len(record)} fields where the header has {len(columns)}", ",".join(record))
+                continue
+            yield RawRow(n, f"line {line}", {c: clean_value(v) for c, v in zip(columns, record)})
 
 
 # ---- XLSX ------------------------------------------------------------------------------------------

@@ -144,18 +144,39 @@ def test_events_appended_in_small_batches_make_the_same_ledger(demo, tmp_path, r
     assert batched.execute(LEDGER_CONTENT).fetchall() == whole.execute(LEDGER_CONTENT).fetchall()
 
 
-def test_a_file_rejected_after_some_batches_were_appended_leaves_none_of_its_rows(tmp_path, run_date, monkeypatch):
-    import ingest.load
+def _cin_cut_off(demo, folder):
     from tests.ingest.test_cin_census_reader import child_xml, cin_file
 
+    whole = cin_file(folder.parent / "whole.xml", *(child_xml(f"C{i}") for i in range(30))).read_text()
+    cut = folder / "cin_cut.xml"
+    cut.write_text(whole[:-60], encoding="utf-8")  # the last child cut off mid-element
+    return "cin_census", cut, "unreadable", "not well-formed"
+
+
+def _csv_with_a_bad_byte_near_the_end(demo, folder):
+    rows = (demo.extracts / "csc_activity_2025-03-31.csv").read_bytes().split(b"\n")
+    line = len(rows) - 3
+    rows[line - 1] = rows[line - 1].replace(b",", b",\xe9", 1)  # a Windows-1252 byte in a UTF-8 file
+    path = folder / "csc_activity_2025-03-31.csv"
+    path.write_bytes(b"\n".join(rows))
+    return "csc_activity", path, "unreadable", f"byte 0xe9 on line {line}"
+
+
+@pytest.mark.parametrize("make", [_cin_cut_off, _csv_with_a_bad_byte_near_the_end])
+def test_a_file_rejected_after_some_batches_were_appended_leaves_none_of_its_rows(demo, tmp_path, run_date,
+                                                                                   monkeypatch, make):
+    """Files are read as streams: a fault near the end is found after earlier rows were appended,
+    and the file's transaction takes them back."""
+    import ingest.load
+
     monkeypatch.setattr(ingest.load, "EVENT_BATCH", 1)
-    whole = cin_file(tmp_path / "whole.xml", *(child_xml(f"C{i}") for i in range(30)))
-    cut = tmp_path / "drop" / "cin_cut.xml"
-    cut.parent.mkdir()
-    cut.write_text(whole.read_text()[:-60], encoding="utf-8")  # the last child cut off mid-element
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    source, path, reason, says = make(demo, folder)
     con = duckdb.connect(str(tmp_path / "store.duckdb"))
-    load = load_files(con, registry()["cin_census"], [cut], run_date, tmp_path / "archive")
-    assert [(f.status, f.reason) for f in load.files] == [("rejected", "unreadable")]
+    load = load_files(con, registry()[source], [path], run_date, tmp_path / "archive")
+    assert [(f.status, f.reason) for f in load.files] == [("rejected", reason)]
+    assert says in load.files[0].detail
     assert con.execute("select count(*) from ledger.event_records").fetchone()[0] == 0
     assert con.execute("select count(*) from ledger.person_records").fetchone()[0] == 0
     assert con.execute("select status from ledger.files").fetchall() == [("rejected",)]
