@@ -126,13 +126,14 @@ def load(settings: Settings, run_id: str, source: str, files: list[str]) -> dict
         return detail
 
 
-def link(settings: Settings, run_id: str) -> dict:
-    """Resolve subjects into stable people (casehistory/identity)."""
+def link(settings: Settings, run_id: str, full: bool = False) -> dict:
+    """Resolve subjects into stable people (casehistory/identity). The model scores only pairs with
+    a new or changed record unless `full` (casehistory rebuild): then it is retrained on everything."""
     with _step(settings, run_id, "link") as detail:
         decisions = read_decisions(settings.restricted_dir / DECISIONS_FILE)
         with warehouse.store(settings) as con:
             ledger.ensure_schema(con)
-            result = resolve(con, run_id, load_key(), settings=settings, decisions=decisions)
+            result = resolve(con, run_id, load_key(), settings=settings, decisions=decisions, full=full)
         detail.update(result.__dict__)
         return detail
 

@@ -13,6 +13,7 @@ Writes (schema identity, restricted store):
   persons          every person id ever issued (append-only)
   history          created / merged / split / retired, per run (append-only)
   links            the evidence considered this run, applied or refused and why
+  pair_scores, scored_records, model   the model's scored pairs, kept between runs (model.py)
   review_queue     pairs the model is unsure of, for a person to decide (casehistory identity review)
   decisions        the standing human decisions (from identity_decisions.csv)
   household_members, relationships   families (households.py)
@@ -33,7 +34,7 @@ from casehistory.identity.cluster import Clusters, Link
 from casehistory.identity.decisions import Decision
 from casehistory.identity.households import build_households
 from casehistory.identity.model import config as model_config
-from casehistory.identity.model import Scored, score_pairs
+from casehistory.identity.model import Refresh, refresh_pair_scores
 from casehistory.identity.pseudonym import pseudonym
 from casehistory.identity.rules import PLACEHOLDER_FORENAMES
 from casehistory.identity.stable import assign
@@ -67,6 +68,8 @@ class IdentityResult:
     review_queue: int = 0
     households: int = 0
     model: str = ""
+    model_retrained: bool = False
+    records_rescored: int = 0  # records whose candidate pairs the model scored this run
 
 
 def build_subject_records(con: duckdb.DuckDBPyConnection) -> None:
@@ -131,13 +134,16 @@ def deterministic_links(con: duckdb.DuckDBPyConnection) -> list[Link]:
 
 
 def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings: Settings,
-            decisions: list[Decision] = (), scorer=score_pairs) -> IdentityResult:
+            decisions: list[Decision] = (), scorer=refresh_pair_scores, full: bool = False) -> IdentityResult:
     """Cluster subjects into people and write the identity tables.
 
     Links are applied strongest first: identifiers, then a person's "same" decisions, then the
     model's links by descending probability. A person's "different" decisions hold whatever the
-    evidence. `scorer(con, settings, config)` scores candidate record pairs (the Splink model;
-    None links on identifiers and decisions alone).
+    evidence. `scorer(con, settings, config, run_id=, full=)` brings identity.pair_scores (scored
+    record pairs) up to date and returns a Refresh (the Splink model, scoring only pairs with a
+    new or changed record unless `full`; None links on identifiers and decisions alone).
+    Clustering always runs over every subject: it is cheap, and every decision and guard rail
+    then applies to everyone every night.
     """
     con.execute(DDL)
     build_subject_records(con)
@@ -156,17 +162,19 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
             clusters.keep_apart(d.subject_a, d.subject_b)
 
     cfg = model_config()
-    scored = scorer(con, settings, cfg) if scorer else Scored([], "not used: linking on identifiers and decisions only")
-    subject_of = dict(con.execute("select record_key, subject_key from identity.subject_records").fetchall())
-    by_pair: dict[tuple[str, str], float] = {}
-    forenames_differ: set[tuple[str, str]] = set()
-    for pair in scored.pairs:  # records -> subjects, keeping each subject pair's best score
-        if pair.probability < cfg.review_threshold:
-            continue
-        a, b = sorted((subject_of[pair.record_a], subject_of[pair.record_b]))
-        by_pair[(a, b)] = max(by_pair.get((a, b), 0.0), pair.probability)
-        if pair.forenames_differ:
-            forenames_differ.add((a, b))
+    refresh = (scorer(con, settings, cfg, run_id=run_id, full=full) if scorer
+               else Refresh("not used: linking on identifiers and decisions only"))
+    # records -> subjects, keeping each subject pair's best score
+    scored = con.execute(
+        """select least(a.subject_key, b.subject_key), greatest(a.subject_key, b.subject_key),
+                  max(p.probability), bool_or(p.forenames_differ)
+           from identity.pair_scores p
+           join identity.subject_records a on a.record_key = p.record_a
+           join identity.subject_records b on b.record_key = p.record_b
+           where p.probability >= ? and a.subject_key <> b.subject_key
+           group by all""", [cfg.review_threshold]).fetchall() if scorer else []
+    by_pair = {(a, b): p for a, b, p, _ in scored}
+    forenames_differ = {(a, b) for a, b, _, differ in scored if differ}
     # Twins share a birth date, surname and address: their forenames tell them apart, so the model
     # never links two clearly different forenames by itself; a person decides (review queue). (The
     # same-agency rail in cluster.py catches twins whose names are alike, as Ruby and Reuben.)
@@ -215,7 +223,8 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
     for r in clusters.refused:
         refused[r.rule] = refused.get(r.rule, 0) + 1
     return IdentityResult(len(nodes), len(set(result.person_of.values())), count("created"), count("merged"),
-                          count("split"), applied, refused, len(unsure), households["households"], scored.note)
+                          count("split"), applied, refused, len(unsure), households["households"], refresh.note,
+                          refresh.retrained, refresh.rescored)
 
 
 def _write_review_queue(con: duckdb.DuckDBPyConnection, run_id: str, unsure: list[tuple[str, str, float]]) -> None:
