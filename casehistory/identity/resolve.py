@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
+import pyarrow as pa
 
 from casehistory.settings import Settings
 from casehistory.crashpoint import pause_here
@@ -68,40 +69,76 @@ class IdentityResult:
     review_queue: int = 0
     households: int = 0
     model: str = ""
+    records_changed: int = 0  # subject records new, changed or gone since the last run
     model_retrained: bool = False
     records_rescored: int = 0  # records whose candidate pairs the model scored this run
 
 
-def build_subject_records(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(
-        """
-        create or replace table identity.subject_records as
-        with current_person as (
-            select * from ledger.person_records
-            qualify row_number() over (partition by source, agency, subject_ref order by version desc) = 1
-        ),
-        event_only as (  -- subjects that events name but no person record describes
-            select distinct e.subject_namespace, e.subject_ref, e.source, e.agency
-            from ledger.event_records e
-            anti join current_person p using (subject_namespace, subject_ref)
-        )
-        select subject_namespace || ':' || subject_ref as subject_key, source || ':' || agency || ':' || subject_ref as record_key,
-               source, agency, subject_namespace, subject_ref,
-               case when nhs_number_valid then nhs_number end as nhs_number,
-               case when upn_valid then upn end as upn, la_child_id,
-               nullif(regexp_replace(strip_accents(lower(coalesce(forename, ''))), '[^a-z]', '', 'g'), '') as forename_key,
-               nullif(regexp_replace(strip_accents(lower(coalesce(surname, ''))), '[^a-z]', '', 'g'), '') as surname_key,
-               date_of_birth, sex, upper(postcode) as postcode, family_ref, person_role, ledger_id
-        from current_person
-        union all by name
-        select subject_namespace || ':' || subject_ref as subject_key, source || ':' || agency || ':' || subject_ref as record_key,
-               source, agency, subject_namespace, subject_ref
-        from event_only
-        """
-    )
-    # babies registered before they are named carry a placeholder, not a name
-    con.execute("update identity.subject_records set forename_key = null where list_contains(?, forename_key)",
-                [sorted(PLACEHOLDER_FORENAMES)])
+# babies registered before they are named carry a placeholder, not a name
+_PLACEHOLDERS = "[" + ", ".join(f"'{name}'" for name in sorted(PLACEHOLDER_FORENAMES)) + "]"
+SUBJECT_RECORDS_SQL = f"""
+with current_person as (
+    select * from ledger.person_records
+    qualify row_number() over (partition by source, agency, subject_ref order by version desc) = 1
+),
+event_only as (  -- subjects that events name but no person record describes
+    select distinct e.subject_namespace, e.subject_ref, e.source, e.agency
+    from ledger.event_records e
+    anti join current_person p using (subject_namespace, subject_ref)
+),
+subject_records as (
+    select subject_namespace || ':' || subject_ref as subject_key, source || ':' || agency || ':' || subject_ref as record_key,
+           source, agency, subject_namespace, subject_ref,
+           case when nhs_number_valid then nhs_number end as nhs_number,
+           case when upn_valid then upn end as upn, la_child_id,
+           nullif(regexp_replace(strip_accents(lower(coalesce(forename, ''))), '[^a-z]', '', 'g'), '') as forename_key,
+           nullif(regexp_replace(strip_accents(lower(coalesce(surname, ''))), '[^a-z]', '', 'g'), '') as surname_key,
+           date_of_birth, sex, upper(postcode) as postcode, family_ref, person_role, ledger_id
+    from current_person
+    union all by name
+    select subject_namespace || ':' || subject_ref as subject_key, source || ':' || agency || ':' || subject_ref as record_key,
+           source, agency, subject_namespace, subject_ref
+    from event_only
+)
+select * replace (case when list_contains({_PLACEHOLDERS}, forename_key) then null else forename_key end as forename_key)
+from subject_records
+"""
+
+
+def build_subject_records(con: duckdb.DuckDBPyConnection) -> int:
+    """Bring identity.subject_records up to date with the ledger, rewriting only the records that
+    changed (rewriting the whole table every night costs more than working out what changed).
+    Returns how many records were new, changed or gone."""
+    con.execute(f"create or replace temp table subject_records_now as {SUBJECT_RECORDS_SQL}")
+    if _shape(con, "identity.subject_records") != _shape(con, "subject_records_now"):  # first run, or a new shape
+        con.execute("create or replace table identity.subject_records as select * from subject_records_now")
+        changed = con.execute("select count(*) from identity.subject_records").fetchone()[0]
+    else:
+        con.execute("""create or replace temp table subject_records_changed as
+                       select record_key from (from identity.subject_records except all from subject_records_now)
+                       union
+                       select record_key from (from subject_records_now except all from identity.subject_records)""")
+        changed = con.execute("select count(*) from subject_records_changed").fetchone()[0]
+        if changed:
+            con.execute("begin transaction")
+            try:
+                con.execute("delete from identity.subject_records where record_key in (from subject_records_changed)")
+                con.execute("""insert into identity.subject_records
+                               from subject_records_now where record_key in (from subject_records_changed)""")
+                con.execute("commit")
+            except BaseException:
+                con.execute("rollback")
+                raise
+        con.execute("drop table subject_records_changed")
+    con.execute("drop table subject_records_now")
+    return changed
+
+
+def _shape(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple] | None:
+    try:
+        return [(c[0], c[1]) for c in con.execute(f"select * from {table} limit 0").description]
+    except duckdb.CatalogException:
+        return None
 
 
 def deterministic_links(con: duckdb.DuckDBPyConnection) -> list[Link]:
@@ -146,7 +183,7 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
     then applies to everyone every night.
     """
     con.execute(DDL)
-    build_subject_records(con)
+    records_changed = build_subject_records(con)
     nodes = con.execute(
         """select subject_key, list(distinct nhs_number) filter (where nhs_number is not null),
                   list(distinct upn) filter (where upn is not null),
@@ -198,9 +235,7 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
 
     con.execute("begin transaction")
     try:
-        con.execute("delete from identity.subject_person")
-        insert_rows(con, "identity.subject_person", ["subject_key", "person_id", "person_key"],
-                    [(s, p, pseudonym(key, p)) for s, p in result.person_of.items()])
+        _update_subject_person(con, [(s, p, pseudonym(key, p)) for s, p in result.person_of.items()])
         insert_rows(con, "identity.persons", ["person_id", "created_run", "created_at"],
                     [(p, run_id, now) for p in result.new_ids])
         insert_rows(con, "identity.history", ["run_id", "changed_at", "action", "person_id", "other_person_id", "subjects"],
@@ -224,7 +259,22 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
         refused[r.rule] = refused.get(r.rule, 0) + 1
     return IdentityResult(len(nodes), len(set(result.person_of.values())), count("created"), count("merged"),
                           count("split"), applied, refused, len(unsure), households["households"], refresh.note,
-                          refresh.retrained, refresh.rescored)
+                          records_changed, refresh.retrained, refresh.rescored)
+
+
+def _update_subject_person(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str, str]]) -> None:
+    """Write subject -> person, touching only the subjects whose person (or key) changed: deleting
+    and reinserting every row of a primary-keyed table is the slowest part of a quiet night."""
+    con.register("_now", pa.table({name: pa.array([r[i] for r in rows], pa.string())
+                                   for i, name in enumerate(("subject_key", "person_id", "person_key"))}))
+    try:
+        con.execute("""delete from identity.subject_person s where not exists (
+                           select 1 from _now n
+                           where n.subject_key = s.subject_key and n.person_id = s.person_id and n.person_key = s.person_key)""")
+        con.execute("""insert into identity.subject_person (subject_key, person_id, person_key)
+                       select subject_key, person_id, person_key from _now anti join identity.subject_person using (subject_key)""")
+    finally:
+        con.unregister("_now")
 
 
 def _write_review_queue(con: duckdb.DuckDBPyConnection, run_id: str, unsure: list[tuple[str, str, float]]) -> None:
