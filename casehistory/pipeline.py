@@ -80,7 +80,7 @@ def prepare(settings: Settings, run_id: str) -> dict[str, list[str]]:
     with _step(settings, run_id, "prepare") as detail:
         registry = load_registry(settings.sources_dir)
         reviews = load_reviews(settings.reviews) if settings.reviews else []
-        found = discover(settings.extracts, registry)
+        found = discover(settings.extracts, registry, loaded_before=_loaded_before(settings))
         with warehouse.store(settings) as con:
             ledger.ensure_schema(con)
             record_run(con, run_id, settings.run_date)
@@ -94,6 +94,17 @@ def prepare(settings: Settings, run_id: str) -> dict[str, list[str]]:
         for path, why in found.unmatched:
             log.warning("%s was not loaded: %s", path, why)
         return {source: [str(p) for p in paths] for source, paths in found.by_source.items()}
+
+
+def _loaded_before(settings: Settings) -> dict[str, str]:
+    """checksum -> source of every file already loaded (by one source only), so prepare need not
+    read their content again to recognise them."""
+    if not settings.store.exists():
+        return {}
+    with warehouse.store(settings) as con:
+        ledger.ensure_schema(con)
+        return dict(con.execute("""select checksum, min(source) from ledger.files where status = 'loaded'
+                                   group by checksum having count(distinct source) = 1""").fetchall())
 
 
 def _record_unmatched(con, run_id: str, path: Path, why: str) -> None:
