@@ -173,7 +173,6 @@ def smoothed(model: dict, m_observations: int, u_observations: int) -> dict:
     return model
 
 
-
 @dataclass
 class Refresh:
     """What refresh_pair_scores did this run."""
@@ -203,10 +202,10 @@ def refresh_pair_scores(con: duckdb.DuckDBPyConnection, settings: Settings, cfg:
     cfg = cfg or config()
     con.execute(DDL)
     records = _arrow(con.execute(INPUT_WITH_HASH_SQL))
-    stored = con.execute("select fingerprint, model_json, records, training, trained_run from identity.model").fetchone()
-    why = _retrain_reason(stored, records.num_rows, cfg, full)
     if records.num_rows < 2:
         return _forget_model(con, "not used: fewer than two records to compare")
+    stored = con.execute("select fingerprint, model_json, records, training, trained_run from identity.model").fetchone()
+    why = _retrain_reason(stored, records.num_rows, cfg, full)
     work = warehouse.open_duckdb(":memory:", settings)
     try:
         work.register("_records", records)

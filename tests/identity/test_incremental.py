@@ -142,3 +142,40 @@ def test_incremental_equals_a_full_retrained_re_resolution(nights):
     assert inc["person_of"] == rebuilt["person_of"]
     assert [q[:2] for q in inc["queue"]] == [q[:2] for q in rebuilt["queue"]]
     assert [q[2] for q in inc["queue"]] == pytest.approx([q[2] for q in rebuilt["queue"]], abs=0.05)
+
+
+def test_the_stored_model_is_retrained_on_a_full_run_a_change_of_model_or_a_fifth_more_or_fewer_records():
+    from dataclasses import replace
+
+    from casehistory.identity.model import _retrain_reason, config, fingerprint
+
+    cfg = config()
+    assert cfg.retrain_growth == 0.2
+    stored = (fingerprint(cfg), "{}", 1000, "m from 40 identifier-linked pairs", "night1")
+    assert _retrain_reason(stored, 1200, cfg, full=False) is None
+    assert _retrain_reason(stored, 800, cfg, full=False) is None
+    assert _retrain_reason(stored, 1201, cfg, full=False) == "1201 records against 1000 when it was trained"
+    assert _retrain_reason(stored, 799, cfg, full=False) is not None
+    assert _retrain_reason(stored, 1000, cfg, full=True) == "a full run"
+    assert _retrain_reason(None, 1000, cfg, full=False) == "no model trained yet"
+    assert _retrain_reason(stored, 1000, replace(cfg, review_threshold=0.7), full=False) is not None
+    assert _retrain_reason(stored, 1000, replace(cfg, link_threshold=0.99), full=False) is None  # decides links only
+
+
+def test_casehistory_rebuild_relinks_with_the_model_retrained(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from casehistory import pipeline
+    from casehistory.cli import app
+
+    settings = Settings(extracts=tmp_path, warehouse=tmp_path / "wh.duckdb")
+    settings.ensure_dirs()
+    duckdb.connect(str(settings.store)).close()
+    (settings.reports_dir / "run_summary.txt").write_text("summary\n")
+    calls = []
+    monkeypatch.setattr(pipeline, "link", lambda settings_, run_id, full=False: calls.append(("link", full)))
+    for step in ("build", "check", "feeds", "publish", "report"):
+        monkeypatch.setattr(pipeline, step, lambda settings_, run_id, step=step: calls.append((step, None)))
+    result = CliRunner().invoke(app, ["rebuild", "--warehouse", str(settings.warehouse)])
+    assert result.exit_code == 0, result.output
+    assert calls[0] == ("link", True)
