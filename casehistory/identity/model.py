@@ -100,7 +100,7 @@ create table if not exists identity.pair_scores (
 create table if not exists identity.scored_records (unique_id varchar primary key, input_hash varchar not null);
 create table if not exists identity.model (
     fingerprint varchar not null, model_json varchar not null, records bigint not null, labelled bigint not null,
-    training varchar not null, trained_run varchar not null, trained_at timestamp not null);
+    training varchar not null, created_run varchar not null, created_at timestamp not null);  -- created: trained
 create table if not exists identity.model_term_frequencies (
     column_name varchar not null, term varchar not null, tf double not null);
 """
@@ -204,12 +204,13 @@ def refresh_pair_scores(con: duckdb.DuckDBPyConnection, settings: Settings, cfg:
     records = _arrow(con.execute(INPUT_WITH_HASH_SQL))
     if records.num_rows < 2:
         return _forget_model(con, "not used: fewer than two records to compare")
-    stored = con.execute("select fingerprint, model_json, records, training, trained_run from identity.model").fetchone()
+    stored = con.execute("select fingerprint, model_json, records, training, created_run from identity.model").fetchone()
     why = _retrain_reason(stored, records.num_rows, cfg, full)
     work = warehouse.open_duckdb(":memory:", settings)
     try:
         work.register("_records", records)
-        work.execute("create table person_records as select * exclude (input_hash) from _records")
+        # in a fixed order: the seeded sampling for u then draws the same pairs whatever order the store holds them in
+        work.execute("create table person_records as select * exclude (input_hash) from _records order by unique_id")
         work.unregister("_records")
         if why:
             model, labelled, training, frequencies = _train(work, records.num_rows, cfg)
