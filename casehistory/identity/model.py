@@ -354,6 +354,7 @@ def _train(work: duckdb.DuckDBPyConnection, records: int, cfg: ModelConfig) -> t
     # add-half smoothing, not Splink's generic default; through JSON as it is stored, so a night
     # reusing the stored model scores exactly as this one
     model = json.loads(json.dumps(smoothed(linker.misc.save_model_to_json(), max(labelled, 1), sampled)))
+    model.pop("linker_uid", None)  # random per linker: the same data must give the same stored model
     frequencies = []
     for column in _tf_columns(model):
         table = linker.table_management.compute_tf_table(column)
