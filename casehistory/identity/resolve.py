@@ -21,6 +21,7 @@ Writes (schema identity, restricted store):
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -110,14 +111,32 @@ def build_subject_records(con: duckdb.DuckDBPyConnection) -> int:
     changed (rewriting the whole table every night costs more than working out what changed).
     Returns how many records were new, changed or gone."""
     con.execute(f"create or replace temp table subject_records_now as {SUBJECT_RECORDS_SQL}")
-    if _shape(con, "identity.subject_records") != _shape(con, "subject_records_now"):  # first run, or a new shape
-        con.execute("create or replace table identity.subject_records as select * from subject_records_now")
+    con.execute("create table if not exists identity.subject_records_built (query_hash varchar not null)")
+    query_hash = hashlib.sha256(SUBJECT_RECORDS_SQL.encode()).hexdigest()
+    built_by = con.execute("select query_hash from identity.subject_records_built").fetchall()
+    if (_shape(con, "identity.subject_records") != _shape(con, "subject_records_now")
+            or built_by != [(query_hash,)]):  # the first run, or records are now made another way
+        con.execute("begin transaction")
+        try:
+            con.execute("create or replace table identity.subject_records as select * from subject_records_now")
+            con.execute("delete from identity.subject_records_built")
+            con.execute("insert into identity.subject_records_built values (?)", [query_hash])
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
         changed = con.execute("select count(*) from identity.subject_records").fetchone()[0]
     else:
+        # a record's row is a function of the ledger version it comes from (ledger_id; none for a
+        # subject only events name), so comparing those finds every change without comparing every column
         con.execute("""create or replace temp table subject_records_changed as
-                       select record_key from (from identity.subject_records except all from subject_records_now)
+                       select record_key from (select record_key, subject_key, ledger_id from identity.subject_records
+                                               except all
+                                               select record_key, subject_key, ledger_id from subject_records_now)
                        union
-                       select record_key from (from subject_records_now except all from identity.subject_records)""")
+                       select record_key from (select record_key, subject_key, ledger_id from subject_records_now
+                                               except all
+                                               select record_key, subject_key, ledger_id from identity.subject_records)""")
         changed = con.execute("select count(*) from subject_records_changed").fetchone()[0]
         if changed:
             con.execute("begin transaction")
