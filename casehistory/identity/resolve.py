@@ -254,7 +254,8 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
 
     con.execute("begin transaction")
     try:
-        _update_subject_person(con, [(s, p, pseudonym(key, p)) for s, p in result.person_of.items()])
+        person_key = _person_keys(con, key, set(result.person_of.values()))
+        people_moved = _update_subject_person(con, [(s, p, person_key[p]) for s, p in result.person_of.items()])
         insert_rows(con, "identity.persons", ["person_id", "created_run", "created_at"],
                     [(p, run_id, now) for p in result.new_ids])
         insert_rows(con, "identity.history", ["run_id", "changed_at", "action", "person_id", "other_person_id", "subjects"],
@@ -263,7 +264,7 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
         pause_here("link")
         _write_review_queue(con, run_id, unsure)
         _write_decisions(con, decisions)
-        households = build_households(con)
+        households = build_households(con, people_unchanged=records_changed == 0 and not people_moved)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -281,17 +282,27 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
                           records_changed, refresh.retrained, refresh.rescored)
 
 
-def _update_subject_person(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str, str]]) -> None:
+def _person_keys(con: duckdb.DuckDBPyConnection, key: bytes, persons: set[str]) -> dict[str, str]:
+    """person id -> pseudonymous key: the stored one while the secret is the one it was made with
+    (checked on one person), so a night computes keys for new people only."""
+    stored = dict(con.execute("select person_id, min(person_key) from identity.subject_person group by person_id").fetchall())
+    same_secret = bool(stored) and pseudonym(key, next(iter(stored))) == stored[next(iter(stored))]
+    return {p: stored[p] if same_secret and p in stored else pseudonym(key, p) for p in persons}
+
+
+def _update_subject_person(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str, str]]) -> int:
     """Write subject -> person, touching only the subjects whose person (or key) changed: deleting
-    and reinserting every row of a primary-keyed table is the slowest part of a quiet night."""
+    and reinserting every row of a primary-keyed table is the slowest part of a quiet night.
+    Returns how many rows were deleted or inserted."""
     con.register("_now", pa.table({name: pa.array([r[i] for r in rows], pa.string())
                                    for i, name in enumerate(("subject_key", "person_id", "person_key"))}))
     try:
-        con.execute("""delete from identity.subject_person s where not exists (
+        deleted = con.execute("""delete from identity.subject_person s where not exists (
                            select 1 from _now n
-                           where n.subject_key = s.subject_key and n.person_id = s.person_id and n.person_key = s.person_key)""")
-        con.execute("""insert into identity.subject_person (subject_key, person_id, person_key)
-                       select subject_key, person_id, person_key from _now anti join identity.subject_person using (subject_key)""")
+                           where n.subject_key = s.subject_key and n.person_id = s.person_id and n.person_key = s.person_key)""").fetchone()[0]
+        inserted = con.execute("""insert into identity.subject_person (subject_key, person_id, person_key)
+                       select subject_key, person_id, person_key from _now anti join identity.subject_person using (subject_key)""").fetchone()[0]
+        return deleted + inserted
     finally:
         con.unregister("_now")
 

@@ -179,3 +179,27 @@ def test_casehistory_rebuild_relinks_with_the_model_retrained(tmp_path, monkeypa
     result = CliRunner().invoke(app, ["rebuild", "--warehouse", str(settings.warehouse)])
     assert result.exit_code == 0, result.output
     assert calls[0] == ("link", True)
+
+
+def test_households_follow_new_events_when_no_person_changed(tmp_path):
+    """A night whose only news is an event (no person record changed) still moves a household's dates."""
+    settings = Settings(extracts=tmp_path, warehouse=tmp_path / "wh.duckdb")
+    settings.ensure_dirs()
+    con = duckdb.connect(str(settings.store))
+    members = lambda: sorted(con.execute(  # noqa: E731
+        "select person_id, valid_from, valid_to from identity.household_members").fetchall())
+    mother = dict(ref="M1", fn="priya", sn="kaur", dob="1990-01-01", fam="F1", role="mother")
+    child = dict(ref="C1", fn="asha", sn="kaur", dob="2016-03-03", fam="F1", role="child")
+    _load(con, tmp_path / "in", [_row("police", **mother), _row("police", **child)], "chronology_1.csv")
+    resolve(con, "night1", KEY, settings=settings, scorer=None)
+    first = members()
+    assert len(first) == 2
+    resolve(con, "night2", KEY, settings=settings, scorer=None)  # nothing new: households as they were
+    assert members() == first
+    _load(con, tmp_path / "in", [_row("police", **mother).replace("2024-01-0", "2024-09-0")], "chronology_2.csv",
+          run_date=date(2026, 1, 16))
+    assert con.execute("select count(*) from ledger.person_records").fetchone()[0] == 2  # no person changed
+    result = resolve(con, "night3", KEY, settings=settings, scorer=None)
+    assert result.records_changed == 0
+    later = members()
+    assert later != first and max(m[2] for m in later) > max(m[2] for m in first)
