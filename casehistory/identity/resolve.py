@@ -13,7 +13,9 @@ Writes (schema identity, restricted store):
   persons          every person id ever issued (append-only)
   history          created / merged / split / retired, per run (append-only)
   links            the evidence considered this run, applied or refused and why
-  pair_scores, scored_records, model   the model's scored pairs, kept between runs (model.py)
+  pair_scores, scored_records, model, model_term_frequencies   the model and its scored pairs,
+                   kept between runs (model.py; docs/identity.md)
+  subject_records_built, households_built   what the kept subject records and households were built from
   review_queue     pairs the model is unsure of, for a person to decide (casehistory identity review)
   decisions        the standing human decisions (from identity_decisions.csv)
   household_members, relationships   families (households.py)
