@@ -45,7 +45,8 @@ def night(settings: Settings, label: str, load_files: bool = True) -> dict:
         plan = pipeline.prepare(settings, run_id)
         for source, files in sorted(plan.items()):
             pipeline.load(settings, run_id, source, files)
-    for step in ("link", "build", "check", "feeds", "publish"):
+    pipeline.link(settings, run_id, full=not load_files)  # a rebuild retrains the identity model
+    for step in ("build", "check", "feeds", "publish"):
         getattr(pipeline, step)(settings, run_id)
     pipeline.report(settings, run_id)
     seconds = time.monotonic() - started

@@ -355,7 +355,10 @@ def rebuild(
         for step in ("link", "build", "check", "feeds", "publish"):
             console.print(f"  {step}")
             try:
-                getattr(pipeline, step)(settings, run_id)
+                if step == "link":  # everything from scratch: the identity model is retrained too
+                    pipeline.link(settings, run_id, full=True)
+                else:
+                    getattr(pipeline, step)(settings, run_id)
             except pipeline.StepFailed as exc:
                 err.print(f"[red]{step} failed:[/red] {exc}")
                 code = 1

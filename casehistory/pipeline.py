@@ -78,7 +78,7 @@ def prepare(settings: Settings, run_id: str) -> dict[str, list[str]]:
     with _step(settings, run_id, "prepare") as detail:
         registry = load_registry(settings.sources_dir)
         reviews = load_reviews(settings.reviews) if settings.reviews else []
-        found = discover(settings.extracts, registry)
+        found = discover(settings.extracts, registry, loaded_before=_loaded_before(settings))
         with warehouse.store(settings) as con:
             ledger.ensure_schema(con)
             record_run(con, run_id, settings.run_date)
@@ -92,6 +92,17 @@ def prepare(settings: Settings, run_id: str) -> dict[str, list[str]]:
         for path, why in found.unmatched:
             log.warning("%s was not loaded: %s", path, why)
         return {source: [str(p) for p in paths] for source, paths in found.by_source.items()}
+
+
+def _loaded_before(settings: Settings) -> dict[str, str]:
+    """checksum -> source of every file already loaded (by one source only), so prepare need not
+    read their content again to recognise them."""
+    if not settings.store.exists():
+        return {}
+    with warehouse.store(settings) as con:
+        ledger.ensure_schema(con)
+        return dict(con.execute("""select checksum, min(source) from ledger.files where status = 'loaded'
+                                   group by checksum having count(distinct source) = 1""").fetchall())
 
 
 def _record_unmatched(con, run_id: str, path: Path, why: str) -> None:
@@ -124,13 +135,14 @@ def load(settings: Settings, run_id: str, source: str, files: list[str]) -> dict
         return detail
 
 
-def link(settings: Settings, run_id: str) -> dict:
-    """Resolve subjects into stable people (casehistory/identity)."""
+def link(settings: Settings, run_id: str, full: bool = False) -> dict:
+    """Resolve subjects into stable people (casehistory/identity). The model scores only pairs with
+    a new or changed record unless `full` (casehistory rebuild): then it is retrained on everything."""
     with _step(settings, run_id, "link") as detail:
         decisions = read_decisions(settings.restricted_dir / DECISIONS_FILE)
         with warehouse.store(settings) as con:
             ledger.ensure_schema(con)
-            result = resolve(con, run_id, load_key(), settings=settings, decisions=decisions)
+            result = resolve(con, run_id, load_key(), settings=settings, decisions=decisions, full=full)
         detail.update(result.__dict__)
         return detail
 

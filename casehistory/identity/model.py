@@ -2,16 +2,31 @@
 
 The model compares forename and surname (Jaro-Winkler levels), date of birth (exact, day and
 month transposed, one day out, one digit of the year out), sex and postcode (unit, sector,
-district). It is trained each run on the data itself: u probabilities from seeded random pairs,
-m probabilities from the pairs that valid NHS numbers and UPNs already link across agencies. It
+district). It is trained on the data itself: u probabilities from seeded random pairs, m
+probabilities from the pairs that valid NHS numbers and UPNs already link across agencies. It
 runs in its own in-memory DuckDB (memory-limited, spilling to the store's temp folder), so none
 of Splink's working tables reach the restricted store.
+
+Scoring is incremental. identity.pair_scores keeps every candidate pair scored at or above the
+review threshold, identity.scored_records a hash of each record as it was scored, and
+identity.model the trained model with its name frequencies (identity.model_term_frequencies:
+an exact match on a rare name weighs more than on a common one). A night rescores only the pairs
+involving a record that is new, changed or gone since (Splink's predict_between and
+predict_within), with the stored model and frequencies, so it scores each pair exactly as a full
+rescoring with that model would; a name first seen since training has no frequency yet and gets
+the model's average weight for an exact match.
+It retrains and rescores everything on a full run (`casehistory rebuild`), when there is no
+model yet, when the model's code, configuration or Splink's version changed, and when the
+records have grown or shrunk by more than `retrain_growth` since it was trained.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 
@@ -21,6 +36,7 @@ import yaml
 
 from casehistory import warehouse
 from casehistory.settings import Settings
+from casehistory.warehouse import insert_rows
 
 log = logging.getLogger(__name__)
 CONFIG = Path(__file__).resolve().parent.parent / "reference" / "identity.yml"
@@ -36,6 +52,7 @@ class ModelConfig:
     identifier_recall: float
     min_labelled_pairs: int
     min_records_for_em: int
+    retrain_growth: float
 
 
 @cache
@@ -44,9 +61,11 @@ def config() -> ModelConfig:
     cfg = ModelConfig(float(doc["link_threshold"]), float(doc["review_threshold"]),
                       tuple(tuple(rule) for rule in doc["blocking_rules"]), int(doc["u_max_pairs"]),
                       int(doc["seed"]), float(doc["identifier_recall"]), int(doc["min_labelled_pairs"]),
-                      int(doc["min_records_for_em"]))
+                      int(doc["min_records_for_em"]), float(doc["retrain_growth"]))
     if not 0 < cfg.review_threshold <= cfg.link_threshold < 1:
         raise ValueError(f"{CONFIG}: need 0 < review_threshold <= link_threshold < 1")
+    if cfg.retrain_growth < 0:
+        raise ValueError(f"{CONFIG}: retrain_growth must not be negative")
     return cfg
 
 
@@ -61,12 +80,6 @@ class ScoredPair:
 FORENAME_ALIKE = 0.75  # Tom/Thomas and Ollie/Oliver are alike; Evelyn/Aisha are not
 
 
-@dataclass
-class Scored:
-    pairs: list[ScoredPair]
-    note: str  # how the model was trained this run, or why it was not used
-
-
 INPUT_SQL = """
 select record_key as unique_id, subject_key, forename_key, surname_key, date_of_birth,
        year(date_of_birth) as birth_year,
@@ -76,6 +89,22 @@ select record_key as unique_id, subject_key, forename_key, surname_key, date_of_
 from identity.subject_records
 where date_of_birth is not null and (forename_key is not null or surname_key is not null)
 """
+# each record as the model sees it, hashed: a record whose hash changed is scored again
+INPUT_WITH_HASH_SQL = f"select r.*, md5(to_json(r)) as input_hash from ({INPUT_SQL}) r"
+
+DDL = """
+create schema if not exists identity;
+create table if not exists identity.pair_scores (
+    record_a varchar not null, record_b varchar not null, probability double not null,
+    forenames_differ boolean not null);
+create table if not exists identity.scored_records (unique_id varchar primary key, input_hash varchar not null);
+create table if not exists identity.model (
+    fingerprint varchar not null, model_json varchar not null, records bigint not null, labelled bigint not null,
+    training varchar not null, created_run varchar not null, created_at timestamp not null);  -- created: trained
+create table if not exists identity.model_term_frequencies (
+    column_name varchar not null, term varchar not null, tf double not null);
+"""
+PAIR_COLUMNS = ["record_a", "record_b", "probability", "forenames_differ"]
 
 
 def _dob_comparison():
@@ -144,70 +173,246 @@ def smoothed(model: dict, m_observations: int, u_observations: int) -> dict:
     return model
 
 
-def score_pairs(con: duckdb.DuckDBPyConnection, settings: Settings, cfg: ModelConfig | None = None) -> Scored:
-    """Scored candidate pairs at or above the review threshold, between different subjects."""
-    from splink import DuckDBAPI, Linker, block_on
-    from splink.internals.exceptions import EMTrainingException
+@dataclass
+class Refresh:
+    """What refresh_pair_scores did this run."""
 
+    note: str  # how the model was trained or reused this run, or why it was not used
+    retrained: bool = False
+    records: int = 0  # records the model sees
+    rescored: int = 0  # records whose pairs were scored again this run (new, changed or gone)
+    pairs: int = 0  # pairs scored this run at or above the review threshold
+
+
+def fingerprint(cfg: ModelConfig) -> str:
+    """Changes when the model's code, its configuration or Splink does: a stored model is then stale.
+    (link_threshold only decides which scored pairs link, so changing it needs no retraining.)"""
+    import splink
+
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    h.update(repr(replace(cfg, link_threshold=0.0)).encode())
+    h.update(splink.__version__.encode())
+    return h.hexdigest()
+
+
+def refresh_pair_scores(con: duckdb.DuckDBPyConnection, settings: Settings, cfg: ModelConfig | None = None, *,
+                        run_id: str, full: bool = False) -> Refresh:
+    """Bring identity.pair_scores up to date with identity.subject_records: pairs of records of
+    different subjects the model scores at or above the review threshold."""
     cfg = cfg or config()
-    records = con.execute(INPUT_SQL).arrow()
-    if isinstance(records, pa.RecordBatchReader):
-        records = records.read_all()
+    con.execute(DDL)
+    records = _arrow(con.execute(INPUT_WITH_HASH_SQL))
     if records.num_rows < 2:
-        return Scored([], "not used: fewer than two records to compare")
+        return _forget_model(con, "not used: fewer than two records to compare")
+    stored = con.execute("select fingerprint, model_json, records, training, created_run from identity.model").fetchone()
+    why = _retrain_reason(stored, records.num_rows, cfg, full)
     work = warehouse.open_duckdb(":memory:", settings)
     try:
         work.register("_records", records)
-        work.execute("create table person_records as select * from _records")
+        # in a fixed order: the seeded sampling for u then draws the same pairs whatever order the store holds them in
+        work.execute("create table person_records as select * exclude (input_hash) from _records order by unique_id")
         work.unregister("_records")
-        # identifier links across subjects: labels for m, and the basis of the prior
-        work.execute("""
-            create table labels as
-            select distinct unique_id_l, unique_id_r from (
-                select l.unique_id as unique_id_l, r.unique_id as unique_id_r, l.subject_key as a, r.subject_key as b
-                from person_records l join person_records r on l.nhs_number = r.nhs_number
-                union all
-                select l.unique_id, r.unique_id, l.subject_key, r.subject_key
-                from person_records l join person_records r on l.upn = r.upn
-            ) where unique_id_l < unique_id_r and a <> b""")  # two equi-joins: an OR would not hash
-        labelled = work.execute("select count(*) from labels").fetchone()[0]
-        db_api = DuckDBAPI(connection=work)
-        table = db_api.register("person_records", dataset_display_name="person_records")
-        linker = Linker(table, settings_for(cfg, prior(records.num_rows, labelled, cfg.identifier_recall)),
-                        log_level=logging.WARNING)
-        linker.training.estimate_u_using_random_sampling(max_pairs=cfg.u_max_pairs, seed=cfg.seed)
-        sampled = min(cfg.u_max_pairs, records.num_rows * (records.num_rows - 1) // 2)
-        if labelled >= cfg.min_labelled_pairs:
-            linker.training.estimate_m_from_pairwise_labels("labels")
-            note = f"m from {labelled} identifier-linked pairs"
-        elif records.num_rows >= cfg.min_records_for_em:  # identifier-poor data: learn m by EM
-            try:
-                for rule in (block_on("date_of_birth"), block_on("forename_key", "surname_key")):
-                    linker.training.estimate_parameters_using_expectation_maximisation(rule)
-            except EMTrainingException as exc:
-                log.warning("identity model not used: %s", exc)
-                return Scored([], f"not used: expectation maximisation found nothing to learn from ({exc})")
-            note = f"m by expectation maximisation ({labelled} identifier-linked pairs were too few)"
+        if why:
+            model, labelled, training, frequencies = _train(work, records.num_rows, cfg)
+            if model is None:
+                return _forget_model(con, training)
+            changed = None  # everything
         else:
-            log.warning("identity model not used: %d records and %d identifier-linked pairs are too few to learn from",
-                        records.num_rows, labelled)
-            return Scored([], f"not used: {records.num_rows} records and {labelled} identifier-linked pairs "
-                              "are too few to learn from")
-        # a level no training pair reached (a sex mismatch, a year typo) gets a small probability from
-        # add-half smoothing, not Splink's generic default
-        linker = Linker(table, smoothed(linker.misc.save_model_to_json(), max(labelled, 1), sampled),
-                        log_level=logging.WARNING)
-        predictions = linker.inference.predict(threshold_match_probability=cfg.review_threshold)
-        rows = work.execute(f"""
-            select p.unique_id_l, p.unique_id_r, p.match_probability,
-                   coalesce(jaro_winkler_similarity(l.forename_key, r.forename_key) < {FORENAME_ALIKE}, false)
-            from {predictions.physical_name} p
-            join person_records l on l.unique_id = p.unique_id_l
-            join person_records r on r.unique_id = p.unique_id_r
-            where p.subject_key_l <> p.subject_key_r
-            order by p.match_probability desc, p.unique_id_l, p.unique_id_r""").fetchall()
-        log.info("identity model: %d records, %s, %d pairs scored >= %.2f", records.num_rows, note, len(rows),
-                 cfg.review_threshold)
-        return Scored([ScoredPair(a, b, float(p), bool(differ)) for a, b, p, differ in rows], note)
+            model, training = json.loads(stored[1]), f"{stored[3]}, trained in run {stored[4]}"
+            frequencies = _arrow(con.execute("select column_name, term, tf from identity.model_term_frequencies"))
+            con.register("_fresh", records)
+            try:
+                changed = [r[0] for r in con.execute("""
+                    select unique_id from _fresh anti join identity.scored_records using (unique_id, input_hash)
+                    union
+                    select unique_id from identity.scored_records anti join _fresh using (unique_id, input_hash)
+                    """).fetchall()]
+            finally:
+                con.unregister("_fresh")
+            if not changed:
+                return Refresh(f"model reused ({training}): no record new or changed", records=records.num_rows)
+        pairs = _predict(work, model, frequencies, cfg, changed)
     finally:
         work.close()
+
+    con.execute("begin transaction")
+    try:
+        con.register("_fresh", records)
+        con.register("_pairs", pairs)
+        con.register("_changed", pa.table({"unique_id": pa.array(changed or [], pa.string())}))
+        con.register("_frequencies", frequencies)
+        if changed is None:
+            con.execute("delete from identity.pair_scores")
+            con.execute("delete from identity.scored_records")
+            con.execute("insert into identity.scored_records select unique_id, input_hash from _fresh")
+            con.execute("delete from identity.model")
+            con.execute("delete from identity.model_term_frequencies")
+            con.execute("insert into identity.model_term_frequencies select column_name, term, tf from _frequencies")
+            con.execute("insert into identity.model values (?, ?, ?, ?, ?, ?, ?)",
+                        [fingerprint(cfg), json.dumps(model), records.num_rows, labelled, training, run_id,
+                         datetime.now().replace(microsecond=0)])
+        else:
+            con.execute("""delete from identity.pair_scores
+                           where record_a in (select unique_id from _changed) or record_b in (select unique_id from _changed)""")
+            con.execute("delete from identity.scored_records where unique_id in (select unique_id from _changed)")
+            con.execute("""insert into identity.scored_records select unique_id, input_hash from _fresh
+                           where unique_id in (select unique_id from _changed)""")
+        con.execute(f"insert into identity.pair_scores ({', '.join(PAIR_COLUMNS)}) select * from _pairs")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    finally:
+        for name in ("_fresh", "_pairs", "_changed", "_frequencies"):
+            con.unregister(name)
+    if changed is None:
+        note = f"trained this run ({why}): {training}; {pairs.num_rows} pairs scored >= {cfg.review_threshold:.2f}"
+        result = Refresh(note, True, records.num_rows, records.num_rows, pairs.num_rows)
+    else:
+        note = (f"model reused ({training}): {len(changed)} records new, changed or gone, "
+                f"{pairs.num_rows} of their pairs scored >= {cfg.review_threshold:.2f}")
+        result = Refresh(note, False, records.num_rows, len(changed), pairs.num_rows)
+    log.info("identity model: %d records; %s", records.num_rows, note)
+    return result
+
+
+def replace_pair_scores(con: duckdb.DuckDBPyConnection, pairs: list[ScoredPair], note: str) -> Refresh:
+    """Set identity.pair_scores to these pairs, as a scorer standing in for the model does."""
+    con.execute(DDL)
+    con.execute("delete from identity.pair_scores")
+    insert_rows(con, "identity.pair_scores", PAIR_COLUMNS,
+                [(p.record_a, p.record_b, p.probability, p.forenames_differ) for p in pairs])
+    return Refresh(note, retrained=True, pairs=len(pairs))
+
+
+def _arrow(result) -> pa.Table:
+    table = result.arrow()
+    return table.read_all() if isinstance(table, pa.RecordBatchReader) else table
+
+
+def _retrain_reason(stored: tuple | None, records: int, cfg: ModelConfig, full: bool) -> str | None:
+    if full:
+        return "a full run"
+    if stored is None:
+        return "no model trained yet"
+    if stored[0] != fingerprint(cfg):
+        return "the model's code, its configuration or Splink changed"
+    if abs(records - stored[2]) > cfg.retrain_growth * stored[2]:
+        return f"{records} records against {stored[2]} when it was trained"
+    return None
+
+
+def _forget_model(con: duckdb.DuckDBPyConnection, note: str) -> Refresh:
+    """No model this run: no scored pairs, and the next run trains again."""
+    log.warning("identity model %s", note)
+    con.execute("begin transaction")
+    try:
+        for table in ("pair_scores", "scored_records", "model", "model_term_frequencies"):
+            con.execute(f"delete from identity.{table}")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return Refresh(note)
+
+
+def _train(work: duckdb.DuckDBPyConnection, records: int, cfg: ModelConfig) -> tuple[dict | None, int, str, pa.Table]:
+    """The model trained on person_records, the identifier-linked pairs behind it, how it was
+    trained (or None, 0 and why it could not be) and its term frequencies."""
+    from splink import DuckDBAPI, Linker, block_on
+    from splink.internals.exceptions import EMTrainingException
+
+    # identifier links across subjects: labels for m, and the basis of the prior
+    work.execute("""
+        create or replace table labels as
+        select distinct unique_id_l, unique_id_r from (
+            select l.unique_id as unique_id_l, r.unique_id as unique_id_r, l.subject_key as a, r.subject_key as b
+            from person_records l join person_records r on l.nhs_number = r.nhs_number
+            union all
+            select l.unique_id, r.unique_id, l.subject_key, r.subject_key
+            from person_records l join person_records r on l.upn = r.upn
+        ) where unique_id_l < unique_id_r and a <> b""")  # two equi-joins: an OR would not hash
+    labelled = work.execute("select count(*) from labels").fetchone()[0]
+    table = DuckDBAPI(connection=work).register("person_records", dataset_display_name="person_records")
+    linker = Linker(table, settings_for(cfg, prior(records, labelled, cfg.identifier_recall)), log_level=logging.WARNING)
+    linker.training.estimate_u_using_random_sampling(max_pairs=cfg.u_max_pairs, seed=cfg.seed)
+    sampled = min(cfg.u_max_pairs, records * (records - 1) // 2)
+    if labelled >= cfg.min_labelled_pairs:
+        linker.training.estimate_m_from_pairwise_labels("labels")
+        training = f"m from {labelled} identifier-linked pairs"
+    elif records >= cfg.min_records_for_em:  # identifier-poor data: learn m by EM
+        try:
+            for rule in (block_on("date_of_birth"), block_on("forename_key", "surname_key")):
+                linker.training.estimate_parameters_using_expectation_maximisation(rule)
+        except EMTrainingException as exc:
+            return None, 0, f"not used: expectation maximisation found nothing to learn from ({exc})", None
+        training = f"m by expectation maximisation ({labelled} identifier-linked pairs were too few)"
+    else:
+        return None, 0, (f"not used: {records} records and {labelled} identifier-linked pairs are too few "
+                         "to learn from"), None
+    # a level no training pair reached (a sex mismatch, a year typo) gets a small probability from
+    # add-half smoothing, not Splink's generic default; through JSON as it is stored, so a night
+    # reusing the stored model scores exactly as this one
+    model = json.loads(json.dumps(smoothed(linker.misc.save_model_to_json(), max(labelled, 1), sampled)))
+    model.pop("linker_uid", None)  # random per linker: the same data must give the same stored model
+    frequencies = []
+    for column in _tf_columns(model):
+        table = linker.table_management.compute_tf_table(column)
+        frequencies.append(_arrow(work.execute(f"""select '{column}' as column_name, "{column}" as term, "tf_{column}" as tf
+                                                   from {table.physical_name} where "{column}" is not null""")))
+    frequencies = pa.concat_tables(frequencies) if frequencies else pa.table(
+        {"column_name": pa.array([], pa.string()), "term": pa.array([], pa.string()), "tf": pa.array([], pa.float64())})
+    return model, labelled, training, frequencies
+
+
+def _tf_columns(model: dict) -> list[str]:
+    """Columns whose exact matches the model weighs by how common the value is."""
+    return sorted({lv["tf_adjustment_column"] for c in model["comparisons"] for lv in c["comparison_levels"]
+                   if lv.get("tf_adjustment_column")})
+
+
+def _predict(work: duckdb.DuckDBPyConnection, model: dict, frequencies: pa.Table, cfg: ModelConfig,
+             changed: list[str] | None) -> pa.Table:
+    """Pairs scored at or above the review threshold: every candidate pair (changed None), or
+    those involving a changed record (the changed against the rest, and among themselves)."""
+    from splink import DuckDBAPI, Linker
+
+    db_api = DuckDBAPI(connection=work)
+    linker = Linker(db_api.register("person_records", dataset_display_name="person_records"), model,
+                    log_level=logging.WARNING)
+    work.register("_frequencies", frequencies)
+    for column in _tf_columns(model):  # the frequencies the model was trained with, not today's
+        work.execute(f"""create or replace table "tf_{column}" as select term as "{column}", tf as "tf_{column}"
+                         from _frequencies where column_name = '{column}'""")
+        linker.table_management.register_term_frequency_lookup(
+            db_api.register(f"tf_{column}", dataset_display_name=f"tf_{column}"), column)
+    work.unregister("_frequencies")
+    if changed is None:
+        predictions = [linker.inference.predict(threshold_match_probability=cfg.review_threshold)]
+    else:
+        work.register("_changed", pa.table({"unique_id": pa.array(changed, pa.string())}))
+        work.execute("create or replace table changed_records as select * from person_records semi join _changed using (unique_id)")
+        work.execute("create or replace table other_records as select * from person_records anti join _changed using (unique_id)")
+        work.unregister("_changed")
+        left = db_api.register("changed_records", dataset_display_name="changed_records")
+        right = db_api.register("other_records", dataset_display_name="other_records")
+        n_changed, n_other = (work.execute(f"select count(*) from {t}").fetchone()[0]
+                              for t in ("changed_records", "other_records"))
+        predictions = []
+        if n_changed and n_other:
+            predictions.append(linker.inference.predict_between(left, right, threshold_match_probability=cfg.review_threshold))
+        if n_changed > 1:
+            predictions.append(linker.inference.predict_within(left, threshold_match_probability=cfg.review_threshold))
+    if not predictions:
+        return pa.table({c: pa.array([], t) for c, t in zip(PAIR_COLUMNS, (pa.string(), pa.string(), pa.float64(), pa.bool_()))})
+    union = " union all ".join(f"""select least(unique_id_l, unique_id_r) as a, greatest(unique_id_l, unique_id_r) as b,
+                                          match_probability from {p.physical_name} where subject_key_l <> subject_key_r"""
+                               for p in predictions)
+    # the pair in id order, as a full run scores it, so both score it alike
+    return _arrow(work.execute(f"""
+        select p.a as record_a, p.b as record_b, p.match_probability as probability,
+               coalesce(jaro_winkler_similarity(l.forename_key, r.forename_key) < {FORENAME_ALIKE}, false) as forenames_differ
+        from ({union}) p
+        join person_records l on l.unique_id = p.a
+        join person_records r on r.unique_id = p.b
+        order by p.a, p.b"""))

@@ -13,6 +13,9 @@ Writes (schema identity, restricted store):
   persons          every person id ever issued (append-only)
   history          created / merged / split / retired, per run (append-only)
   links            the evidence considered this run, applied or refused and why
+  pair_scores, scored_records, model, model_term_frequencies   the model and its scored pairs,
+                   kept between runs (model.py; docs/identity.md)
+  subject_records_built, households_built   what the kept subject records and households were built from
   review_queue     pairs the model is unsure of, for a person to decide (casehistory identity review)
   decisions        the standing human decisions (from identity_decisions.csv)
   household_members, relationships   families (households.py)
@@ -20,11 +23,13 @@ Writes (schema identity, restricted store):
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
+import pyarrow as pa
 
 from casehistory.settings import Settings
 from casehistory.crashpoint import pause_here
@@ -33,7 +38,7 @@ from casehistory.identity.cluster import Clusters, Link
 from casehistory.identity.decisions import Decision
 from casehistory.identity.households import build_households
 from casehistory.identity.model import config as model_config
-from casehistory.identity.model import Scored, score_pairs
+from casehistory.identity.model import Refresh, refresh_pair_scores
 from casehistory.identity.pseudonym import pseudonym
 from casehistory.identity.rules import PLACEHOLDER_FORENAMES
 from casehistory.identity.stable import assign
@@ -67,38 +72,94 @@ class IdentityResult:
     review_queue: int = 0
     households: int = 0
     model: str = ""
+    records_changed: int = 0  # subject records new, changed or gone since the last run
+    model_retrained: bool = False
+    records_rescored: int = 0  # records whose candidate pairs the model scored this run
 
 
-def build_subject_records(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(
-        """
-        create or replace table identity.subject_records as
-        with current_person as (
-            select * from ledger.person_records
-            qualify row_number() over (partition by source, agency, subject_ref order by version desc) = 1
-        ),
-        event_only as (  -- subjects that events name but no person record describes
-            select distinct e.subject_namespace, e.subject_ref, e.source, e.agency
-            from ledger.event_records e
-            anti join current_person p using (subject_namespace, subject_ref)
-        )
-        select subject_namespace || ':' || subject_ref as subject_key, source || ':' || agency || ':' || subject_ref as record_key,
-               source, agency, subject_namespace, subject_ref,
-               case when nhs_number_valid then nhs_number end as nhs_number,
-               case when upn_valid then upn end as upn, la_child_id,
-               nullif(regexp_replace(strip_accents(lower(coalesce(forename, ''))), '[^a-z]', '', 'g'), '') as forename_key,
-               nullif(regexp_replace(strip_accents(lower(coalesce(surname, ''))), '[^a-z]', '', 'g'), '') as surname_key,
-               date_of_birth, sex, upper(postcode) as postcode, family_ref, person_role, ledger_id
-        from current_person
-        union all by name
-        select subject_namespace || ':' || subject_ref as subject_key, source || ':' || agency || ':' || subject_ref as record_key,
-               source, agency, subject_namespace, subject_ref
-        from event_only
-        """
-    )
-    # babies registered before they are named carry a placeholder, not a name
-    con.execute("update identity.subject_records set forename_key = null where list_contains(?, forename_key)",
-                [sorted(PLACEHOLDER_FORENAMES)])
+# babies registered before they are named carry a placeholder, not a name
+_PLACEHOLDERS = "[" + ", ".join(f"'{name}'" for name in sorted(PLACEHOLDER_FORENAMES)) + "]"
+SUBJECT_RECORDS_SQL = f"""
+with current_person as (
+    select * from ledger.person_records
+    qualify row_number() over (partition by source, agency, subject_ref order by version desc) = 1
+),
+event_only as (  -- subjects that events name but no person record describes
+    select distinct e.subject_namespace, e.subject_ref, e.source, e.agency
+    from ledger.event_records e
+    anti join current_person p using (subject_namespace, subject_ref)
+),
+subject_records as (
+    select subject_namespace || ':' || subject_ref as subject_key, source || ':' || agency || ':' || subject_ref as record_key,
+           source, agency, subject_namespace, subject_ref,
+           case when nhs_number_valid then nhs_number end as nhs_number,
+           case when upn_valid then upn end as upn, la_child_id,
+           nullif(regexp_replace(strip_accents(lower(coalesce(forename, ''))), '[^a-z]', '', 'g'), '') as forename_key,
+           nullif(regexp_replace(strip_accents(lower(coalesce(surname, ''))), '[^a-z]', '', 'g'), '') as surname_key,
+           date_of_birth, sex, upper(postcode) as postcode, family_ref, person_role, ledger_id
+    from current_person
+    union all by name
+    select subject_namespace || ':' || subject_ref as subject_key, source || ':' || agency || ':' || subject_ref as record_key,
+           source, agency, subject_namespace, subject_ref
+    from event_only
+)
+select * replace (case when list_contains({_PLACEHOLDERS}, forename_key) then null else forename_key end as forename_key)
+from subject_records
+"""
+
+
+def build_subject_records(con: duckdb.DuckDBPyConnection) -> int:
+    """Bring identity.subject_records up to date with the ledger, rewriting only the records that
+    changed (rewriting the whole table every night costs more than working out what changed).
+    Returns how many records were new, changed or gone."""
+    con.execute(f"create or replace temp table subject_records_now as {SUBJECT_RECORDS_SQL}")
+    con.execute("create table if not exists identity.subject_records_built (query_hash varchar not null)")
+    query_hash = hashlib.sha256(SUBJECT_RECORDS_SQL.encode()).hexdigest()
+    built_by = con.execute("select query_hash from identity.subject_records_built").fetchall()
+    if (_shape(con, "identity.subject_records") != _shape(con, "subject_records_now")
+            or built_by != [(query_hash,)]):  # the first run, or records are now made another way
+        con.execute("begin transaction")
+        try:
+            con.execute("create or replace table identity.subject_records as select * from subject_records_now")
+            con.execute("delete from identity.subject_records_built")
+            con.execute("insert into identity.subject_records_built values (?)", [query_hash])
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        changed = con.execute("select count(*) from identity.subject_records").fetchone()[0]
+    else:
+        # a record's row is a function of the ledger version it comes from (ledger_id; none for a
+        # subject only events name), so comparing those finds every change without comparing every column
+        con.execute("""create or replace temp table subject_records_changed as
+                       select record_key from (select record_key, subject_key, ledger_id from identity.subject_records
+                                               except all
+                                               select record_key, subject_key, ledger_id from subject_records_now)
+                       union
+                       select record_key from (select record_key, subject_key, ledger_id from subject_records_now
+                                               except all
+                                               select record_key, subject_key, ledger_id from identity.subject_records)""")
+        changed = con.execute("select count(*) from subject_records_changed").fetchone()[0]
+        if changed:
+            con.execute("begin transaction")
+            try:
+                con.execute("delete from identity.subject_records where record_key in (from subject_records_changed)")
+                con.execute("""insert into identity.subject_records
+                               from subject_records_now where record_key in (from subject_records_changed)""")
+                con.execute("commit")
+            except BaseException:
+                con.execute("rollback")
+                raise
+        con.execute("drop table subject_records_changed")
+    con.execute("drop table subject_records_now")
+    return changed
+
+
+def _shape(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple] | None:
+    try:
+        return [(c[0], c[1]) for c in con.execute(f"select * from {table} limit 0").description]
+    except duckdb.CatalogException:
+        return None
 
 
 def deterministic_links(con: duckdb.DuckDBPyConnection) -> list[Link]:
@@ -131,16 +192,19 @@ def deterministic_links(con: duckdb.DuckDBPyConnection) -> list[Link]:
 
 
 def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings: Settings,
-            decisions: list[Decision] = (), scorer=score_pairs) -> IdentityResult:
+            decisions: list[Decision] = (), scorer=refresh_pair_scores, full: bool = False) -> IdentityResult:
     """Cluster subjects into people and write the identity tables.
 
     Links are applied strongest first: identifiers, then a person's "same" decisions, then the
     model's links by descending probability. A person's "different" decisions hold whatever the
-    evidence. `scorer(con, settings, config)` scores candidate record pairs (the Splink model;
-    None links on identifiers and decisions alone).
+    evidence. `scorer(con, settings, config, run_id=, full=)` brings identity.pair_scores (scored
+    record pairs) up to date and returns a Refresh (the Splink model, scoring only pairs with a
+    new or changed record unless `full`; None links on identifiers and decisions alone).
+    Clustering always runs over every subject: it is cheap, and every decision and guard rail
+    then applies to everyone every night.
     """
     con.execute(DDL)
-    build_subject_records(con)
+    records_changed = build_subject_records(con)
     nodes = con.execute(
         """select subject_key, list(distinct nhs_number) filter (where nhs_number is not null),
                   list(distinct upn) filter (where upn is not null),
@@ -156,17 +220,19 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
             clusters.keep_apart(d.subject_a, d.subject_b)
 
     cfg = model_config()
-    scored = scorer(con, settings, cfg) if scorer else Scored([], "not used: linking on identifiers and decisions only")
-    subject_of = dict(con.execute("select record_key, subject_key from identity.subject_records").fetchall())
-    by_pair: dict[tuple[str, str], float] = {}
-    forenames_differ: set[tuple[str, str]] = set()
-    for pair in scored.pairs:  # records -> subjects, keeping each subject pair's best score
-        if pair.probability < cfg.review_threshold:
-            continue
-        a, b = sorted((subject_of[pair.record_a], subject_of[pair.record_b]))
-        by_pair[(a, b)] = max(by_pair.get((a, b), 0.0), pair.probability)
-        if pair.forenames_differ:
-            forenames_differ.add((a, b))
+    refresh = (scorer(con, settings, cfg, run_id=run_id, full=full) if scorer
+               else Refresh("not used: linking on identifiers and decisions only"))
+    # records -> subjects, keeping each subject pair's best score
+    scored = con.execute(
+        """select least(a.subject_key, b.subject_key), greatest(a.subject_key, b.subject_key),
+                  max(p.probability), bool_or(p.forenames_differ)
+           from identity.pair_scores p
+           join identity.subject_records a on a.record_key = p.record_a
+           join identity.subject_records b on b.record_key = p.record_b
+           where p.probability >= ? and a.subject_key <> b.subject_key
+           group by all""", [cfg.review_threshold]).fetchall() if scorer else []
+    by_pair = {(a, b): p for a, b, p, _ in scored}
+    forenames_differ = {(a, b) for a, b, _, differ in scored if differ}
     # Twins share a birth date, surname and address: their forenames tell them apart, so the model
     # never links two clearly different forenames by itself; a person decides (review queue). (The
     # same-agency rail in cluster.py catches twins whose names are alike, as Ruby and Reuben.)
@@ -190,9 +256,8 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
 
     con.execute("begin transaction")
     try:
-        con.execute("delete from identity.subject_person")
-        insert_rows(con, "identity.subject_person", ["subject_key", "person_id", "person_key"],
-                    [(s, p, pseudonym(key, p)) for s, p in result.person_of.items()])
+        person_key = _person_keys(con, key, set(result.person_of.values()))
+        people_moved = _update_subject_person(con, [(s, p, person_key[p]) for s, p in result.person_of.items()])
         insert_rows(con, "identity.persons", ["person_id", "created_run", "created_at"],
                     [(p, run_id, now) for p in result.new_ids])
         insert_rows(con, "identity.history", ["run_id", "changed_at", "action", "person_id", "other_person_id", "subjects"],
@@ -201,7 +266,7 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
         pause_here("link")
         _write_review_queue(con, run_id, unsure)
         _write_decisions(con, decisions)
-        households = build_households(con)
+        households = build_households(con, people_unchanged=records_changed == 0 and not people_moved)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -215,7 +280,33 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
     for r in clusters.refused:
         refused[r.rule] = refused.get(r.rule, 0) + 1
     return IdentityResult(len(nodes), len(set(result.person_of.values())), count("created"), count("merged"),
-                          count("split"), applied, refused, len(unsure), households["households"], scored.note)
+                          count("split"), applied, refused, len(unsure), households["households"], refresh.note,
+                          records_changed, refresh.retrained, refresh.rescored)
+
+
+def _person_keys(con: duckdb.DuckDBPyConnection, key: bytes, persons: set[str]) -> dict[str, str]:
+    """person id -> pseudonymous key: the stored one while the secret is the one it was made with
+    (checked on one person), so a night computes keys for new people only."""
+    stored = dict(con.execute("select person_id, min(person_key) from identity.subject_person group by person_id").fetchall())
+    same_secret = bool(stored) and pseudonym(key, next(iter(stored))) == stored[next(iter(stored))]
+    return {p: stored[p] if same_secret and p in stored else pseudonym(key, p) for p in persons}
+
+
+def _update_subject_person(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str, str]]) -> int:
+    """Write subject -> person, touching only the subjects whose person (or key) changed: deleting
+    and reinserting every row of a primary-keyed table is the slowest part of a quiet night.
+    Returns how many rows were deleted or inserted."""
+    con.register("_now", pa.table({name: pa.array([r[i] for r in rows], pa.string())
+                                   for i, name in enumerate(("subject_key", "person_id", "person_key"))}))
+    try:
+        deleted = con.execute("""delete from identity.subject_person s where not exists (
+                           select 1 from _now n
+                           where n.subject_key = s.subject_key and n.person_id = s.person_id and n.person_key = s.person_key)""").fetchone()[0]
+        inserted = con.execute("""insert into identity.subject_person (subject_key, person_id, person_key)
+                       select subject_key, person_id, person_key from _now anti join identity.subject_person using (subject_key)""").fetchone()[0]
+        return deleted + inserted
+    finally:
+        con.unregister("_now")
 
 
 def _write_review_queue(con: duckdb.DuckDBPyConnection, run_id: str, unsure: list[tuple[str, str, float]]) -> None:

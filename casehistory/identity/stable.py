@@ -8,7 +8,6 @@ get new ones, recorded as split from it. Ids are never reused: a retired id stay
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 
@@ -34,8 +33,15 @@ class Assignment:
 def assign(clusters: list[list[str]], previous: dict[str, str], next_number: int) -> Assignment:
     """clusters: subject keys per cluster; previous: subject -> person id of the last run."""
     overlaps: list[tuple[int, int, str, int]] = []  # (-count, cluster size, previous id, cluster index)
+    earlier_of: list[dict[str, int]] = []  # per cluster: previous id -> its subjects here
     for i, cluster in enumerate(clusters):
-        for pid, count in Counter(previous[s] for s in cluster if s in previous).items():
+        earlier: dict[str, int] = {}
+        for s in cluster:  # a plain loop: Counter's overhead is most of the cost at 100,000 clusters
+            pid = previous.get(s)
+            if pid is not None:
+                earlier[pid] = earlier.get(pid, 0) + 1
+        earlier_of.append(earlier)
+        for pid, count in earlier.items():
             overlaps.append((-count, -len(cluster), pid, i))
     overlaps.sort()
     id_of_cluster: dict[int, str] = {}
@@ -49,7 +55,7 @@ def assign(clusters: list[list[str]], previous: dict[str, str], next_number: int
     new_ids: list[str] = []
     person_of: dict[str, str] = {}
     for i, cluster in enumerate(clusters):
-        earlier = Counter(previous[s] for s in cluster if s in previous)
+        earlier = earlier_of[i]
         if i not in id_of_cluster:
             id_of_cluster[i] = f"P{next_number:09d}"
             next_number += 1

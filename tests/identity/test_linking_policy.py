@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from casehistory.identity.decisions import read_decisions, record_decision
-from casehistory.identity.model import Scored, ScoredPair
+from casehistory.identity.model import ScoredPair, replace_pair_scores
 from casehistory.identity.resolve import resolve
 from casehistory.settings import Settings
 from ingest import ledger
@@ -61,10 +61,10 @@ def person_of(con) -> dict[str, str]:
 
 
 def scores(con, pairs: dict[tuple[str, str], float], forenames_differ: set = frozenset()):
-    def scorer(con_, settings_, cfg_):
+    def scorer(con_, settings_, cfg_, **_):
         keys = dict(con_.execute("select subject_key, record_key from identity.subject_records").fetchall())
-        return Scored([ScoredPair(keys[a], keys[b], p, (a, b) in forenames_differ) for (a, b), p in pairs.items()],
-                      "stand-in")
+        return replace_pair_scores(con_, [ScoredPair(keys[a], keys[b], p, (a, b) in forenames_differ)
+                                          for (a, b), p in pairs.items()], "stand-in")
     return scorer
 
 

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from casehistory.cli import app
 from casehistory.identity.decisions import DECISIONS_FILE, read_decisions
-from casehistory.identity.model import Scored, ScoredPair
+from casehistory.identity.model import ScoredPair, replace_pair_scores
 from casehistory.identity.resolve import resolve
 from casehistory.settings import Settings
 from ingest import ledger
@@ -21,9 +21,9 @@ def test_review_shows_the_pair_and_decide_records_who_said_what(tmp_path):
     ledger.ensure_schema(con)
     _load(con, tmp_path / "in", [_row("gp", "G1"), _row("police", "X1", fn="aimee", sn="leigh")], "a.csv")
 
-    def unsure(con_, settings_, cfg_):
+    def unsure(con_, settings_, cfg_, **_):
         keys = dict(con_.execute("select subject_key, record_key from identity.subject_records").fetchall())
-        return Scored([ScoredPair(keys["gp:G1"], keys["police:X1"], 0.9, False)], "stand-in")
+        return replace_pair_scores(con_, [ScoredPair(keys["gp:G1"], keys["police:X1"], 0.9, False)], "stand-in")
 
     resolve(con, "r1", KEY, settings=settings, scorer=unsure)
     con.close()
