@@ -355,7 +355,10 @@ def rebuild(
         for step in ("link", "build", "check", "feeds", "publish"):
             console.print(f"  {step}")
             try:
-                getattr(pipeline, step)(settings, run_id)
+                if step == "build":  # every dbt model rebuilt whole (--full-refresh), unit tests included
+                    pipeline.build(settings, run_id, full_refresh=True)
+                else:
+                    getattr(pipeline, step)(settings, run_id)
             except pipeline.StepFailed as exc:
                 err.print(f"[red]{step} failed:[/red] {exc}")
                 code = 1

@@ -137,23 +137,30 @@ def link(settings: Settings, run_id: str) -> dict:
         return detail
 
 
-def build(settings: Settings, run_id: str) -> dict:
+def build(settings: Settings, run_id: str, *, full_refresh: bool = False) -> dict:
     """One `dbt build` (models, data tests, unit tests) against the restricted store, then the
-    agency feeds' source freshness (casehistory/freshness.py)."""
+    agency feeds' source freshness (casehistory/freshness.py). Incremental unless `full_refresh`
+    or the project changed (casehistory/incremental.py)."""
+    from casehistory import incremental
+
     with _step(settings, run_id, "build") as detail:
         dbt_dir = settings.reports_dir / "dbt"
         log_file = dbt_dir / "dbt_build.log"
         dbt_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **dbt_env(settings)}
+        tonight = incremental.plan(settings, full_refresh=full_refresh)
+        detail["dbt_mode"] = tonight.reason
         command = [str(Path(sys.executable).with_name("dbt")), "build", "--project-dir", str(DBT_DIR),
                    "--profiles-dir", str(DBT_DIR), "--target-path", str(dbt_dir / "target"),
-                   "--log-path", str(dbt_dir / "logs"), *encryption.dbt_target(env)]
+                   "--log-path", str(dbt_dir / "logs"), *tonight.dbt_args(), *encryption.dbt_target(env)]
         started = time.monotonic()
         with log_file.open("w") as out:
             proc = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=DBT_DIR)
         detail.update(seconds=round(time.monotonic() - started, 1), log=str(log_file),
                       result=_dbt_result_line(log_file))
         _record_dbt_models(settings, run_id, dbt_dir / "target" / "run_results.json", detail)
+        if (dbt_dir / "target" / "run_results.json").exists():
+            detail["persons_recomputed"] = incremental.record(settings, run_id, tonight, dbt_dir / "target")
         # each agency feed's freshness, kept in audit.agency_freshness whether or not the models built
         feeds = freshness.record(settings, run_id, dbt_env(settings))
         detail["stale_feeds"] = [f"{f.agency}: {f.status}" for f in feeds if f.is_stale]
