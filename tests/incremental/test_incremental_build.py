@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
+import subprocess
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -22,7 +25,7 @@ import pytest
 
 from casehistory import incremental, pipeline, warehouse
 from casehistory.identity.decisions import DECISIONS_FILE, record_decision
-from casehistory.settings import Settings
+from casehistory.settings import DBT_DIR, Settings
 from casehistory.synth import generate
 
 pytestmark = pytest.mark.slow
@@ -156,3 +159,31 @@ def test_an_incremental_night_equals_a_full_rebuild_of_the_same_ledger(tmp_path,
             if only_incremental or only_full or not rows:
                 differences[name] = {"only_incremental": only_incremental, "only_full": only_full, "rows": rows}
     assert differences == {}, json.dumps(differences, indent=1)
+
+
+def test_a_known_on_build_makes_the_next_night_rebuild_everything(tmp_path, run_date):
+    demo = generate(tmp_path / "demo", children=30, seed=5)
+    settings = Settings(extracts=demo.extracts, warehouse=tmp_path / "out" / "warehouse.duckdb", run_date=run_date)
+    assert _night(settings, "night1")["dbt_mode"] == "full refresh: no record of an earlier build"
+    count = "select (select count(*) from intermediate.int_event_records__current), (select count(*) from marts.fct_child_events)"
+    with warehouse.store(settings, read_only=True) as con:
+        today = con.execute(count).fetchone()
+    assert min(today) > 0
+
+    # "what did we know on 1 January 2020", built on the store itself (everything arrived today:
+    # nothing was known then), so the models now hold that day
+    env = {**os.environ, **pipeline.dbt_env(settings)}
+    proc = subprocess.run([str(Path(sys.executable).with_name("dbt")), "build", "--project-dir", str(DBT_DIR),
+                           "--profiles-dir", str(DBT_DIR), "--target-path", str(tmp_path / "known-on-target"),
+                           "--log-path", str(tmp_path / "known-on-logs"), "--select", "int_event_records__current+",
+                           "--vars", "{known_on: 2020-01-01}",
+                           "--exclude-resource-type", "unit_test"],  # their fixtures are not as known on that day
+                          env=env, cwd=DBT_DIR, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    with warehouse.store(settings, read_only=True) as con:
+        assert con.execute(count).fetchone() == (0, 0)
+
+    after = pipeline.build(settings, "night2")  # nothing new, yet everything is rebuilt
+    assert after["dbt_mode"] == "full refresh: no record of an earlier build"
+    with warehouse.store(settings, read_only=True) as con:
+        assert con.execute(count).fetchone() == today
