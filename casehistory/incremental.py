@@ -92,24 +92,32 @@ def record(settings: Settings, run_id: str, build: BuildPlan, target: Path) -> i
     with warehouse.store(settings) as con:
         affected = None if build.full_refresh else con.execute(
             f"select count(distinct person_id) from intermediate.{AFFECTED_MODEL}").fetchone()[0]
-        con.execute("begin transaction")
-        con.execute(f"""
-            create schema if not exists {SCHEMA};
-            create or replace table {SCHEMA}.built_from_subjects as
-                select subject_key, person_id, person_key from staging.stg_identity__subject_person;
-            create or replace table {SCHEMA}.built_from_persons as
-                select person_id, person_key, is_child, date_of_birth from intermediate.int_persons__profile;
-            create or replace table {SCHEMA}.built_from_households as
-                select household_id, person_id, role, evidence, valid_from, valid_to
-                from staging.stg_identity__household_members;
-            create or replace table {SCHEMA}.built_from (
-                run_id varchar not null, fingerprint varchar not null,
-                event_ledger_id bigint not null, person_ledger_id bigint not null, recorded_at timestamp not null);
-        """)
-        con.execute(f"insert into {SCHEMA}.built_from values (?, ?, ?, ?, current_timestamp::timestamp)",
-                    [run_id, build.fingerprint, build.event_ledger_id, build.person_ledger_id])
+        con.execute("begin transaction")  # all of it or none: a half record would under-count tomorrow
+        try:
+            _write_built_from(con, run_id, build)
+        except BaseException:
+            con.execute("rollback")
+            raise
         con.execute("commit")
     return affected
+
+
+def _write_built_from(con, run_id: str, build: BuildPlan) -> None:
+    con.execute(f"""
+        create schema if not exists {SCHEMA};
+        create or replace table {SCHEMA}.built_from_subjects as
+            select subject_key, person_id, person_key from staging.stg_identity__subject_person;
+        create or replace table {SCHEMA}.built_from_persons as
+            select person_id, person_key, is_child, date_of_birth from intermediate.int_persons__profile;
+        create or replace table {SCHEMA}.built_from_households as
+            select household_id, person_id, role, evidence, valid_from, valid_to
+            from staging.stg_identity__household_members;
+        create or replace table {SCHEMA}.built_from (
+            run_id varchar not null, fingerprint varchar not null,
+            event_ledger_id bigint not null, person_ledger_id bigint not null, recorded_at timestamp not null);
+    """)
+    con.execute(f"insert into {SCHEMA}.built_from values (?, ?, ?, ?, current_timestamp::timestamp)",
+                [run_id, build.fingerprint, build.event_ledger_id, build.person_ledger_id])
 
 
 def incremental_models(manifest: Path) -> list[str]:

@@ -153,6 +153,7 @@ def build(settings: Settings, run_id: str, *, full_refresh: bool = False) -> dic
         command = [str(Path(sys.executable).with_name("dbt")), "build", "--project-dir", str(DBT_DIR),
                    "--profiles-dir", str(DBT_DIR), "--target-path", str(dbt_dir / "target"),
                    "--log-path", str(dbt_dir / "logs"), *tonight.dbt_args(), *encryption.dbt_target(env)]
+        (dbt_dir / "target" / "run_results.json").unlink(missing_ok=True)  # never read last night's as tonight's
         started = time.monotonic()
         with log_file.open("w") as out:
             proc = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=DBT_DIR)
