@@ -114,9 +114,9 @@ def _write_built_from(con, run_id: str, build: BuildPlan) -> None:
             from staging.stg_identity__household_members;
         create or replace table {SCHEMA}.built_from (
             run_id varchar not null, fingerprint varchar not null,
-            event_ledger_id bigint not null, person_ledger_id bigint not null, recorded_at timestamp not null);
+            event_ledger_id bigint not null, person_ledger_id bigint not null);
     """)
-    con.execute(f"insert into {SCHEMA}.built_from values (?, ?, ?, ?, current_timestamp::timestamp)",
+    con.execute(f"insert into {SCHEMA}.built_from values (?, ?, ?, ?)",
                 [run_id, build.fingerprint, build.event_ledger_id, build.person_ledger_id])
 
 
