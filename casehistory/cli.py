@@ -357,6 +357,8 @@ def rebuild(
             try:
                 if step == "link":  # everything from scratch: the identity model is retrained too
                     pipeline.link(settings, run_id, full=True)
+                elif step == "build":  # every dbt model rebuilt whole (--full-refresh)
+                    pipeline.build(settings, run_id, full_refresh=True)
                 else:
                     getattr(pipeline, step)(settings, run_id)
             except pipeline.StepFailed as exc:

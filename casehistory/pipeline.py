@@ -147,20 +147,28 @@ def link(settings: Settings, run_id: str, full: bool = False) -> dict:
         return detail
 
 
-def build(settings: Settings, run_id: str) -> dict:
+def build(settings: Settings, run_id: str, *, full_refresh: bool = False) -> dict:
     """One `dbt build` (models and data tests) against the restricted store, then the agency feeds'
-    source freshness (casehistory/freshness.py). dbt's unit tests check the models' logic on fixed
-    inputs, not the night's data: they run in the test suite (tests/marts/test_dbt_unit_tests.py),
-    not every night, as dbt advises."""
+    source freshness (casehistory/freshness.py). Incremental unless `full_refresh` or the project
+    changed (casehistory/incremental.py). dbt's unit tests check the models' logic on fixed inputs,
+    not the night's data: they run in the test suite (tests/marts/test_dbt_unit_tests.py), not every
+    night, as dbt advises."""
+    from casehistory import incremental
+
     with _step(settings, run_id, "build") as detail:
         dbt_dir = settings.reports_dir / "dbt"
         log_file = dbt_dir / "dbt_build.log"
+        tonight = incremental.plan(settings, full_refresh=full_refresh)
+        detail["dbt_mode"] = tonight.reason
+        (dbt_dir / "target" / "run_results.json").unlink(missing_ok=True)  # never read last night's as tonight's
         started = time.monotonic()
-        returncode = run_dbt(settings, ["build", "--exclude-resource-type", "unit_test"],
+        returncode = run_dbt(settings, ["build", "--exclude-resource-type", "unit_test", *tonight.dbt_args()],
                              target=dbt_dir / "target", log_file=log_file)
         detail.update(seconds=round(time.monotonic() - started, 1), log=str(log_file),
                       result=_dbt_result_line(log_file))
         _record_dbt_models(settings, run_id, dbt_dir / "target" / "run_results.json", detail)
+        if (dbt_dir / "target" / "run_results.json").exists():
+            detail["persons_recomputed"] = incremental.record(settings, run_id, tonight, dbt_dir / "target")
         # each agency feed's freshness, kept in audit.agency_freshness whether or not the models built
         feeds = freshness.record(settings, run_id)
         detail["stale_feeds"] = [f"{f.agency}: {f.status}" for f in feeds if f.is_stale]

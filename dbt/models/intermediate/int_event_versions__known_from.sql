@@ -13,10 +13,12 @@
   so agencies' records of one event count once. Built from every version received (or by
   var('known_on')). Restricted.
 */
+{{ config(materialized='incremental', incremental_strategy='affected_persons', affected_key='person_id',
+          on_schema_change='fail', full_refresh=incremental_full_refresh()) }}
 with record_children as (
     select distinct source_name, agency, record_id, person_id, person_key, via_household, event_id
     from {{ ref('int_events__matched') }}
-    where is_child
+    where is_child and {{ only_affected_persons('person_id') }}
 ),
 
 versions as (

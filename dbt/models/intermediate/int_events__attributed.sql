@@ -1,4 +1,6 @@
 -- Current event records with the person each is about.
+{{ config(materialized='incremental', incremental_strategy='affected_persons', affected_key='person_id',
+          on_schema_change='fail', full_refresh=incremental_full_refresh()) }}
 with events as (
     select * from {{ ref('int_event_records__current') }}
 ),
@@ -20,3 +22,4 @@ select
 from events
 left join subjects using (subject_key)
 left join persons using (person_id)
+where {{ only_affected_persons('subjects.person_id') }}

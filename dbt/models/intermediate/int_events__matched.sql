@@ -10,12 +10,16 @@
   event_id is named after the event's earliest-arriving record, so it survives later arrivals
   (and after the child, when that record is another household member's: int_household_events).
 */
+{{ config(materialized='incremental', incremental_strategy='affected_persons', affected_key='person_id',
+          on_schema_change='fail', full_refresh=incremental_full_refresh()) }}
 with chronology_rows as (
     select *, null::varchar as via_person_key, null::varchar as via_role, false as via_household
     from {{ ref('int_events__attributed') }}
+    where {{ only_affected_persons('person_id') }}
     union all by name
     select *, true as via_household
     from {{ ref('int_household_events') }}
+    where {{ only_affected_persons('person_id') }}
 ),
 
 events as (

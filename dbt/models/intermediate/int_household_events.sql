@@ -8,6 +8,8 @@
   A child who already has the same agency's record of that type within its matching window (a
   child present at the incident) keeps that record alone: the household row would repeat it.
 */
+{{ config(materialized='incremental', incremental_strategy='affected_persons', affected_key='person_id',
+          on_schema_change='fail', full_refresh=incremental_full_refresh()) }}
 with members as (
     select * from {{ ref('stg_identity__household_members') }}
 ),
@@ -42,6 +44,7 @@ reached as (
     join members as child on child.household_id = subject.household_id and child.person_id <> events.person_id
     join persons as child_person on child_person.person_id = child.person_id
     where child_person.is_child
+        and {{ only_affected_persons('child.person_id') }}
         and (child_person.date_of_birth is null or child_person.date_of_birth <= events.event_date)
         and events.event_date between subject.valid_from - to_days({{ var('household_window_days') }})
                                   and subject.valid_to + to_days({{ var('household_window_days') }})

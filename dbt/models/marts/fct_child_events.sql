@@ -1,9 +1,11 @@
 -- The merged chronology: one row per child per real-world event, every reporting agency listed,
 -- disagreements between them flagged, household events (a parent's, a sibling's) included and
 -- marked. Pseudonymised: no names, identifiers or free text.
+{{ config(materialized='incremental', incremental_strategy='affected_persons', affected_key='child_key',
+          on_schema_change='fail', full_refresh=incremental_full_refresh()) }}
 with matched as (
     select * from {{ ref('int_events__matched') }}
-    where is_child
+    where is_child and {{ only_affected_persons('person_key', 'person_key') }}
 ),
 
 events as (

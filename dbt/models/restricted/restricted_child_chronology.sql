@@ -1,8 +1,10 @@
 -- For the review panel and data team only (never published): every agency record behind each
 -- child's merged events, with names, identifiers and the practitioners' free text.
+{{ config(materialized='incremental', incremental_strategy='affected_persons', affected_key='person_id',
+          on_schema_change='fail', full_refresh=incremental_full_refresh()) }}
 with matched as (
     select * from {{ ref('int_events__matched') }}
-    where is_child
+    where is_child and {{ only_affected_persons('person_id') }}
 ),
 
 people as (

@@ -1,0 +1,127 @@
+"""Incremental nights: whether tonight's `dbt build` may keep what the models already hold.
+
+The models holding rows per record, person or child (dbt/macros/incremental_persons.sql lists how
+a model opts in) recompute, on a normal night, only the rows that can have changed:
+int_incremental__affected_persons compares the ledger and identity with what they were last built
+from, recorded here in schema `incremental` (restricted) after every build in which they all built.
+
+A night is a full refresh (`dbt build --full-refresh`, every model rebuilt whole, unit tests run)
+when it is asked for (`casehistory rebuild`), when nothing has been recorded yet, or when the dbt
+project or the vocabulary differs from the one the models were built with (a changed model,
+threshold, var or event type). Otherwise it is incremental and dbt's unit tests are left out: they
+prove the code against fixed inputs, and the code is the one they passed on at the last full build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from casehistory import warehouse
+from casehistory.settings import DBT_DIR, PROJECT_ROOT, Settings
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "incremental"
+# what the fingerprint covers: everything that decides what a model computes from the same ledger
+FINGERPRINTED = [DBT_DIR / "dbt_project.yml", DBT_DIR / "models", DBT_DIR / "macros",
+                 PROJECT_ROOT / "casehistory" / "reference"]
+AFFECTED_MODEL = "int_incremental__affected_persons"
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    full_refresh: bool
+    reason: str
+    fingerprint: str
+    event_ledger_id: int
+    person_ledger_id: int
+
+    def dbt_args(self) -> list[str]:
+        return ["--full-refresh"] if self.full_refresh else []
+
+
+def fingerprint() -> str:
+    """A hash of the dbt project (models, macros, vars), the vocabulary and dbt's own version."""
+    from dbt.adapters.duckdb.__version__ import version as adapter_version
+    from dbt.version import __version__ as dbt_version
+
+    digest = hashlib.sha256(f"dbt {dbt_version} dbt-duckdb {adapter_version}".encode())
+    for root in FINGERPRINTED:
+        for path in sorted([root] if root.is_file() else p for p in root.rglob("*") if p.is_file()):
+            digest.update(str(path.relative_to(PROJECT_ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def plan(settings: Settings, *, full_refresh: bool = False) -> BuildPlan:
+    """Decide tonight's build: incremental, or a full refresh and why."""
+    current = fingerprint()
+    with warehouse.store(settings) as con:
+        event_id, person_id = con.execute(
+            "select (select coalesce(max(ledger_id), 0) from ledger.event_records),"
+            "       (select coalesce(max(ledger_id), 0) from ledger.person_records)").fetchone()
+        recorded = con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = 'built_from'",
+            [SCHEMA]).fetchone()[0]
+        built = con.execute(f"select fingerprint from {SCHEMA}.built_from").fetchone() if recorded else None
+    if full_refresh:
+        reason = "full refresh: asked for"
+    elif built is None:
+        reason = "full refresh: no record of an earlier build"
+    elif built[0] != current:
+        reason = "full refresh: the dbt project or the vocabulary changed since the last build"
+    else:
+        reason = "incremental"
+    return BuildPlan(reason != "incremental", reason, current, event_id, person_id)
+
+
+def record(settings: Settings, run_id: str, build: BuildPlan, target: Path) -> int | None:
+    """After a build: when every incremental model (and the affected set) built, record what they
+    were built from; otherwise keep the earlier record, so the next night recomputes a superset.
+    Returns how many persons tonight's build recomputed (None on a full refresh or when not recorded)."""
+    models = incremental_models(target / "manifest.json")
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    status = {r["unique_id"]: r["status"] for r in results}
+    unbuilt = sorted(m for m in models if status.get(m) != "success")
+    if unbuilt:
+        log.warning("incremental state not recorded, these did not build: %s", ", ".join(unbuilt))
+        return None
+    with warehouse.store(settings) as con:
+        affected = None if build.full_refresh else con.execute(
+            f"select count(distinct person_id) from intermediate.{AFFECTED_MODEL}").fetchone()[0]
+        con.execute("begin transaction")  # all of it or none: a half record would under-count tomorrow
+        try:
+            _write_built_from(con, run_id, build)
+        except BaseException:
+            con.execute("rollback")
+            raise
+        con.execute("commit")
+    return affected
+
+
+def _write_built_from(con, run_id: str, build: BuildPlan) -> None:
+    con.execute(f"""
+        create schema if not exists {SCHEMA};
+        create or replace table {SCHEMA}.built_from_subjects as
+            select subject_key, person_id, person_key from staging.stg_identity__subject_person;
+        create or replace table {SCHEMA}.built_from_persons as
+            select person_id, person_key, is_child, date_of_birth from intermediate.int_persons__profile;
+        create or replace table {SCHEMA}.built_from_households as
+            select household_id, person_id, role, evidence, valid_from, valid_to
+            from staging.stg_identity__household_members;
+        create or replace table {SCHEMA}.built_from (
+            run_id varchar not null, fingerprint varchar not null,
+            event_ledger_id bigint not null, person_ledger_id bigint not null);
+    """)
+    con.execute(f"insert into {SCHEMA}.built_from values (?, ?, ?, ?)",
+                [run_id, build.fingerprint, build.event_ledger_id, build.person_ledger_id])
+
+
+def incremental_models(manifest: Path) -> list[str]:
+    """The project's incremental models and the affected set they read, from dbt's manifest."""
+    nodes = json.loads(manifest.read_text())["nodes"].values()
+    return sorted(n["unique_id"] for n in nodes if n["resource_type"] == "model" and (
+        n["config"].get("materialized") == "incremental" or n["name"] == AFFECTED_MODEL))

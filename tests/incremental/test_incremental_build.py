@@ -1,0 +1,189 @@
+"""An incremental night holds exactly what a full rebuild of the same ledger holds.
+
+Night 1 loads a generated authority (its csc corrections file held back) and a csc record of a
+child nobody has linked yet; night 2 brings the corrections, a school correction of a record
+already held, and a school record that links that csc child to a school child (her UPN, the csc
+record's name and date of birth): two children become one; a baby's family moving house, which
+reaches the baby's siblings through the household; and an analyst's decision that splits another child's two
+subjects: one child becomes two. Night 2's incremental build is then
+compared, row for row (EXCEPT ALL both ways), with a full rebuild of the same ledger, for every
+incremental model (dbt/macros/incremental_persons.sql).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from casehistory import incremental, pipeline, warehouse
+from casehistory.identity.decisions import DECISIONS_FILE, record_decision
+from casehistory.settings import DBT_DIR, Settings
+from casehistory.synth import generate
+
+pytestmark = pytest.mark.slow
+
+HELD_BACK = "csc_activity_2025-04-07_corrections.csv"
+CSC_HEADER = ["Record ID", "Child ID", "NHS Number", "UPN", "Forename", "Surname", "DOB", "Gender", "Postcode",
+              "Activity", "Activity Date", "Outcome", "Referral Source", "Worker Role", "Notes", "Recorded"]
+UNLINKED_CSC_CHILD = "CSC900001"
+BRIDGING_ADNO = "ADM99999"
+
+
+def _night(settings: Settings, run_id: str) -> dict:
+    plan = pipeline.prepare(settings, run_id)
+    for source, files in sorted(plan.items()):
+        pipeline.load(settings, run_id, source, files)
+    pipeline.link(settings, run_id)
+    return pipeline.build(settings, run_id)
+
+
+def _person_of(settings: Settings, subject_key: str) -> str:
+    with warehouse.store(settings, read_only=True) as con:
+        return con.execute("select person_id from identity.subject_person where subject_key = ?",
+                           [subject_key]).fetchone()[0]
+
+
+def _school_rows(extracts: Path) -> tuple[list[str], list[dict]]:
+    with (extracts / "school_welfare_attendance_2025-03-31.csv").open(encoding="cp1252", newline="") as f:
+        reader = csv.DictReader(f)
+        return list(reader.fieldnames), list(reader)
+
+
+def _write_csv(path: Path, header: list[str], rows: list[dict], encoding: str = "utf-8") -> None:
+    with path.open("w", encoding=encoding, newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_an_incremental_night_equals_a_full_rebuild_of_the_same_ledger(tmp_path, run_date):
+    demo = generate(tmp_path / "demo", children=60, seed=11)
+    drop = tmp_path / "drop"
+    shutil.copytree(demo.extracts, drop, ignore=shutil.ignore_patterns(HELD_BACK))
+    header, school = _school_rows(demo.extracts)
+    child = next(r for r in school if r["UPN"] and r["Adno"])  # a school child known by UPN
+    # night 1: a csc child with the school child's date of birth, nothing else in common
+    _write_csv(drop / "csc_activity_2025-03-30_extra.csv", CSC_HEADER, [
+        {"Record ID": f"RX00000{i}", "Child ID": UNLINKED_CSC_CHILD, "Forename": "Layla", "Surname": "Whitfield",
+         "DOB": child["DOB"], "Gender": child["Gender"], "Postcode": "NR1 1AA", "Activity": "REF",
+         "Activity Date": day, "Outcome": outcome, "Referral Source": "2A", "Worker Role": "MASH Practitioner",
+         "Notes": "School concerned about attendance", "Recorded": f"{day} 10:00"}
+        for i, (day, outcome) in enumerate([("03/02/2021", "NFA"), ("14/09/2021", "EH")], start=1)])
+    settings = Settings(extracts=drop, warehouse=tmp_path / "out" / "warehouse.duckdb", run_date=run_date)
+
+    first = _night(settings, "night1")
+    assert first["dbt_mode"] == "full refresh: no record of an earlier build"
+    with warehouse.store(settings, read_only=True) as con:
+        namespaces = dict(con.execute("select record_key, subject_key from identity.subject_records").fetchall())
+    school_subject = namespaces[f"school_welfare:school:{child['Adno']}"]
+    csc_subject = namespaces[f"csc_activity:csc:{UNLINKED_CSC_CHILD}"]
+    assert _person_of(settings, school_subject) != _person_of(settings, csc_subject)
+
+    # between the nights, an analyst decides that the two subjects of one child are two children
+    # (a child night 2's files do not touch, so only the decision can make it affected)
+    with (demo.extracts / HELD_BACK).open(newline="") as f:
+        corrected_children = [f"csc_activity:csc:{r['Child ID']}" for r in csv.DictReader(f)]
+    untouched = [school_subject, *(namespaces[k] for k in corrected_children)]
+    with warehouse.store(settings, read_only=True) as con:
+        split_a, split_b = con.execute(f"""
+            select min(subject_key), max(subject_key) from identity.subject_person
+            where subject_key in (select subject_namespace || ':' || subject_ref from ledger.event_records)
+            group by person_id
+            having count(*) = 2 and person_id not in (
+                select person_id from identity.subject_person where subject_key in ({", ".join("?" * len(untouched))}))
+            order by person_id limit 1""", untouched).fetchone()
+    record_decision(settings.restricted_dir / DECISIONS_FILE, split_a, split_b, "different", "A. Analyst")
+
+    # night 2: the held-back csc corrections, a school correction, and the record that bridges them
+    shutil.copy(demo.extracts / HELD_BACK, drop / HELD_BACK)
+    corrected = {**school[0], "Detail": "U" if school[0]["Detail"] != "U" else "A"}
+    bridge = {**child, "Record Ref": "S9999901", "Adno": BRIDGING_ADNO, "Legal Forename": "Layla",
+              "Legal Surname": "Whitfield", "Postcode": "NR1 1AA", "Record Type": "WELF", "Date": "02/03/2025",
+              "Detail": "", "Sessions": "", "Note": "Welfare concern"}
+    _write_csv(drop / "school_welfare_attendance_2025-04-01.csv", header, [corrected, bridge], encoding="cp1252")
+    # and a baby's family moving house ten days after a birth that reached the baby's siblings
+    with warehouse.store(settings, read_only=True) as con:
+        reaching = con.execute("select max(record_id) from intermediate.int_household_events "
+                               "where source_name = 'hv_contacts' and event_type = 'birth'").fetchone()[0]
+    health = json.loads((demo.extracts / "hv_contacts_20250331.json").read_text())
+    birth = next(c for c in health["contacts"] if c["contact_id"] == reaching)
+    moved = {**birth, "contact_id": "C99999901", "contact_type": "change_of_address", "outcome": None,
+             "contact_date": (date.fromisoformat(birth["contact_date"]) + timedelta(days=10)).isoformat()}
+    (drop / "hv_contacts_20250401.json").write_text(json.dumps({**health, "contacts": [moved]}))
+
+    second = _night(settings, "night2")
+    assert second["dbt_mode"] == "incremental"
+    assert _person_of(settings, school_subject) == _person_of(settings, csc_subject)  # two children became one
+    assert _person_of(settings, split_a) != _person_of(settings, split_b)  # one child became two
+    with warehouse.store(settings, read_only=True) as con:
+        assert con.execute("select max(version) from ledger.event_records where record_id = ?",
+                           [school[0]["Record Ref"]]).fetchone()[0] == 2  # the correction is a new version
+        persons = con.execute("select count(*) from identity.persons").fetchone()[0]
+    assert 0 < second["persons_recomputed"] < persons / 2  # a night's worth, not everyone
+
+    models = [m.split(".")[-1] for m in incremental.incremental_models(
+        settings.reports_dir / "dbt" / "target" / "manifest.json") if not m.endswith(incremental.AFFECTED_MODEL)]
+    assert {"int_event_records__current", "int_events__matched", "fct_child_events",
+            "restricted_child_chronology"} <= set(models)
+    relations = {}
+    with warehouse.store(settings) as con:
+        con.execute("create schema incremental_night")
+        for name in models:
+            schema = con.execute("select table_schema from information_schema.tables where table_name = ?",
+                                 [name]).fetchone()[0]
+            relations[name] = f"{schema}.{name}"
+            con.execute(f"create table incremental_night.{name} as select * from {relations[name]}")
+
+    rebuilt = pipeline.build(settings, "rebuild", full_refresh=True)
+    assert rebuilt["dbt_mode"] == "full refresh: asked for"
+    differences = {}
+    with warehouse.store(settings, read_only=True) as con:
+        reached = con.execute("select count(*) from intermediate.int_household_events where record_id = 'C99999901'")
+        assert reached.fetchone()[0] > 0  # the move reaches a sibling through the household
+        for name, relation in relations.items():
+            only_incremental = con.execute(
+                f"select count(*) from (select * from incremental_night.{name} except all select * from {relation})"
+            ).fetchone()[0]
+            only_full = con.execute(
+                f"select count(*) from (select * from {relation} except all select * from incremental_night.{name})"
+            ).fetchone()[0]
+            rows = con.execute(f"select count(*) from {relation}").fetchone()[0]
+            if only_incremental or only_full or not rows:
+                differences[name] = {"only_incremental": only_incremental, "only_full": only_full, "rows": rows}
+    assert differences == {}, json.dumps(differences, indent=1)
+
+
+def test_a_known_on_build_makes_the_next_night_rebuild_everything(tmp_path, run_date):
+    demo = generate(tmp_path / "demo", children=30, seed=5)
+    settings = Settings(extracts=demo.extracts, warehouse=tmp_path / "out" / "warehouse.duckdb", run_date=run_date)
+    assert _night(settings, "night1")["dbt_mode"] == "full refresh: no record of an earlier build"
+    count = "select (select count(*) from intermediate.int_event_records__current), (select count(*) from marts.fct_child_events)"
+    with warehouse.store(settings, read_only=True) as con:
+        today = con.execute(count).fetchone()
+    assert min(today) > 0
+
+    # "what did we know on 1 January 2020", built on the store itself (everything arrived today:
+    # nothing was known then), so the models now hold that day
+    env = {**os.environ, **pipeline.dbt_env(settings)}
+    proc = subprocess.run([str(Path(sys.executable).with_name("dbt")), "build", "--project-dir", str(DBT_DIR),
+                           "--profiles-dir", str(DBT_DIR), "--target-path", str(tmp_path / "known-on-target"),
+                           "--log-path", str(tmp_path / "known-on-logs"), "--select", "int_event_records__current+",
+                           "--vars", "{known_on: 2020-01-01}",
+                           "--exclude-resource-type", "unit_test"],  # their fixtures are not as known on that day
+                          env=env, cwd=DBT_DIR, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    with warehouse.store(settings, read_only=True) as con:
+        assert con.execute(count).fetchone() == (0, 0)
+
+    after = pipeline.build(settings, "night2")  # nothing new, yet everything is rebuilt
+    assert after["dbt_mode"] == "full refresh: no record of an earlier build"
+    with warehouse.store(settings, read_only=True) as con:
+        assert con.execute(count).fetchone() == today
