@@ -175,10 +175,11 @@ def test_casehistory_rebuild_relinks_with_the_model_retrained(tmp_path, monkeypa
     calls = []
     monkeypatch.setattr(pipeline, "link", lambda settings_, run_id, full=False: calls.append(("link", full)))
     for step in ("build", "check", "feeds", "publish", "report"):
-        monkeypatch.setattr(pipeline, step, lambda settings_, run_id, step=step: calls.append((step, None)))
+        monkeypatch.setattr(pipeline, step, lambda settings_, run_id, step=step, **kw: calls.append((step, kw)))
     result = CliRunner().invoke(app, ["rebuild", "--warehouse", str(settings.warehouse)])
     assert result.exit_code == 0, result.output
     assert calls[0] == ("link", True)
+    assert ("build", {"full_refresh": True}) in calls  # every dbt model rebuilt whole too
 
 
 def test_households_follow_new_events_when_no_person_changed(tmp_path):

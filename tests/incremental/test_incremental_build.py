@@ -14,18 +14,16 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
-import subprocess
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from casehistory import incremental, pipeline, warehouse
+from casehistory.dbt_command import run_dbt
 from casehistory.identity.decisions import DECISIONS_FILE, record_decision
-from casehistory.settings import DBT_DIR, Settings
+from casehistory.settings import Settings
 from casehistory.synth import generate
 
 pytestmark = pytest.mark.slow
@@ -172,14 +170,11 @@ def test_a_known_on_build_makes_the_next_night_rebuild_everything(tmp_path, run_
 
     # "what did we know on 1 January 2020", built on the store itself (everything arrived today:
     # nothing was known then), so the models now hold that day
-    env = {**os.environ, **pipeline.dbt_env(settings)}
-    proc = subprocess.run([str(Path(sys.executable).with_name("dbt")), "build", "--project-dir", str(DBT_DIR),
-                           "--profiles-dir", str(DBT_DIR), "--target-path", str(tmp_path / "known-on-target"),
-                           "--log-path", str(tmp_path / "known-on-logs"), "--select", "int_event_records__current+",
-                           "--vars", "{known_on: 2020-01-01}",
-                           "--exclude-resource-type", "unit_test"],  # their fixtures are not as known on that day
-                          env=env, cwd=DBT_DIR, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout[-3000:]
+    log = tmp_path / "known-on.log"
+    code = run_dbt(settings, ["build", "--select", "int_event_records__current+", "--vars", "{known_on: 2020-01-01}",
+                              "--exclude-resource-type", "unit_test"],  # their fixtures are not as known on that day
+                   target=tmp_path / "known-on-target", log_file=log)
+    assert code == 0, log.read_text()[-3000:]
     with warehouse.store(settings, read_only=True) as con:
         assert con.execute(count).fetchone() == (0, 0)
 
