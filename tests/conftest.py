@@ -16,8 +16,12 @@ from casehistory.settings import PROJECT_ROOT, Settings
 
 SAMPLES = PROJECT_ROOT.parent / "shared" / "samples"
 
-# Airflow reads AIRFLOW_HOME when first imported (and creates it): never the user's ~/airflow.
+# Airflow reads AIRFLOW_HOME when first imported (and creates it): never the user's ~/airflow, and
+# one per pytest-xdist worker (two processes migrating or writing one SQLite database collide).
 os.environ.setdefault("CASEHISTORY_AIRFLOW_HOME", tempfile.mkdtemp(prefix="casehistory-airflow-"))
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["CASEHISTORY_AIRFLOW_HOME"] = str(Path(os.environ["CASEHISTORY_AIRFLOW_HOME"]) /
+                                                 os.environ["PYTEST_XDIST_WORKER"])
 os.environ["AIRFLOW_HOME"] = os.environ["CASEHISTORY_AIRFLOW_HOME"]
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 RUN_DATE = date(2026, 1, 15)  # fixed, so "in the future" means the same thing on every machine
