@@ -11,11 +11,10 @@ Prints seconds per stage (wall clock, in process) and what the link step reporte
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
 import time
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,8 +23,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from casehistory import pipeline  # noqa: E402
 from casehistory.settings import Settings  # noqa: E402
-from casehistory.synth import generate  # noqa: E402
-from nightly_incremental import DAY_FILES  # noqa: E402
+from nightly_incremental import four_nights  # noqa: E402
 
 
 def night(settings: Settings, label: str, load_files: bool = True, full: bool = False) -> dict:
@@ -52,18 +50,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-identity-"))
-    full = generate(work / "full", args.children, seed=42)
-    day = generate(work / "day", max(30, args.children // 30), seed=4242)
-    drop = work / "drop"
-    shutil.copytree(full.extracts, drop)
-    settings = Settings(extracts=drop, warehouse=work / "out" / "warehouse.duckdb", reviews=full.reviews,
-                        run_date=date(2025, 4, 2))
-    results = [night(settings, "first load (everything)")]
-    for generated, renamed in DAY_FILES.items():
-        shutil.copy(day.extracts / generated, drop / renamed)
-    results.append(night(settings, "one day's new files"))
-    results.append(night(settings, "nothing new"))
-    results.append(night(settings, "relink from the ledger (rebuild)", load_files=False, full=True))
+    _, results = four_nights(work, args.children, night)
     print(f"{args.children:,} children")
     for r in results:
         print(f"{r['night']:<36} " + "  ".join(f"{k} {v:6.1f}s" for k, v in r["seconds"].items()) + f"  | {r['link']}",

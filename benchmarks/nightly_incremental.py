@@ -22,6 +22,7 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -39,15 +40,15 @@ DAY_FILES = {  # generated name -> the next day's name, matching the source's fi
 STAGES = ["prepare", "load", "link", "build", "check", "feeds", "publish"]
 
 
-def night(settings: Settings, label: str, load_files: bool = True, full_refresh: bool = False) -> dict:
+def night(settings: Settings, label: str, load_files: bool = True, full: bool = False) -> dict:
     run_id = f"bench__{label}__{datetime.now():%H%M%S%f}"
     started = time.monotonic()
     if load_files:
         plan = pipeline.prepare(settings, run_id)
         for source, files in sorted(plan.items()):
             pipeline.load(settings, run_id, source, files)
-    pipeline.link(settings, run_id, full=full_refresh)  # a rebuild retrains the identity model
-    pipeline.build(settings, run_id, full_refresh=full_refresh)  # a rebuild: as `casehistory rebuild`
+    pipeline.link(settings, run_id, full=full)  # a rebuild retrains the identity model
+    pipeline.build(settings, run_id, full_refresh=full)  # a rebuild: as `casehistory rebuild`
     for step in ("check", "feeds", "publish"):
         getattr(pipeline, step)(settings, run_id)
     pipeline.report(settings, run_id)
@@ -75,21 +76,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks-nightly.md")
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-nightly-"))
-    full = _generated(work / "full", args.children, seed=42)
-    day = _generated(work / "day", max(30, args.children // 30), seed=4242)
-    drop = work / "drop"
-    for old in (drop, work / "out"):  # a --workdir reused: its generated sets are kept, the runs start afresh
-        shutil.rmtree(old, ignore_errors=True)
-    shutil.copytree(full.extracts, drop)
-    settings = Settings(extracts=drop, warehouse=work / "out" / "warehouse.duckdb", reviews=full.reviews,
-                        run_date=date(2025, 4, 2))
-
-    results = [night(settings, "first load (everything)")]
-    for generated, renamed in DAY_FILES.items():
-        shutil.copy(day.extracts / generated, drop / renamed)
-    results.append(night(settings, "one day's new files"))
-    results.append(night(settings, "nothing new"))
-    results.append(night(settings, "rebuild from the ledger", load_files=False, full_refresh=True))
+    settings, results = four_nights(work, args.children, night)
 
     results_file = args.out.with_suffix(".json")
     measured = json.loads(results_file.read_text()) if results_file.exists() else {}
@@ -100,6 +87,27 @@ def main() -> None:
     results_file.write_text(json.dumps(measured, indent=2))
     args.out.write_text(render(measured))
     print(render(measured))
+
+
+def four_nights(work: Path, children: int, night: Callable[..., dict]) -> tuple[Settings, list[dict]]:
+    """The scenario both night benchmarks time: a first load into a fresh warehouse, one day's new
+    files, nothing new, and a rebuild from the ledger; `night(settings, label, load_files=, full=)`
+    runs and measures one night."""
+    full = _generated(work / "full", children, seed=42)
+    day = _generated(work / "day", max(30, children // 30), seed=4242)
+    drop = work / "drop"
+    for old in (drop, work / "out"):  # a --workdir reused: its generated sets are kept, the runs start afresh
+        shutil.rmtree(old, ignore_errors=True)
+    shutil.copytree(full.extracts, drop)
+    settings = Settings(extracts=drop, warehouse=work / "out" / "warehouse.duckdb", reviews=full.reviews,
+                        run_date=date(2025, 4, 2))
+    results = [night(settings, "first load (everything)")]
+    for generated, renamed in DAY_FILES.items():
+        shutil.copy(day.extracts / generated, drop / renamed)
+    results.append(night(settings, "one day's new files"))
+    results.append(night(settings, "nothing new"))
+    results.append(night(settings, "rebuild from the ledger", load_files=False, full=True))
+    return settings, results
 
 
 def _generated(root: Path, children: int, seed: int) -> SimpleNamespace:

@@ -20,6 +20,7 @@ from datetime import datetime
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # no usage statistics leave the machine
 
 import great_expectations as gx  # noqa: E402
+import pandas as pd  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
 from casehistory import warehouse  # noqa: E402
@@ -92,7 +93,7 @@ def run_suites(settings: Settings, run_id: str, suites: list[Suite] | None = Non
                 outcome.results.extend(_not_run(suite, f"{suite.requires} does not exist yet", run_id, checked_at))
                 continue
             bound = {k: v for k, v in parameters.items() if f"${k}" in suite.sql}
-            frame = con.execute(suite.sql, bound or None).df()
+            frame = _comparable_dtypes(con.execute(suite.sql, bound or None).df())
             outcome.results.extend(_validate(ctx, source, suite, frame, check_context, run_id, checked_at))
         con.execute(RESULTS_DDL)
         if outcome.results:
@@ -107,6 +108,22 @@ def run_suites(settings: Settings, run_id: str, suites: list[Suite] | None = Non
             log.warning("check %s.%s (%s) failed: %s unexpected (%s)", r["suite"], r["check_name"], r["severity"],
                         r["unexpected_count"], r["exception"] or r["observed_value"])
     return outcome
+
+
+def _comparable_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
+    """The same values in the dtypes GX's pandas between-checks compare vectorised (int64, float64,
+    datetime64[ns]): DuckDB hands dates over as datetime64[us] and integers as int32, and GX then
+    compares element by element in Python (4 of the 10 seconds of the checks at 100,000 children).
+    Only lossless changes: a date outside 1677-2262 or an integer column with nulls stays as it is."""
+    for name, dtype in frame.dtypes.items():
+        if pd.api.types.is_datetime64_dtype(dtype) and dtype != "datetime64[ns]":
+            try:
+                frame[name] = frame[name].astype("datetime64[ns]")
+            except (OverflowError, pd.errors.OutOfBoundsDatetime):
+                pass
+        elif pd.api.types.is_integer_dtype(dtype) and dtype != "int64" and not frame[name].hasnans:
+            frame[name] = frame[name].astype("int64")
+    return frame
 
 
 def _exists(con, qualified: str) -> bool:

@@ -17,14 +17,22 @@ from casehistory.settings import PROJECT_ROOT, Settings
 SAMPLES = PROJECT_ROOT.parent / "shared" / "samples"
 
 # Airflow reads AIRFLOW_HOME when first imported (and creates it): never the user's ~/airflow, and
-# one per pytest-xdist worker (two processes migrating or writing one SQLite database collide).
-os.environ.setdefault("CASEHISTORY_AIRFLOW_HOME", tempfile.mkdtemp(prefix="casehistory-airflow-"))
+# one per pytest-xdist worker (two processes migrating or writing one SQLite database collide). The
+# workers inherit the controller's folder; the process that made it removes it at the end.
+_OWN_AIRFLOW_HOME = None
+if "CASEHISTORY_AIRFLOW_HOME" not in os.environ:
+    _OWN_AIRFLOW_HOME = os.environ["CASEHISTORY_AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="casehistory-airflow-")
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["CASEHISTORY_AIRFLOW_HOME"] = str(Path(os.environ["CASEHISTORY_AIRFLOW_HOME"]) /
                                                  os.environ["PYTEST_XDIST_WORKER"])
 os.environ["AIRFLOW_HOME"] = os.environ["CASEHISTORY_AIRFLOW_HOME"]
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 RUN_DATE = date(2026, 1, 15)  # fixed, so "in the future" means the same thing on every machine
+
+
+def pytest_unconfigure(config):
+    if _OWN_AIRFLOW_HOME:
+        shutil.rmtree(_OWN_AIRFLOW_HOME, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True, scope="session")

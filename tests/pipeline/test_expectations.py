@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from datetime import date
 
+import duckdb
+
 from casehistory import warehouse
 from casehistory.settings import Settings
-from expectations.runner import run_suites
+from expectations.runner import _comparable_dtypes, run_suites
 from expectations.suites import CHILD_EVENTS, REVIEW_READINESS, SOURCE_LOADS
 
 GOOD_EVENTS = [
@@ -82,3 +84,37 @@ def test_data_docs_are_written_for_a_person_to_open(tmp_path):
     outcome = run_suites(settings, "run1", [CHILD_EVENTS])
     index = settings.reports_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
     assert index.exists() and outcome.data_docs.endswith("index.html")
+
+
+def test_between_checks_fail_on_their_faults_whatever_dtype_duckdb_hands_over(tmp_path):
+    """The runner converts DuckDB's datetime64[us] and int32 to the dtypes GX compares vectorised;
+    a date outside what datetime64[ns] holds, or an integer column with nulls, keeps its dtype and
+    goes GX's element-by-element way. Either way a fault fails and a clean row passes."""
+    settings = _settings(tmp_path)
+    _events_table(settings, GOOD_EVENTS + [
+        ("f1", "k3", "referral", date(2026, 1, 16), 3, 1),  # the day after the run date
+        ("f2", "k3", "referral", date(1989, 12, 31), 3, 1),  # before 1990
+        ("f3", "k3", "referral", date(2024, 1, 1), 40, 1),  # 40 years old at the event
+    ])
+    converted = run_suites(settings, "vectorised", [CHILD_EVENTS])
+    by_check = {r["check_name"]: r for r in converted.results}
+    assert by_check["event_date_not_in_future"]["unexpected_count"] == 1
+    assert by_check["event_date_since_1990"]["unexpected_count"] == 1
+    assert by_check["age_at_event_plausible"]["unexpected_count"] == 1
+
+    with warehouse.store(settings) as con:  # a year-1500 keying error and an unknown age: dtypes kept
+        con.execute("insert into marts.fct_child_events values ('f4', 'k3', 'referral', date '1500-06-01', null, 1)")
+    kept = {r["check_name"]: r for r in run_suites(settings, "element_wise", [CHILD_EVENTS]).results}
+    assert kept["event_date_not_in_future"]["unexpected_count"] == 1
+    assert kept["event_date_since_1990"]["unexpected_count"] == 2
+    assert kept["age_at_event_plausible"]["unexpected_count"] == 1
+    assert kept["event_date_not_in_future"]["exception"] is None
+
+
+def test_duckdb_frames_get_the_dtypes_gx_compares_vectorised():
+    frame = duckdb.sql("select date '2024-01-01' as day, 3::integer as age, null::integer as unknown, "
+                       "date '1500-06-01' as keying_error").df()
+    converted = _comparable_dtypes(frame)
+    assert str(converted["day"].dtype) == "datetime64[ns]" and str(converted["age"].dtype) == "int64"
+    assert str(converted["unknown"].dtype) == "Int32"  # nulls: left to GX's element-wise comparison
+    assert str(converted["keying_error"].dtype) == "datetime64[us]"  # outside 1677-2262
