@@ -15,7 +15,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from casehistory.settings import DBT_DIR
+from casehistory.dbt_command import dbt_env
+from casehistory.settings import DBT_DIR, Settings
 
 PROJECT = """
 name: spill_check
@@ -39,10 +40,9 @@ def test_models_after_one_that_spilled_to_disk_still_build(tmp_path, target):
     (project / "dbt_project.yml").write_text(PROJECT)
     (project / "models" / "a_spills.sql").write_text(SPILLS)
     (project / "models" / "b_after_the_spill.sql").write_text("select count(*) as n from {{ ref('a_spills') }}")
-    store = tmp_path / "store.duckdb"
-    env = {**os.environ, "CASEHISTORY_STORE": str(store), "CASEHISTORY_TEMP_DIR": str(tmp_path / "spill"),
-           "CASEHISTORY_MEMORY_LIMIT": "64MB", "CASEHISTORY_THREADS": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-           **(ENCRYPTED if target == "encrypted" else {})}
+    settings = Settings(extracts=tmp_path, warehouse=tmp_path / "w.duckdb", memory_limit="64MB", threads=1)
+    settings.ensure_dirs()
+    env = {**os.environ, **dbt_env(settings), **(ENCRYPTED if target == "encrypted" else {})}
     result = subprocess.run(
         [str(Path(sys.executable).with_name("dbt")), "run", "--project-dir", str(project), "--profiles-dir",
          str(DBT_DIR), "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
@@ -50,5 +50,5 @@ def test_models_after_one_that_spilled_to_disk_still_build(tmp_path, target):
     assert result.returncode == 0, result.stdout[-3000:]
     with duckdb.connect(config={"force_mbedtls_unsafe": "true"}) as con:
         key = f", encryption_key '{STORE_KEY}'" if target == "encrypted" else ""
-        con.execute(f"attach '{store}' as store (read_only{key})")
+        con.execute(f"attach '{settings.store}' as store (read_only{key})")
         assert con.execute("select n from store.main.b_after_the_spill").fetchone()[0] == 6_000_000
