@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import csv
+import functools
 import zipfile
-from itertools import zip_longest
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -108,44 +108,87 @@ def open_workbook(path: Path) -> "Workbook":
     return Workbook(path)
 
 
-def _load_workbook(path: Path, *, data_only: bool):
-    from openpyxl import load_workbook
-
-    try:
-        return load_workbook(path, read_only=True, data_only=data_only)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise FileRejected("unreadable", f"not a readable XLSX workbook: {exc}") from None
-
-
 class Workbook:
     """A workbook's cells as the agency saw them (a formula's last computed value) and, where a
     formula was never computed (a file written by a program, never opened in Excel), the formula's
-    own text: kept as data, never evaluated, never silently read as an empty cell."""
+    own text: kept as data, never evaluated, never silently read as an empty cell.
+
+    Opening reads only the workbook's parts (sheet list, shared strings, styles); each sheet is
+    parsed once, as its rows are read. openpyxl's read-only workbook parsed every sheet whole on
+    opening when the file gives no dimensions (files written by programs often do not), and a
+    second workbook was needed for formulas: that was two-thirds of reading a workbook."""
 
     def __init__(self, path: Path):
-        self.path = path
-        self.values = _load_workbook(path, data_only=True)
-        self._formulas = None
-        self.worksheets = [Sheet(self, i, ws) for i, ws in enumerate(self.values.worksheets)]
+        from openpyxl.reader.excel import ExcelReader
+        from openpyxl.styles.stylesheet import apply_stylesheet
 
-    def formulas(self):
-        if self._formulas is None:
-            self._formulas = _load_workbook(self.path, data_only=False)
-        return self._formulas
+        self.path = path
+        try:
+            reader = ExcelReader(path, read_only=True)
+            reader.read_manifest()
+            reader.read_strings()
+            reader.read_workbook()
+            apply_stylesheet(reader.archive, reader.wb)
+            parts = [(sheet.name, rel.target) for sheet, rel in reader.parser.find_sheets()
+                     if rel.target in reader.valid_files and "chartsheet" not in rel.Type]
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+            raise FileRejected("unreadable", f"not a readable XLSX workbook: {exc}") from None
+        self._reader = reader
+        self.worksheets = [Sheet(self, title, part) for title, part in parts]
+
+    def _parser(self, source):
+        wb = self._reader.wb
+        return _cell_parser_class()(source, self._reader.shared_strings, epoch=wb.epoch,
+                                    date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)
+
+    def _open(self, part: str):
+        return self._reader.archive.open(part)
 
 
 class Sheet:
-    def __init__(self, workbook: Workbook, index: int, ws):
-        self.workbook, self.index, self.title = workbook, index, ws.title
-        self._values = ws
+    def __init__(self, workbook: Workbook, title: str, part: str):
+        self.workbook, self.title, self._part = workbook, title, part
 
-    def iter_rows(self, **kwargs) -> Iterator[tuple]:
-        """Rows of cell values, as openpyxl's iter_rows(values_only=True)."""
-        kwargs["values_only"] = True
-        formulas = self.workbook.formulas().worksheets[self.index].iter_rows(**kwargs)
-        for values, written in zip_longest(self._values.iter_rows(**kwargs), formulas, fillvalue=()):
-            yield tuple(w if v is None and isinstance(w, str) and w.startswith("=") else v
-                        for v, w in zip_longest(values, written))
+    def iter_rows(self, min_row: int = 1, max_row: int | None = None, **_) -> Iterator[tuple]:
+        """Rows of cell values from min_row, a row the file leaves out as an empty tuple (so row
+        numbers stay those the agency sees), as openpyxl's iter_rows(values_only=True)."""
+        expected = min_row
+        with self.workbook._open(self._part) as source:
+            for number, cells in self.workbook._parser(source).parse():
+                if max_row is not None and number > max_row:
+                    return
+                if number < min_row:
+                    continue
+                while expected < number:
+                    yield ()
+                    expected += 1
+                values = [None] * max((cell["column"] for cell in cells), default=0)
+                for cell in cells:
+                    values[cell["column"] - 1] = cell["value"]
+                yield tuple(values)
+                expected += 1
+
+
+@functools.cache  # openpyxl is imported when a workbook is first read, not with every reader
+def _cell_parser_class():
+    from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser
+
+    class CellParser(WorkSheetParser):
+        """One pass gives what two workbooks (values, formulas) gave: a formula cell's computed
+        value where the file holds one, else the formula's text."""
+
+        def parse_cell(self, element):
+            formula = element.find(FORMULA_TAG)
+            computed = formula is None or bool(element.findtext(VALUE_TAG))
+            if formula is not None and computed:
+                self.parse_formula(element)  # a shared formula's first cell: the others follow it
+            self.data_only = computed
+            cell = super().parse_cell(element)
+            if not isinstance(cell["value"], (str, int, float, bool, type(None))) and cell["data_type"] == "f":
+                cell["value"] = None  # an array or data-table formula: no text a row could hold
+            return cell
+
+    return CellParser
 
 
 def read_xlsx(path: Path, spec: SourceSpec) -> list[Table]:
