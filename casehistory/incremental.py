@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from casehistory import warehouse
@@ -39,6 +40,7 @@ class BuildPlan:
     fingerprint: str
     event_ledger_id: int
     person_ledger_id: int
+    status_as_of: date  # the day plan status is computed to (the run date): day-grain models hold days up to it
 
     def dbt_args(self) -> list[str]:
         return ["--full-refresh"] if self.full_refresh else []
@@ -75,7 +77,7 @@ def plan(settings: Settings, *, full_refresh: bool = False) -> BuildPlan:
         reason = "full refresh: the dbt project or the vocabulary changed since the last build"
     else:
         reason = "incremental"
-    return BuildPlan(reason != "incremental", reason, current, event_id, person_id)
+    return BuildPlan(reason != "incremental", reason, current, event_id, person_id, settings.run_date)
 
 
 def record(settings: Settings, run_id: str, build: BuildPlan, target: Path) -> int | None:
@@ -114,10 +116,10 @@ def _write_built_from(con, run_id: str, build: BuildPlan) -> None:
             from staging.stg_identity__household_members;
         create or replace table {SCHEMA}.built_from (
             run_id varchar not null, fingerprint varchar not null,
-            event_ledger_id bigint not null, person_ledger_id bigint not null);
+            event_ledger_id bigint not null, person_ledger_id bigint not null, status_as_of date not null);
     """)
-    con.execute(f"insert into {SCHEMA}.built_from values (?, ?, ?, ?)",
-                [run_id, build.fingerprint, build.event_ledger_id, build.person_ledger_id])
+    con.execute(f"insert into {SCHEMA}.built_from values (?, ?, ?, ?, ?)",
+                [run_id, build.fingerprint, build.event_ledger_id, build.person_ledger_id, build.status_as_of])
 
 
 def incremental_models(manifest: Path) -> list[str]:

@@ -10,6 +10,11 @@
               affected_key='person_id' or 'child_key', on_schema_change='fail',
               full_refresh=incremental_full_refresh()) }}
   and filters its rows with {{ only_affected_persons('<its person_id or child_key column>') }}.
+
+  A model with a row per child per day up to the status date (plan_status_as_of()) also sets
+  day_column='<its date column>': for the persons not affected it keeps the days up to
+  days_kept_through() and adds the later ones ({{ first_day_to_compute(...) }} starts their
+  series there), so a night adds a day's rows, not six years'.
 #}
 
 {# A known_on build is as of another day: never merged into tonight's rows. #}
@@ -17,26 +22,58 @@
     {{ return(true if var('known_on') else none) }}
 {%- endmacro %}
 
-{# The model's filter: the affected persons' rows, and rows with no person yet (always redone). #}
-{% macro only_affected_persons(column, affected_column='person_id') -%}
+{# The model's filter: the affected persons' rows, and rows with no person yet (always redone);
+   with day_column, every person's days after days_kept_through() too. #}
+{% macro only_affected_persons(column, affected_column='person_id', day_column=none) -%}
     {#- referenced whatever the mode, so dbt always builds the affected set first -#}
     {%- set affected = ref('int_incremental__affected_persons') -%}
     {%- if is_incremental() -%}
-    ({{ column }} is null or {{ column }} in (select {{ affected_column }} from {{ affected }}))
+    ({{ column }} is null or {{ column }} in (select {{ affected_column }} from {{ affected }})
+     {%- if day_column %} or {{ day_column }} > {{ days_kept_through() }}{% endif %})
     {%- else -%}
     true
     {%- endif -%}
 {%- endmacro %}
 
+{# The last day a day-grain model keeps for the persons not affected: the earlier of the last
+   build's status date (incremental.built_from, casehistory/incremental.py) and tonight's. A run
+   date that goes back drops the days after it. Days before it do not depend on the status date:
+   a plan open on them was open whatever day it is now. #}
+{% macro days_kept_through() -%}
+    {%- if execute -%}
+        {%- set last = run_query("select status_as_of from incremental.built_from").columns[0].values()[0] -%}
+        least(date '{{ last }}', {{ plan_status_as_of() }})
+    {%- else -%}
+        {{ plan_status_as_of() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{# Where a day-grain model's series of days starts for a row of `column`'s person: `first_day` for
+   an affected person (or on a full build), else the day after days_kept_through(). #}
+{% macro first_day_to_compute(column, first_day, affected_column='person_key') -%}
+    {%- set affected = only_affected_persons(column, affected_column) -%}
+    {%- if is_incremental() -%}
+    case when {{ affected }} then {{ first_day }}
+         else greatest({{ first_day }}, {{ days_kept_through() }} + 1) end
+    {%- else -%}
+    {{ first_day }}
+    {%- endif -%}
+{%- endmacro %}
+
 {# incremental_strategy='affected_persons': delete the affected persons' rows (those of a person
-   merged away or split off included, who get no new rows), then insert the recomputed ones. #}
+   merged away or split off included, who get no new rows), and with day_column every row after
+   days_kept_through(); then insert the recomputed ones. #}
 {% macro get_incremental_affected_persons_sql(arg_dict) -%}
     {%- set key = config.require('affected_key') -%}
+    {%- set day_column = config.get('day_column') -%}
     {%- set affected_column = 'person_key' if key == 'child_key' else 'person_id' -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
     delete from {{ arg_dict['target_relation'] }}
     where {{ key }} is null
-       or {{ key }} in (select {{ affected_column }} from {{ ref('int_incremental__affected_persons') }});
+       or {{ key }} in (select {{ affected_column }} from {{ ref('int_incremental__affected_persons') }})
+       {%- if day_column %}
+       or {{ day_column }} > {{ days_kept_through() }}
+       {%- endif %};
     insert into {{ arg_dict['target_relation'] }} ({{ columns }})
     select {{ columns }} from {{ arg_dict['temp_relation'] }}
 {%- endmacro %}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -60,6 +61,40 @@ def _write_csv(path: Path, header: list[str], rows: list[dict], encoding: str = 
         writer = csv.DictWriter(f, fieldnames=header)
         writer.writeheader()
         writer.writerows(rows)
+
+
+def _incremental_models(settings: Settings) -> list[str]:
+    return [m.split(".")[-1] for m in incremental.incremental_models(
+        settings.reports_dir / "dbt" / "target" / "manifest.json") if not m.endswith(incremental.AFFECTED_MODEL)]
+
+
+def _differences_from_a_full_rebuild(settings: Settings, models: list[str]) -> dict:
+    """Keep what the incremental models hold, rebuild everything from the same ledger, and count
+    the rows each holds that the other does not (EXCEPT ALL both ways); an empty model counts too."""
+    relations = {}
+    with warehouse.store(settings) as con:
+        con.execute("drop schema if exists incremental_night cascade; create schema incremental_night")
+        for name in models:
+            schema = con.execute("select table_schema from information_schema.tables where table_name = ?",
+                                 [name]).fetchone()[0]
+            relations[name] = f"{schema}.{name}"
+            con.execute(f"create table incremental_night.{name} as select * from {relations[name]}")
+
+    rebuilt = pipeline.build(settings, "rebuild", full_refresh=True)
+    assert rebuilt["dbt_mode"] == "full refresh: asked for"
+    differences = {}
+    with warehouse.store(settings, read_only=True) as con:
+        for name, relation in relations.items():
+            only_incremental = con.execute(
+                f"select count(*) from (select * from incremental_night.{name} except all select * from {relation})"
+            ).fetchone()[0]
+            only_full = con.execute(
+                f"select count(*) from (select * from {relation} except all select * from incremental_night.{name})"
+            ).fetchone()[0]
+            rows = con.execute(f"select count(*) from {relation}").fetchone()[0]
+            if only_incremental or only_full or not rows:
+                differences[name] = {"only_incremental": only_incremental, "only_full": only_full, "rows": rows}
+    return differences
 
 
 def test_an_incremental_night_equals_a_full_rebuild_of_the_same_ledger(tmp_path, run_date):
@@ -117,6 +152,7 @@ def test_an_incremental_night_equals_a_full_rebuild_of_the_same_ledger(tmp_path,
              "contact_date": (date.fromisoformat(birth["contact_date"]) + timedelta(days=10)).isoformat()}
     (drop / "hv_contacts_20250401.json").write_text(json.dumps({**health, "contacts": [moved]}))
 
+    settings = replace(settings, run_date=run_date + timedelta(days=6))  # and six days have passed
     second = _night(settings, "night2")
     assert second["dbt_mode"] == "incremental"
     assert _person_of(settings, school_subject) == _person_of(settings, csc_subject)  # two children became one
@@ -127,36 +163,38 @@ def test_an_incremental_night_equals_a_full_rebuild_of_the_same_ledger(tmp_path,
         persons = con.execute("select count(*) from identity.persons").fetchone()[0]
     assert 0 < second["persons_recomputed"] < persons / 2  # a night's worth, not everyone
 
-    models = [m.split(".")[-1] for m in incremental.incremental_models(
-        settings.reports_dir / "dbt" / "target" / "manifest.json") if not m.endswith(incremental.AFFECTED_MODEL)]
+    models = _incremental_models(settings)
     assert {"int_event_records__current", "int_events__matched", "fct_child_events",
-            "restricted_child_chronology"} <= set(models)
-    relations = {}
-    with warehouse.store(settings) as con:
-        con.execute("create schema incremental_night")
-        for name in models:
-            schema = con.execute("select table_schema from information_schema.tables where table_name = ?",
-                                 [name]).fetchone()[0]
-            relations[name] = f"{schema}.{name}"
-            con.execute(f"create table incremental_night.{name} as select * from {relations[name]}")
-
-    rebuilt = pipeline.build(settings, "rebuild", full_refresh=True)
-    assert rebuilt["dbt_mode"] == "full refresh: asked for"
-    differences = {}
+            "restricted_child_chronology", "int_plan_episode_days", "fct_plan_status_daily"} <= set(models)
+    differences = _differences_from_a_full_rebuild(settings, models)
     with warehouse.store(settings, read_only=True) as con:
         reached = con.execute("select count(*) from intermediate.int_household_events where record_id = 'C99999901'")
         assert reached.fetchone()[0] > 0  # the move reaches a sibling through the household
-        for name, relation in relations.items():
-            only_incremental = con.execute(
-                f"select count(*) from (select * from incremental_night.{name} except all select * from {relation})"
-            ).fetchone()[0]
-            only_full = con.execute(
-                f"select count(*) from (select * from {relation} except all select * from incremental_night.{name})"
-            ).fetchone()[0]
-            rows = con.execute(f"select count(*) from {relation}").fetchone()[0]
-            if only_incremental or only_full or not rows:
-                differences[name] = {"only_incremental": only_incremental, "only_full": only_full, "rows": rows}
     assert differences == {}, json.dumps(differences, indent=1)
+
+
+def test_nights_whose_run_date_moves_on_or_back_hold_the_days_a_full_rebuild_holds(tmp_path, run_date):
+    """Plan status runs up to the run date: a later night adds the days since for every child
+    without recomputing the rest, and a night dated earlier (a rerun of a past night) drops the
+    days after its date."""
+    demo = generate(tmp_path / "demo", children=40, seed=3)
+    settings = Settings(extracts=demo.extracts, warehouse=tmp_path / "out" / "warehouse.duckdb", run_date=run_date)
+    _night(settings, "night1")
+    last_day = "select max(status_date), count(*) from marts.fct_plan_status_daily"
+    with warehouse.store(settings, read_only=True) as con:
+        assert con.execute(last_day).fetchone()[0] == run_date  # plans are open on the run date
+
+    for n, days in enumerate((9, -20), start=2):
+        settings = replace(settings, run_date=run_date + timedelta(days=days))
+        night = _night(settings, f"night{n}")
+        assert night["dbt_mode"] == "incremental" and night["persons_recomputed"] == 0  # nothing new arrived
+        with warehouse.store(settings, read_only=True) as con:
+            reached, rows = con.execute(last_day).fetchone()
+        assert reached == settings.run_date
+        differences = _differences_from_a_full_rebuild(settings, ["int_plan_episode_days", "fct_plan_status_daily"])
+        assert differences == {}, json.dumps(differences, indent=1)
+        with warehouse.store(settings, read_only=True) as con:
+            assert con.execute(last_day).fetchone() == (reached, rows)
 
 
 def test_a_known_on_build_makes_the_next_night_rebuild_everything(tmp_path, run_date):

@@ -5,7 +5,12 @@
   A plan is open from start_date up to but not including end_date (a plan ending on a day is not
   open that day: the DfE convention), and always on its start day (a plan started and ended the
   same day was open that day). Episodes whose start was never recorded are left out.
+
+  Incremental (macros/incremental_persons.sql): a night recomputes the affected children's days and
+  adds every other child's days since the last build.
 */
+{{ config(materialized='incremental', incremental_strategy='affected_persons', affected_key='child_key',
+          day_column='status_date', on_schema_change='fail', full_refresh=incremental_full_refresh()) }}
 with episodes as (
     select * from {{ ref('int_plan_episodes') }}
     where start_recorded and start_date <= {{ plan_status_as_of() }}
@@ -18,7 +23,7 @@ episode_days as (
         plan_type,
         level,
         unnest(generate_series(
-            start_date::timestamp,
+            ({{ first_day_to_compute('child_key', 'start_date') }})::timestamp,
             least(greatest(coalesce(end_date, {{ plan_status_as_of() }} + 1) - 1, start_date), {{ plan_status_as_of() }})::timestamp,
             interval 1 day))::date as status_date
     from episodes
@@ -28,7 +33,7 @@ lead_days as (
     select
         child_key,
         unnest(generate_series(
-            spell_start::timestamp,
+            ({{ first_day_to_compute('child_key', 'spell_start') }})::timestamp,
             (least(coalesce(spell_end, {{ plan_status_as_of() }} + 1), {{ plan_status_as_of() }} + 1) - 1)::timestamp,
             interval 1 day))::date as status_date,
         lead_role
