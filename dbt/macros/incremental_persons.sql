@@ -41,7 +41,12 @@
    a plan open on them was open whatever day it is now. #}
 {% macro days_kept_through() -%}
     {%- if execute -%}
-        {%- set last = run_query("select status_as_of from incremental.built_from").columns[0].values()[0] -%}
+        {%- set state = adapter.get_relation(database=target.database, schema='incremental', identifier='built_from') -%}
+        {%- if state is none -%}
+            {{ exceptions.raise_compiler_error("No record of the last build's status date (incremental.built_from): "
+                                               ~ "build with --full-refresh (casehistory rebuild).") }}
+        {%- endif -%}
+        {%- set last = run_query("select status_as_of from " ~ state).columns[0].values()[0] -%}
         least(date '{{ last }}', {{ plan_status_as_of() }})
     {%- else -%}
         {{ plan_status_as_of() }}
