@@ -43,7 +43,7 @@ def without_prefix(value):
 
 def _header_row(ws) -> int | None:
     """The first row with at least two cells (some authorities put a title row above the header)."""
-    for number, cells in enumerate(ws.iter_rows(max_row=_HEADER_SEARCH_ROWS, values_only=True), start=1):
+    for number, cells in enumerate(ws.iter_rows(max_row=_HEADER_SEARCH_ROWS), start=1):
         if sum(1 for c in cells if clean_value(c) is not None) >= 2:
             return number
     return None

@@ -116,7 +116,9 @@ class Workbook:
     Opening reads only the workbook's parts (sheet list, shared strings, styles); each sheet is
     parsed once, as its rows are read. openpyxl's read-only workbook parsed every sheet whole on
     opening when the file gives no dimensions (files written by programs often do not), and a
-    second workbook was needed for formulas: that was two-thirds of reading a workbook."""
+    second workbook was needed for formulas: that was half the time of reading a workbook. The
+    parts are openpyxl's own (its reader and cell parser, pinned in requirements.lock);
+    tests/ingest/test_xlsx_reader.py compares what they read with openpyxl's full loader."""
 
     def __init__(self, path: Path):
         from openpyxl.reader.excel import ExcelReader
@@ -149,7 +151,7 @@ class Sheet:
     def __init__(self, workbook: Workbook, title: str, part: str):
         self.workbook, self.title, self._part = workbook, title, part
 
-    def iter_rows(self, min_row: int = 1, max_row: int | None = None, **_) -> Iterator[tuple]:
+    def iter_rows(self, min_row: int = 1, max_row: int | None = None) -> Iterator[tuple]:
         """Rows of cell values from min_row, a row the file leaves out as an empty tuple (so row
         numbers stay those the agency sees), as openpyxl's iter_rows(values_only=True)."""
         expected = min_row
@@ -208,7 +210,7 @@ def read_xlsx(path: Path, spec: SourceSpec) -> list[Table]:
 def sheet_table(ws, header_row: int, *, clean: Callable[[object], object] = clean_value,
                 name: str = "") -> Table:
     """The sheet's rows under its header row; `clean` turns each cell into the value a row holds."""
-    rows = ws.iter_rows(min_row=header_row, values_only=True)
+    rows = ws.iter_rows(min_row=header_row)
     header = next(rows, None)
     if header is None or not any(h is not None for h in header):
         raise FileRejected("empty", f"sheet {ws.title!r} has no header in row {header_row}")
@@ -271,7 +273,7 @@ def sniff_chronology(path: Path) -> bool:
             wb = open_workbook(path)
         except FileRejected:
             return False
-        return any(_is_chronology_header([clean_header(c) for c in next(ws.iter_rows(max_row=1, values_only=True), ())])
+        return any(_is_chronology_header([clean_header(c) for c in next(ws.iter_rows(max_row=1), ())])
                    for ws in wb.worksheets)
     return False
 
@@ -284,7 +286,7 @@ def read_chronology(path: Path, spec: SourceSpec) -> list[Table]:
     elif suffix == ".xlsx":
         wb = open_workbook(path)
         sheets = [ws for ws in wb.worksheets
-                  if _is_chronology_header([clean_header(c) for c in next(ws.iter_rows(max_row=1, values_only=True), ())])]
+                  if _is_chronology_header([clean_header(c) for c in next(ws.iter_rows(max_row=1), ())])]
         if not sheets:
             raise FileRejected("wrong_columns", "no sheet has the chronology template header "
                                f"(needs {', '.join(CHRONOLOGY_REQUIRED)})")
