@@ -7,12 +7,16 @@ in an NHS number must not merge two children.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _NON_DIGITS = re.compile(r"\D")
+# an extract repeats a child's identifiers on every row: the checks are cached per value
+_cached = lru_cache(maxsize=1 << 16)
 UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"  # I, O and S are never used
 UPN_UNKNOWN = {"UN1", "UN2", "UN3", "UN4", "UN5"}  # DfE codes for "UPN not known"
 
 
+@_cached
 def normalise_nhs_number(raw: str | None) -> str | None:
     """Digits only ("943 476 5919" -> "9434765919"); None when nothing is left."""
     if raw is None:
@@ -32,6 +36,7 @@ def nhs_check_digit(first_nine: str) -> int | None:
     return check
 
 
+@_cached
 def is_valid_nhs_number(value: str | None) -> bool:
     if value is None or len(value) != 10 or not value.isdigit():
         return False
@@ -40,6 +45,7 @@ def is_valid_nhs_number(value: str | None) -> bool:
     return nhs_check_digit(value[:9]) == int(value[9])
 
 
+@_cached
 def normalise_upn(raw: str | None) -> str | None:
     if raw is None:
         return None
@@ -57,6 +63,7 @@ def upn_check_letter(body: str) -> str:
     return UPN_LETTERS[total % 23]
 
 
+@_cached
 def is_valid_upn(value: str | None) -> bool:
     if value is None or not re.fullmatch(rf"[{UPN_LETTERS}]\d{{11}}[0-9{UPN_LETTERS}]", value):
         return False

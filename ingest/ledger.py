@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 
 import duckdb
 import pyarrow as pa
@@ -132,7 +133,11 @@ def _append_versions(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict
                      key: tuple[str, ...]) -> int:
     if not rows:
         return 0
-    incoming = pa.Table.from_pylist([{c: r.get(c) for c in columns} for r in rows])
+    try:  # the mapper gives every column: taken a row at a time in C, then turned into columns
+        values = list(map(itemgetter(*columns), rows))
+    except KeyError:
+        values = [tuple(r.get(c) for c in columns) for r in rows]
+    incoming = pa.Table.from_arrays([pa.array(column) for column in zip(*values)], names=columns)
     con.register("_incoming", incoming)
     keys = ", ".join(key)
     join = " and ".join(f"c.{k} = i.{k}" for k in key)

@@ -216,10 +216,11 @@ def parse_file(spec: SourceSpec, path: Path, file_row: dict, run_date: date,
                 events = []
             if mapped.person is not None:
                 person = {**mapped.person, **provenance, **where, "agency": mapped.agency}
-                person["content_hash"] = content_hash(person, ("subject_namespace", *PERSON_FIELDS))
                 # the agency's latest statement in this file about the person is its version
                 persons[(mapped.agency, person["subject_ref"])] = person
     if rows_read == 0 and not any(ignored.values()):
         raise FileRejected("empty", "no data rows under the header")
     on_events(events)
+    for person in persons.values():  # hashed once kept: a child's details repeat on each of their rows
+        person["content_hash"] = content_hash(person, ("subject_namespace", *PERSON_FIELDS))
     return ParsedFile(list(persons.values()), quarantine, rows_read, len(bad_rows), ignored)

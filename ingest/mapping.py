@@ -18,7 +18,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Callable
 
 from casehistory.identifiers import is_valid_nhs_number, is_valid_upn, normalise_nhs_number, normalise_upn
 from casehistory.vocabulary import agencies, event_types
@@ -30,6 +30,8 @@ SEX_WORDS = {"m": "M", "male": "M", "f": "F", "female": "F", "u": "U", "unknown"
              "i": "U", "indeterminate": "U", "not stated": "U"}
 EVENT_FIELDS = ("event_type", "event_date", "event_time", "outcome", "related_agency", "practitioner_role",
                 "summary", "recorded_at", "review_id", "family_ref", "person_role")
+PERSONS_REMEMBERED = 200_000  # distinct persons' mappings a file's Mapper keeps (bounds its memory)
+NORMALISED_FIELDS = {"nhs_number", "upn", "sex", "postcode", "related_agency", "person_role", "outcome"}  # the rest: text
 PERSON_FIELDS = ("nhs_number", "upn", "la_child_id", "forename", "surname", "date_of_birth", "sex", "postcode",
                  "family_ref", "person_role")
 
@@ -109,25 +111,48 @@ class Mapper:
         self.dates = DateParser(spec.date_formats)
         self._field_dates: dict[int, DateParser] = {}
         self._codes: dict[int, dict[str, Any]] = {}  # per field: codes with case-folded keys
+        self._readers: dict[int, Callable[[dict], tuple[Any, str | None]]] = {}  # per field
+        person = table.person.fields().values() if table.person is not None else ()
+        self._person_columns = list(dict.fromkeys(self.cols.get(c, c) for fld in person for c in fld.columns))
+        self._persons: dict[tuple, tuple[dict | None, list[Problem]]] = {}
 
     # ---- raw values --------------------------------------------------------------------------------
     def raw(self, fld: Field_, values: dict) -> tuple[Any, str | None]:
         """The value a field reads and the column it came from (for messages)."""
+        read = self._readers.get(id(fld))
+        if read is None:
+            read = self._readers[id(fld)] = self._reader(fld)
+        return read(values)
+
+    def _reader(self, fld: Field_) -> Callable[[dict], tuple[Any, str | None]]:
+        """How a field reads a row, worked out once per file: rows run into the millions."""
         if fld.const is not None:
-            return fld.const, None
+            return lambda values: (fld.const, None)
+        named = [(col, self.cols.get(col, col)) for col in fld.columns]
         if fld.template is not None:
-            parts = {}
-            for col in fld.columns:
-                v = values.get(self.cols.get(col, col))
-                if v is None:
-                    return None, col
-                parts[col] = _template_text(v)
-            return _extract(fld, fld.template.format(**parts)), ", ".join(fld.columns)
-        for col in fld.columns:
-            v = values.get(self.cols.get(col, col))
-            if v is not None:
-                return _extract(fld, v), col
-        return None, fld.columns[0] if fld.columns else None
+            where = ", ".join(fld.columns)
+
+            def templated(values: dict) -> tuple[Any, str | None]:
+                parts = {}
+                for col, in_file in named:
+                    v = values.get(in_file)
+                    if v is None:
+                        return None, col
+                    parts[col] = _template_text(v)
+                return _extract(fld, fld.template.format(**parts)), where
+            return templated
+        first = named[0][0] if named else None
+        if len(named) == 1 and fld.regex is None:
+            in_file = named[0][1]
+            return lambda values: (values.get(in_file), first)
+
+        def first_given(values: dict) -> tuple[Any, str | None]:
+            for col, in_file in named:
+                v = values.get(in_file)
+                if v is not None:
+                    return _extract(fld, v), col
+            return None, first
+        return first_given
 
     def coded(self, fld: Field_, name: str, values: dict, problems: list[Problem]) -> tuple[Any, str | None]:
         value, col = self.raw(fld, values)
@@ -168,7 +193,7 @@ class Mapper:
         out = MappedRow(row, agency)
         dob = None
         if self.table.person is not None:
-            out.person = self.person(values, problems, agency)
+            out.person = self.person_of_row(values, problems, agency)
             dob = out.person.get("date_of_birth") if out.person else None
         elif self.table.date_of_birth is not None:
             born, _ = self.date_of(self.table.date_of_birth, "date_of_birth", values, problems)
@@ -208,6 +233,21 @@ class Mapper:
                                     f"agency: {value!r} is not an agency code (casehistory/reference/agencies.yml)"))
             return None
         return code
+
+    def person_of_row(self, values: dict, problems: list[Problem], agency: str | None) -> dict | None:
+        """The row's person, mapped once per distinct set of the values it is made from: an extract
+        repeats a child's details on each of their rows."""
+        key = (agency, *(values.get(c) for c in self._person_columns))
+        known = self._persons.get(key)
+        if known is None:
+            found: list[Problem] = []
+            known = (self.person(values, found, agency), found)
+            if len(self._persons) >= PERSONS_REMEMBERED:
+                self._persons.clear()
+            self._persons[key] = known
+        person, found = known
+        problems.extend(found)
+        return dict(person) if person is not None else None
 
     def person(self, values: dict, problems: list[Problem], agency: str | None) -> dict | None:
         spec = self.table.person
@@ -291,6 +331,8 @@ class Mapper:
         if value is None:
             return None
         text = _text(value).strip()
+        if name not in NORMALISED_FIELDS:
+            return text
         if name == "nhs_number":
             return normalise_nhs_number(text)
         if name == "upn":
@@ -327,8 +369,8 @@ class Mapper:
 
 
 def _text(value: Any) -> str | None:
-    if value is None:
-        return None
+    if value is None or value.__class__ is str:
+        return value
     if isinstance(value, datetime):
         return value.isoformat(sep=" ")
     if isinstance(value, date):
@@ -374,11 +416,16 @@ def _time_of(value: Any, parser: DateParser) -> time | None:
     return parsed.time() if parsed else None
 
 
+# json.dumps(..., ensure_ascii=False) builds an encoder per call; one made once writes the same text
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def content_hash(record: dict, fields: tuple[str, ...]) -> str:
     """Identity of a record's content: a re-sent identical row is no new version."""
-    payload = json.dumps([_text(record.get(f)) for f in fields], ensure_ascii=False)
+    payload = _to_json([_text(record.get(f)) for f in fields])
     return hashlib.md5(payload.encode("utf-8")).hexdigest()
 
 
 def original_json(values: dict) -> str:
-    return json.dumps({k: _text(v) for k, v in values.items()}, ensure_ascii=False)
+    return _to_json({k: _text(v) for k, v in values.items()})
+

@@ -63,11 +63,9 @@ def reject_repeated_columns(columns: list[str], where: str = "the file") -> None
 def value_fault(values: dict[str, Any]) -> tuple[str, str] | None:
     """(column, why) for a value no agency system writes: a NUL byte, or a field beyond MAX_VALUE_CHARS."""
     for column, value in values.items():
-        if not isinstance(value, str):
-            continue
-        if "\x00" in value:
-            return column, f"a NUL byte in column {column!r} (a binary or corrupt export)"
-        if len(value) > MAX_VALUE_CHARS:
+        if isinstance(value, str) and ("\x00" in value or len(value) > MAX_VALUE_CHARS):
+            if "\x00" in value:
+                return column, f"a NUL byte in column {column!r} (a binary or corrupt export)"
             return column, f"column {column!r} holds {len(value):,} characters (more than {MAX_VALUE_CHARS:,})"
     return None
 
@@ -97,7 +95,9 @@ def flatten(obj: dict, prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in obj.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict):
+        if isinstance(value, str):  # most values: clean_value's first case, without the call
+            out[name] = value.strip() or None
+        elif isinstance(value, dict):
             out.update(flatten(value, name + "."))
         elif isinstance(value, list):
             out[name] = json.dumps(value, ensure_ascii=False)

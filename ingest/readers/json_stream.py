@@ -157,13 +157,21 @@ def _table(path: Path, encoding: str, records) -> Table:
     try:
         for n, where, record in records():  # first pass: the document is whole, and its columns
             if isinstance(record, dict):
-                for key in flatten(record):
-                    columns.setdefault(key, None)
+                _flat_names(record, "", columns)
     except UnicodeDecodeError:
         from ingest.readers.tabular import encoding_error
 
         raise encoding_error(path, encoding) from None
     return Table(list(columns), (_row(*item) for item in records()))
+
+
+def _flat_names(obj: dict, prefix: str, into: dict[str, None]) -> None:
+    """The column names flatten() gives obj, added to into in order (their values are not needed)."""
+    for key, value in obj.items():
+        if isinstance(value, dict):
+            _flat_names(value, f"{prefix}{key}.", into)
+        else:
+            into[f"{prefix}{key}"] = None
 
 
 def read_json(path: Path, encoding: str, records_path: str | None) -> Table:

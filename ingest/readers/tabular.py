@@ -99,7 +99,8 @@ def _csv_rows(reader, columns: list[str], handle, path: Path, encoding: str) -> 
                 yield BadRow(n, f"line {line}", "unreadable_row",
                              f"{len(record)} fields where the header has {len(columns)}", ",".join(record))
                 continue
-            yield RawRow(n, f"line {line}", {c: clean_value(v) for c, v in zip(columns, record)})
+            # clean_value for text, inlined: the csv module gives only strings, a row at a time by the million
+            yield RawRow(n, f"line {line}", {c: v.strip() or None for c, v in zip(columns, record)})
 
 
 # ---- XLSX ------------------------------------------------------------------------------------------

@@ -60,3 +60,18 @@ def test_excel_date_cells_and_time_of_day_are_kept():
                               "Activity Type": "TAC Meeting", "Activity Date": datetime(2024, 2, 1),
                               "Outcome": "Cancelled", "Worker": None, "Comments": None})
     assert eh.person["date_of_birth"] == date(2019, 5, 4) and eh.events[0]["outcome"] == "cancelled"
+
+
+def test_a_childs_details_repeated_on_many_rows_are_judged_on_each_row():
+    """The mapper remembers a person's mapping by the values it came from: every row still gets its
+    own person, and a fault in those details quarantines every row that repeats it."""
+    spec = registry()["csc_activity"]
+    mapper = Mapper(spec, spec.table_specs[""], list(CSC), date(2026, 1, 15))
+    first = mapper.map(RawRow(1, "line 2", CSC))
+    first.person["forename"] = "changed by a caller"
+    second = mapper.map(RawRow(2, "line 3", {**CSC, "Record ID": "R2"}))
+    assert second.person["forename"] == "Amy" and second.events[0]["record_id"] == "R2"
+    bad = {**CSC, "DOB": "31/02/2024"}
+    for n in (3, 4):
+        mapped = mapper.map(RawRow(n, f"line {n + 1}", {**bad, "Record ID": f"R{n}"}))
+        assert [p.reason for p in mapped.problems] == ["bad_date"] and mapped.person is None
