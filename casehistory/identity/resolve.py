@@ -15,7 +15,8 @@ Writes (schema identity, restricted store):
   links            the evidence considered this run, applied or refused and why
   pair_scores, scored_records, model, model_term_frequencies   the model and its scored pairs,
                    kept between runs (model.py; docs/identity.md)
-  subject_records_built, households_built   what the kept subject records and households were built from
+  subject_records_built, households_built, clustered_from   what the kept subject records, households
+                   and people were made from (a night when none of it changed reuses them)
   review_queue     pairs the model is unsure of, for a person to decide (casehistory identity review)
   decisions        the standing human decisions (from identity_decisions.csv)
   household_members, relationships   families (households.py)
@@ -27,6 +28,7 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -34,6 +36,9 @@ import pyarrow as pa
 from casehistory.settings import Settings
 from casehistory.crashpoint import pause_here
 from casehistory.warehouse import insert_rows
+from casehistory.identity import cluster as cluster_module
+from casehistory.identity import rules as rules_module
+from casehistory.identity import stable as stable_module
 from casehistory.identity.cluster import Clusters, Link
 from casehistory.identity.decisions import Decision
 from casehistory.identity.households import build_households
@@ -54,6 +59,7 @@ create table if not exists identity.history (
     other_person_id varchar, subjects integer not null);
 create table if not exists identity.subject_person (
     subject_key varchar primary key, person_id varchar not null, person_key varchar not null);
+create table if not exists identity.clustered_from (inputs varchar not null);
 """
 
 # Links in the order they are applied: a weaker kind never undoes a stronger one.
@@ -200,11 +206,18 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
     evidence. `scorer(con, settings, config, run_id=, full=)` brings identity.pair_scores (scored
     record pairs) up to date and returns a Refresh (the Splink model, scoring only pairs with a
     new or changed record unless `full`; None links on identifiers and decisions alone).
-    Clustering always runs over every subject: it is cheap, and every decision and guard rail
-    then applies to everyone every night.
+    Clustering runs over every subject, so every decision and guard rail applies to everyone,
+    whenever anything it reads has changed (identity.clustered_from keeps a digest of it all); on
+    a night when nothing has, last night's people stand and only the households are refreshed.
     """
     con.execute(DDL)
     records_changed = build_subject_records(con)
+    cfg = model_config()
+    refresh = (scorer(con, settings, cfg, run_id=run_id, full=full) if scorer
+               else Refresh("not used: linking on identifiers and decisions only"))
+    inputs = _clustering_inputs(con, key, cfg, decisions, scored=scorer is not None)
+    if not full and con.execute("select inputs from identity.clustered_from").fetchall() == [(inputs,)]:
+        return _as_last_clustered(con, refresh, records_changed)
     nodes = con.execute(
         """select subject_key, list(distinct nhs_number) filter (where nhs_number is not null),
                   list(distinct upn) filter (where upn is not null),
@@ -219,9 +232,6 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
         if d.decision == "different" and d.subject_a in known and d.subject_b in known:
             clusters.keep_apart(d.subject_a, d.subject_b)
 
-    cfg = model_config()
-    refresh = (scorer(con, settings, cfg, run_id=run_id, full=full) if scorer
-               else Refresh("not used: linking on identifiers and decisions only"))
     # records -> subjects, keeping each subject pair's best score
     scored = con.execute(
         """select least(a.subject_key, b.subject_key), greatest(a.subject_key, b.subject_key),
@@ -267,6 +277,8 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
         _write_review_queue(con, run_id, unsure)
         _write_decisions(con, decisions)
         households = build_households(con, people_unchanged=records_changed == 0 and not people_moved)
+        con.execute("delete from identity.clustered_from")
+        con.execute("insert into identity.clustered_from values (?)", [inputs])
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -282,6 +294,44 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
     return IdentityResult(len(nodes), len(set(result.person_of.values())), count("created"), count("merged"),
                           count("split"), applied, refused, len(unsure), households["households"], refresh.note,
                           records_changed, refresh.retrained, refresh.rescored)
+
+
+def _clustering_inputs(con: duckdb.DuckDBPyConnection, key: bytes, cfg, decisions: list[Decision], *,
+                       scored: bool) -> str:
+    """Everything clustering reads, as one digest: the subject records, the scored pairs, the
+    decisions, the thresholds, the code and the pseudonym secret (a changed secret changes every key)."""
+    h = hashlib.sha256()
+    for module in (cluster_module, rules_module, stable_module):
+        h.update(Path(module.__file__).read_bytes())
+    h.update(Path(__file__).read_bytes())
+    h.update(repr((cfg, list(decisions), scored)).encode())
+    h.update(pseudonym(key, "identity.clustered_from").encode())
+    for table in ("identity.subject_records", "identity.pair_scores" if scored else None):
+        if table is not None and _shape(con, table) is not None:
+            h.update(repr(con.execute(f"select count(*), sum(hash(t)::hugeint) from {table} as t").fetchone()).encode())
+    return h.hexdigest()
+
+
+def _as_last_clustered(con: duckdb.DuckDBPyConnection, refresh: Refresh, records_changed: int) -> IdentityResult:
+    """Nothing clustering reads has changed since it last ran, so its people stand as written then;
+    only the households are brought up to date (events may have arrived)."""
+    con.execute("begin transaction")
+    try:
+        households = build_households(con, people_unchanged=True)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    one = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
+    counted = lambda sql: dict(con.execute(sql).fetchall())  # noqa: E731
+    return IdentityResult(
+        one("select count(distinct subject_key) from identity.subject_records"),
+        one("select count(distinct person_id) from identity.subject_person"), 0, 0, 0,
+        counted("select method, count(*) from identity.links where applied group by all"),
+        counted("select refused_because, count(*) from identity.links where not applied group by all"),
+        one("select count(*) from identity.review_queue"), households["households"],
+        refresh.note + "; people as clustered last run: nothing clustering reads has changed",
+        records_changed, refresh.retrained, refresh.rescored)
 
 
 def _person_keys(con: duckdb.DuckDBPyConnection, key: bytes, persons: set[str]) -> dict[str, str]:

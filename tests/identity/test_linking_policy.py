@@ -222,3 +222,30 @@ def test_an_identifier_may_still_merge_an_agencys_duplicate_registration(store, 
     resolve(store, "r1", KEY, settings=settings, scorer=None)
     p = person_of(store)
     assert p["gp:G1"] == p["gp:G2"]
+
+
+def test_a_night_when_nothing_clustering_reads_changed_keeps_last_nights_people(store, settings, tmp_path):
+    _load(store, tmp_path / "in", [_row("gp", "G1", nhs="9434765919"), _row("hosp", "H1", nhs="9434765919"),
+                                   _row("police", "X1", fn="amie"), _row("school", "S1", fn="zara", dob="2017-07-07")],
+          "a.csv")
+    scorer = scores(store, {("gp:G1", "police:X1"): 0.9999, ("gp:G1", "school:S1"): 0.5})
+    first = resolve(store, "r1", KEY, settings=settings, scorer=scorer)
+    people = person_of(store)
+    quiet = resolve(store, "r2", KEY, settings=settings, scorer=scorer)
+    assert "nothing clustering reads has changed" in quiet.model and "nothing" not in first.model
+    assert person_of(store) == people
+    same = ("subjects", "persons", "links_applied", "links_refused", "review_queue", "households")
+    assert {f: getattr(quiet, f) for f in same} == {f: getattr(first, f) for f in same}
+    assert (quiet.created, quiet.merged, quiet.split) == (0, 0, 0)
+    assert store.execute("select count(*) from identity.history where run_id = 'r2'").fetchone()[0] == 0
+
+
+def test_a_decision_made_between_two_quiet_nights_is_applied(store, settings, tmp_path):
+    _load(store, tmp_path / "in", [_row("gp", "G1", nhs="9434765919"), _row("hosp", "H1", nhs="9434765919")], "a.csv")
+    resolve(store, "r1", KEY, settings=settings, scorer=None)
+    assert len(set(person_of(store).values())) == 1
+    decisions_file = settings.restricted_dir / "identity_decisions.csv"
+    record_decision(decisions_file, "gp:G1", "hosp:H1", "different", "J. Reviewer", "NHS number shared in error")
+    resolve(store, "r2", KEY, settings=settings, scorer=None, decisions=read_decisions(decisions_file))
+    p = person_of(store)
+    assert p["gp:G1"] != p["hosp:H1"]
