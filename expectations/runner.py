@@ -20,6 +20,7 @@ from datetime import datetime
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # no usage statistics leave the machine
 
 import great_expectations as gx  # noqa: E402
+from great_expectations.execution_engine import pandas_execution_engine  # noqa: E402
 import pandas as pd  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
@@ -28,6 +29,10 @@ from casehistory.settings import Settings  # noqa: E402
 from expectations.suites import SUITES, Context, Suite  # noqa: E402
 
 log = logging.getLogger(__name__)
+# GX fingerprints each pandas batch below this many bytes (a hash of the whole frame, kept only as
+# the batch's metadata): at 1,000,000 children the check step took 20.5 s with it and 13.3 s without.
+# Every frame here is read fresh from the store, so the fingerprint tells no one anything.
+pandas_execution_engine.HASH_THRESHOLD = 0
 
 RESULTS_DDL = """
 create schema if not exists quality;
