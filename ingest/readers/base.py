@@ -63,9 +63,11 @@ def reject_repeated_columns(columns: list[str], where: str = "the file") -> None
 def value_fault(values: dict[str, Any]) -> tuple[str, str] | None:
     """(column, why) for a value no agency system writes: a NUL byte, or a field beyond MAX_VALUE_CHARS."""
     for column, value in values.items():
-        if isinstance(value, str) and ("\x00" in value or len(value) > MAX_VALUE_CHARS):
-            if "\x00" in value:
-                return column, f"a NUL byte in column {column!r} (a binary or corrupt export)"
+        if not isinstance(value, str):
+            continue
+        if "\x00" in value:
+            return column, f"a NUL byte in column {column!r} (a binary or corrupt export)"
+        if len(value) > MAX_VALUE_CHARS:
             return column, f"column {column!r} holds {len(value):,} characters (more than {MAX_VALUE_CHARS:,})"
     return None
 
