@@ -19,12 +19,10 @@ extract here carries each child's own parents.
 from __future__ import annotations
 
 import hashlib
-from collections import Counter, defaultdict
 from pathlib import Path
 
 import duckdb
-
-from casehistory.warehouse import insert_rows
+import pyarrow as pa
 
 EVIDENCE_SQL = """
 with subject_person as (select subject_key, person_id from identity.subject_person),
@@ -68,10 +66,28 @@ def build_households(con: duckdb.DuckDBPyConnection, people_unchanged: bool = Fa
     inputs = "{}:{}".format(con.execute("select count(*) from ledger.event_records").fetchone()[0],
                             hashlib.sha256(Path(__file__).read_bytes()).hexdigest())
     con.execute("create table if not exists identity.households_built (inputs varchar not null)")
-    if people_unchanged and con.execute("select inputs from identity.households_built").fetchall() == [(inputs,)]:
-        return dict(zip(("households", "members"), con.execute(
-            "select count(distinct household_id), count(*) from identity.household_members").fetchone()))
-    evidence = con.execute(EVIDENCE_SQL).fetchall()
+    built = con.execute("select inputs from identity.households_built").fetchall()
+    if not (people_unchanged and built == [(inputs,)]):
+        con.execute(f"create or replace temp table _household_evidence as {EVIDENCE_SQL}")
+        try:
+            # Python does only what SQL cannot: joining groups that share a person (union-find over
+            # the distinct pairs); SQL gathers each member's dates, roles and evidence
+            pairs = con.execute("select distinct person_id, group_key from _household_evidence").fetchall()
+            con.register("_group_root", _group_roots(pairs))
+            con.execute(MEMBERS_SQL)
+            con.unregister("_group_root")
+        finally:
+            con.execute("drop table if exists _household_evidence")
+        con.execute(RELATIONSHIPS_SQL)
+        con.execute("delete from identity.households_built")
+        con.execute("insert into identity.households_built values (?)", [inputs])
+    return dict(zip(("households", "members"), con.execute(
+        "select count(distinct household_id), count(*) from identity.household_members").fetchone()))
+
+
+def _group_roots(pairs: list[tuple[str, str]]) -> pa.Table:
+    """Each evidence group's household: groups sharing a person are one (a police household and a
+    GP's family sharing the mother are one family), named by the least group key among them."""
     parent: dict[str, str] = {}
 
     def find(x: str) -> str:
@@ -81,50 +97,49 @@ def build_households(con: duckdb.DuckDBPyConnection, people_unchanged: bool = Fa
             x = parent[x]
         return x
 
-    groups_of_person: dict[str, list[str]] = defaultdict(list)
-    for person, group, _, _, _ in evidence:
-        groups_of_person[person].append(group)
-    for groups in groups_of_person.values():  # groups sharing a person are one household
-        for other in groups[1:]:
-            a, b = find(groups[0]), find(other)
-            if a != b:
-                parent[max(a, b)] = min(a, b)
-
-    members: dict[tuple[str, str], dict] = {}
-    for person, group, role, day, kind in evidence:
-        root = find(group)
-        m = members.setdefault((root, person), {"roles": Counter(), "from": day, "to": day, "evidence": set()})
-        if role:
-            m["roles"][role] += 1
-        m["from"], m["to"] = min(m["from"], day), max(m["to"], day)
-        m["evidence"].add(kind)
-    people_of: dict[str, set[str]] = defaultdict(set)
-    for root, person in members:
-        people_of[root].add(person)
-    household_id = {root: "H" + min(people) for root, people in people_of.items() if len(people) > 1}
-
-    rows = []
-    for (root, person), m in sorted(members.items()):
-        if root not in household_id:
-            continue  # a "household" of one is no household
-        role = _role(m["roles"])
-        rows.append((household_id[root], person, role, m["from"], m["to"], sorted(m["evidence"])))
-    con.execute("""create or replace table identity.household_members (household_id varchar, person_id varchar,
-                   role varchar, valid_from date, valid_to date, evidence varchar[])""")
-    insert_rows(con, "identity.household_members",
-                ["household_id", "person_id", "role", "valid_from", "valid_to", "evidence"], rows)
-    con.execute(RELATIONSHIPS_SQL)
-    con.execute("delete from identity.households_built")
-    con.execute("insert into identity.households_built values (?)", [inputs])
-    return {"households": len(household_id), "members": len(rows)}
+    first_group: dict[str, str] = {}
+    for person, group in pairs:
+        a, b = find(first_group.setdefault(person, group)), find(group)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    groups = list(parent)
+    return pa.table({"group_key": groups, "root": [find(g) for g in groups]})
 
 
-def _role(roles: Counter) -> str:
-    if not roles:
-        return "other_adult"
-    if roles.get("child"):
-        return "child"  # a child in any agency's records is a child of the household
-    return min(roles, key=lambda r: (-roles[r], ROLE_ORDER.index(r) if r in ROLE_ORDER else 99))
+# A member's role: child if any agency records them as one (a child in any agency's records is a
+# child of the household); otherwise the role recorded most often, ties in ROLE_ORDER; with no
+# role recorded, other_adult. A "household" of one is no household.
+MEMBERS_SQL = f"""
+create or replace table identity.household_members as
+with placed as (
+    select g.root, e.person_id, e.role, e.evidence_date, e.evidence
+    from _household_evidence e join _group_root g using (group_key)
+),
+members as (
+    select root, person_id, min(evidence_date) as valid_from, max(evidence_date) as valid_to,
+           list_sort(list(distinct evidence)) as evidence
+    from placed group by all
+),
+role_counts as (
+    select root, person_id, role, count(*) as times,
+           coalesce(list_position({list(ROLE_ORDER)!r}, role), 99) as rank
+    from placed where role is not null group by all
+),
+roles as (
+    select root, person_id,
+           case when bool_or(role = 'child') then 'child' else arg_min(role, (-times, rank)) end as role
+    from role_counts group by all
+),
+households as (
+    select root, 'H' || min(person_id) as household_id from members group by root having count(*) > 1
+)
+select h.household_id, m.person_id, coalesce(r.role, 'other_adult') as role, m.valid_from, m.valid_to,
+       m.evidence
+from members m
+join households h using (root)
+left join roles r using (root, person_id)
+order by h.household_id, m.person_id
+"""
 
 
 RELATIONSHIPS_SQL = """
