@@ -165,7 +165,8 @@ def test_an_incremental_night_equals_a_full_rebuild_of_the_same_ledger(tmp_path,
 
     models = _incremental_models(settings)
     assert {"int_event_records__current", "int_events__matched", "fct_child_events",
-            "restricted_child_chronology", "int_plan_episode_days", "fct_plan_status_daily"} <= set(models)
+            "restricted_child_chronology", "int_plan_events", "int_plan_episodes", "int_lead_professional_spells",
+            "int_plan_episode_days", "fct_plan_status_daily"} <= set(models)
     differences = _differences_from_a_full_rebuild(settings, models)
     with warehouse.store(settings, read_only=True) as con:
         reached = con.execute("select count(*) from intermediate.int_household_events where record_id = 'C99999901'")

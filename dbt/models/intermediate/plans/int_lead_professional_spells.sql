@@ -6,10 +6,14 @@
   no role recorded, one unnamed lead. The spell runs from that day up to (not including) the first
   later lead_professional_end naming that role or naming none, or the end of the early help
   episode it started in, whichever comes first; with neither it is still open.
+  Incremental: a child's spells come from that child's events and early help episodes alone.
 */
+{{ config(materialized='incremental', incremental_strategy='affected_persons', affected_key='child_key',
+          on_schema_change='fail', full_refresh=incremental_full_refresh()) }}
 with events as (
     select * from {{ ref('fct_child_events') }}
     where not via_household and event_type in ('lead_professional_start', 'lead_professional_end')
+        and {{ only_affected_persons('child_key', 'person_key') }}
 ),
 
 starts as (
@@ -28,7 +32,7 @@ ends as (
 early_help as (
     select child_key, start_date, end_date
     from {{ ref('int_plan_episodes') }}
-    where plan_type = 'early_help' and start_recorded
+    where plan_type = 'early_help' and start_recorded and {{ only_affected_persons('child_key', 'person_key') }}
 ),
 
 ended as (

@@ -14,9 +14,13 @@
     own with start_recorded = false and start_date = end_date: kept, never dropped, but left out of
     plan status because when it was open is unknown;
   - a closed_by event with nothing open is not an end of anything and is ignored here.
+  Incremental: a child's episodes come from that child's plan events alone.
 */
+{{ config(materialized='incremental', incremental_strategy='affected_persons', affected_key='child_key',
+          on_schema_change='fail', full_refresh=incremental_full_refresh()) }}
 with plan_events as (
     select * from {{ ref('int_plan_events') }}
+    where {{ only_affected_persons('child_key', 'person_key') }}
 ),
 
 ordered as (
