@@ -82,8 +82,12 @@ def test_data_docs_are_written_for_a_person_to_open(tmp_path):
     settings = _settings(tmp_path)
     _events_table(settings, GOOD_EVENTS)
     outcome = run_suites(settings, "run1", [CHILD_EVENTS])
-    index = settings.reports_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
-    assert index.exists() and outcome.data_docs.endswith("index.html")
+    site = settings.reports_dir / "gx" / "uncommitted" / "data_docs" / "local_site"
+    assert (site / "index.html").exists() and outcome.data_docs.endswith("index.html")
+    # the suite's page and this run's result page, linked from the index
+    assert (site / "expectations" / "child_events.html").exists()
+    [result_page] = (site / "validations" / "child_events").rglob("*.html")
+    assert str(result_page.relative_to(site)) in (site / "index.html").read_text()
 
 
 def test_between_checks_fail_on_their_faults_whatever_dtype_duckdb_hands_over(tmp_path):
