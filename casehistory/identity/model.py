@@ -201,11 +201,28 @@ def refresh_pair_scores(con: duckdb.DuckDBPyConnection, settings: Settings, cfg:
     different subjects the model scores at or above the review threshold."""
     cfg = cfg or config()
     con.execute(DDL)
-    records = _arrow(con.execute(INPUT_WITH_HASH_SQL))
-    if records.num_rows < 2:
-        return _forget_model(con, "not used: fewer than two records to compare")
-    stored = con.execute("select fingerprint, model_json, records, training, created_run from identity.model").fetchone()
-    why = _retrain_reason(stored, records.num_rows, cfg, full)
+    # compared with what was scored inside the store: a night with nothing new or changed (most
+    # nights) then never copies the records out
+    con.execute(f"create or replace temp table _model_input as {INPUT_WITH_HASH_SQL}")
+    try:
+        count = con.execute("select count(*) from _model_input").fetchone()[0]
+        if count < 2:
+            return _forget_model(con, "not used: fewer than two records to compare")
+        stored = con.execute("select fingerprint, model_json, records, training, created_run from identity.model").fetchone()
+        why = _retrain_reason(stored, count, cfg, full)
+        changed = None  # everything
+        if not why:
+            training = f"{stored[3]}, trained in run {stored[4]}"
+            changed = [r[0] for r in con.execute("""
+                select unique_id from _model_input anti join identity.scored_records using (unique_id, input_hash)
+                union
+                select unique_id from identity.scored_records anti join _model_input using (unique_id, input_hash)
+                """).fetchall()]
+            if not changed:
+                return Refresh(f"model reused ({training}): no record new or changed", records=count)
+        records = _arrow(con.execute("select * from _model_input"))
+    finally:
+        con.execute("drop table if exists _model_input")
     work = warehouse.open_duckdb(":memory:", settings)
     try:
         work.register("_records", records)
@@ -216,21 +233,9 @@ def refresh_pair_scores(con: duckdb.DuckDBPyConnection, settings: Settings, cfg:
             model, labelled, training, frequencies = _train(work, records.num_rows, cfg)
             if model is None:
                 return _forget_model(con, training)
-            changed = None  # everything
         else:
-            model, training = json.loads(stored[1]), f"{stored[3]}, trained in run {stored[4]}"
+            model = json.loads(stored[1])
             frequencies = _arrow(con.execute("select column_name, term, tf from identity.model_term_frequencies"))
-            con.register("_fresh", records)
-            try:
-                changed = [r[0] for r in con.execute("""
-                    select unique_id from _fresh anti join identity.scored_records using (unique_id, input_hash)
-                    union
-                    select unique_id from identity.scored_records anti join _fresh using (unique_id, input_hash)
-                    """).fetchall()]
-            finally:
-                con.unregister("_fresh")
-            if not changed:
-                return Refresh(f"model reused ({training}): no record new or changed", records=records.num_rows)
         pairs = _predict(work, model, frequencies, cfg, changed)
     finally:
         work.close()
