@@ -542,8 +542,8 @@ def _ratios(size: str, r: dict) -> list[str]:
                    f"{ids.seconds:,.1f} | {model.seconds / ids.seconds:.1f}x | - | - |")
     full, inc = _total(r, "full"), _total(r, "incremental")
     if full and inc:
-        out.append(f"| {size} | next night (one extra day's file) / full run from empty, s | {inc:,.0f} | "
-                   f"{full:,.0f} | {inc / full:.2f} | {GOALS['incremental / full']} | {_met(inc / full <= 0.1)} |")
+        out.append(f"| {size} | next night (one extra day's file) / full run from empty, s | {inc:,.1f} | "
+                   f"{full:,.1f} | {inc / full:.3f} | {GOALS['incremental / full']} | {_met(inc / full <= 0.1)} |")
     if full:
         goal = {"M": GOALS["M end to end"], "L": GOALS["L end to end"]}.get(size, "-")
         peak = max((m.peak_mb for k, m in r.items() if isinstance(m, Measure) and k.startswith("full:")), default=0)
