@@ -10,7 +10,7 @@ import duckdb
 
 from casehistory import warehouse
 from casehistory.settings import Settings
-from expectations.runner import _comparable_dtypes, run_suites
+from expectations.runner import _comparable_dtypes, _frame, run_suites
 from expectations.suites import CHILD_EVENTS, REVIEW_READINESS, SOURCE_LOADS
 
 GOOD_EVENTS = [
@@ -122,3 +122,21 @@ def test_duckdb_frames_get_the_dtypes_gx_compares_vectorised():
     assert str(converted["day"].dtype) == "datetime64[ns]" and str(converted["age"].dtype) == "int64"
     assert str(converted["unknown"].dtype) == "Int32"  # nulls: left to GX's element-wise comparison
     assert str(converted["keying_error"].dtype) == "datetime64[us]"  # outside 1677-2262
+
+
+def test_frames_read_through_arrow_hold_what_duckdbs_own_reader_gives():
+    """The runner reads frames through Arrow (much faster for text); what GX then sees must be
+    what DuckDB's .df() gives: nulls in integers, booleans and dates kept, decimals as floats."""
+    import pandas as pd
+
+    query = """select * from (values
+        (1, 10::bigint, true, date '2024-01-01', date '1500-01-01', 'a', 1.5, 2::hugeint, 1.25::decimal(5,2), false),
+        (null, 11, null, null, null, null, null, null, null, true),
+        (3, 12, false, date '2024-02-29', date '2024-03-01', 'b', 2.0, 3, 2.5, false)
+    ) t(i, n, b, d, far, s, f, h, m, nonnull_bool)"""
+    con = duckdb.connect()
+    expected = _comparable_dtypes(con.execute(query).df())
+    got = _comparable_dtypes(_frame(con.execute(query).arrow()))
+    pd.testing.assert_frame_equal(got.drop(columns="far"), expected.drop(columns="far"))
+    # a date before 1677 has no nanosecond form: it stays at the unit each reader gives, same days
+    pd.testing.assert_series_equal(got["far"].astype("datetime64[us]"), expected["far"].astype("datetime64[us]"))
