@@ -73,6 +73,8 @@ PERSON_COLUMNS = ["source", "agency", "subject_ref", "subject_namespace", "conte
                   "load_id", "received_at"]
 QUARANTINE_COLUMNS = ["load_id", "source", "agency", "file_name", "file_checksum", "row_number", "locator",
                       "column_name", "value", "reason", "message", "original", "received_at"]
+EVENT_KEY = ("source", "agency", "record_id")
+PERSON_KEY = ("source", "agency", "subject_ref")
 FILE_COLUMNS = ["load_id", "source", "file_name", "file_path", "checksum", "size_bytes", "modified_at",
                 "received_at", "status", "reason", "detail", "rows_read", "rows_loaded", "rows_quarantined",
                 "events_added", "persons_added", "archived_as"]
@@ -90,8 +92,8 @@ class Added:
 
 class FileAppend:
     """One file's rows in one transaction, all of it or none of it. Events are appended in batches
-    as the file is read (a large extract never sits in memory whole); the person records, the
-    quarantine and the file's own row come last, with the commit."""
+    as the file is read (a large extract never sits in memory whole), or from a table the columnar
+    path built; the person records, the quarantine and the file's own row come last, with the commit."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
@@ -103,13 +105,20 @@ class FileAppend:
         return self
 
     def events(self, batch: list[dict]) -> None:
-        self.events_added += _append_versions(self.con, "event_records", batch, EVENT_COLUMNS,
-                                              ("source", "agency", "record_id"))
+        self.events_added += _append_rows(self.con, "event_records", batch, EVENT_COLUMNS, EVENT_KEY)
 
-    def finish(self, file_row: dict, persons: list[dict], quarantine: list[dict]) -> Added:
-        added = Added(events=self.events_added,
-                      persons=_append_versions(self.con, "person_records", persons, PERSON_COLUMNS,
-                                               ("source", "agency", "subject_ref")))
+    def events_from(self, relation: str, order: str) -> None:
+        """Events held in a table or view with EVENT_COLUMNS, appended in `order`."""
+        self.events_added += append_versions(self.con, "event_records", relation, EVENT_COLUMNS, EVENT_KEY, order)
+
+    def finish(self, file_row: dict, persons: list[dict] | str, quarantine: list[dict]) -> Added:
+        """persons: dicts, or a table or view with PERSON_COLUMNS (appended in row order)."""
+        if isinstance(persons, str):
+            persons_added = append_versions(self.con, "person_records", persons, PERSON_COLUMNS, PERSON_KEY,
+                                            "row_number")
+        else:
+            persons_added = _append_rows(self.con, "person_records", persons, PERSON_COLUMNS, PERSON_KEY)
+        added = Added(events=self.events_added, persons=persons_added)
         pause_here("ingest")
         if quarantine:
             insert_rows(self.con, "ledger.quarantine", QUARANTINE_COLUMNS, quarantine)
@@ -129,8 +138,8 @@ def record_file(con: duckdb.DuckDBPyConnection, file_row: dict) -> None:
     insert_rows(con, "ledger.files", FILE_COLUMNS, [file_row])
 
 
-def _append_versions(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], columns: list[str],
-                     key: tuple[str, ...]) -> int:
+def _append_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], columns: list[str],
+                 key: tuple[str, ...]) -> int:
     if not rows:
         return 0
     try:  # the mapper gives every column: taken a row at a time in C, then turned into columns
@@ -139,29 +148,36 @@ def _append_versions(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict
         values = [tuple(r.get(c) for c in columns) for r in rows]
     incoming = pa.Table.from_arrays([pa.array(column) for column in zip(*values)], names=columns)
     con.register("_incoming", incoming)
+    try:
+        return append_versions(con, table, "_incoming", columns, key, "row_number")
+    finally:
+        con.unregister("_incoming")
+
+
+def append_versions(con: duckdb.DuckDBPyConnection, table: str, incoming: str, columns: list[str],
+                    key: tuple[str, ...], order: str) -> int:
+    """Each incoming record whose content differs from its current version (or that has none)
+    becomes the next version, naming the one it supersedes; ledger ids follow `order`."""
     keys = ", ".join(key)
     join = " and ".join(f"c.{k} = i.{k}" for k in key)
     cols = [c for c in columns if c != "content_hash"]
-    try:
-        before = con.execute(f"select count(*) from ledger.{table}").fetchone()[0]
-        con.execute(
-            f"""
-            insert into ledger.{table} (ledger_id, version, supersedes, content_hash, {', '.join(cols)})
-            select nextval('ledger.record_seq'), coalesce(c.version, 0) + 1, c.ledger_id, i.content_hash,
-                   {', '.join('i.' + c for c in cols)}
-            from _incoming i
-            left join (
-                select {keys}, ledger_id, version, content_hash from ledger.{table}
-                semi join (select distinct {keys} from _incoming) using ({keys})
-                qualify row_number() over (partition by {keys} order by version desc) = 1
-            ) c on {join}
-            where c.content_hash is distinct from i.content_hash
-            order by i.row_number
-            """
-        )
-        return con.execute(f"select count(*) from ledger.{table}").fetchone()[0] - before
-    finally:
-        con.unregister("_incoming")
+    before = con.execute(f"select count(*) from ledger.{table}").fetchone()[0]
+    con.execute(
+        f"""
+        insert into ledger.{table} (ledger_id, version, supersedes, content_hash, {', '.join(cols)})
+        select nextval('ledger.record_seq'), coalesce(c.version, 0) + 1, c.ledger_id, i.content_hash,
+               {', '.join('i.' + c for c in cols)}
+        from {incoming} i
+        left join (
+            select {keys}, ledger_id, version, content_hash from ledger.{table}
+            semi join (select distinct {keys} from {incoming}) using ({keys})
+            qualify row_number() over (partition by {keys} order by version desc) = 1
+        ) c on {join}
+        where c.content_hash is distinct from i.content_hash
+        order by {', '.join('i.' + o.strip() for o in order.split(','))}
+        """
+    )
+    return con.execute(f"select count(*) from ledger.{table}").fetchone()[0] - before
 
 
 def already_loaded(con: duckdb.DuckDBPyConnection, source: str, checksum: str) -> bool:

@@ -19,11 +19,11 @@ from typing import Callable
 
 import duckdb
 
-from ingest import ledger
-from ingest.mapping import EVENT_FIELDS, PERSON_FIELDS, Mapper, content_hash, original_json
+from ingest import columnar, ledger
+from ingest.mapping import Mapper
 from ingest.readers import BadRow, FileRejected, read
-from ingest.readers.base import value_fault
 from ingest.registry import SourceSpec
+from ingest.rows import FirstSeen, ParsedFile, RowOutcomes, person_hash, provenance_of
 
 log = logging.getLogger(__name__)
 EVENT_BATCH = 50_000  # events appended at a time: bounds a file's memory whatever its size
@@ -40,6 +40,7 @@ class FileOutcome:
     rows_quarantined: int = 0
     events_added: int = 0
     persons_added: int = 0
+    read_by: str | None = None  # "columnar" or "rows": which path read the file (ingest/columnar)
 
 
 @dataclass
@@ -90,7 +91,8 @@ def load_source(con: duckdb.DuckDBPyConnection, spec: SourceSpec, paths: list[Pa
         result.files.append(outcome)
         log.info("%s: %s %s%s", spec.source, path.name, outcome.status,
                  f" ({outcome.reason}: {outcome.detail})" if outcome.reason else
-                 f" ({outcome.rows_loaded} rows loaded, {outcome.rows_quarantined} quarantined)")
+                 f" ({outcome.rows_loaded} rows loaded, {outcome.rows_quarantined} quarantined"
+                 f"{', read ' + ('in bulk' if outcome.read_by == 'columnar' else 'a row at a time') if outcome.read_by else ''})")
     status = "failed" if result.rejected else "succeeded"
     con.execute(
         "insert into ledger.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -114,14 +116,20 @@ def load_file(con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, *, l
                 "modified_at": datetime.fromtimestamp(stat.st_mtime).replace(microsecond=0),
                 "received_at": ledger.now(), "archived_as": str(archive(path, checksum, archive_dir))}
     try:
+        staged = _columnar(con, spec, path, file_row, run_date)
         with ledger.FileAppend(con) as append:  # a rejected file rolls back whatever it had appended
-            parsed = parse_file(spec, path, file_row, run_date, on_events=append.events)
+            if staged is not None:
+                columnar.append_staged(append)
+                parsed = staged
+            else:
+                parsed = parse_file(spec, path, file_row, run_date, on_events=append.events)
             # tables the source's YAML lists under ignore_tables are named on the file's record, never dropped unseen
             detail = ("not loaded, as the source's ignore_tables says: "
                       + ", ".join(f"{name} ({n} rows)" for name, n in parsed.ignored.items())) if parsed.ignored else None
             outcome = FileOutcome(path.name, "loaded", detail=detail, rows_read=parsed.rows_read,
                                   rows_quarantined=parsed.rows_quarantined,
-                                  rows_loaded=parsed.rows_read - parsed.rows_quarantined)
+                                  rows_loaded=parsed.rows_read - parsed.rows_quarantined,
+                                  read_by="rows" if staged is None else "columnar")
             added = append.finish(
                 {**file_row, "status": "loaded", "detail": detail, "rows_read": outcome.rows_read,
                  "rows_loaded": outcome.rows_loaded, "rows_quarantined": outcome.rows_quarantined},
@@ -134,39 +142,35 @@ def load_file(con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, *, l
         detail = f"{type(exc).__name__}: {exc}"
         ledger.record_file(con, {**file_row, "status": "rejected", "reason": "reader_error", "detail": detail})
         return FileOutcome(path.name, "rejected", "reader_error", detail)
+    finally:
+        columnar.drop_staged(con)
     outcome.events_added, outcome.persons_added = added.events, added.persons
     return outcome
 
 
-@dataclass
-class ParsedFile:
-    """What is left of a file once its events have been handed over in batches (parse_file's on_events)."""
-    persons: list[dict]
-    quarantine: list[dict]
-    rows_read: int
-    rows_quarantined: int
-    ignored: dict[str, int] = field(default_factory=dict)  # tables of the file the source ignores: rows
+def _columnar(con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, file_row: dict,
+              run_date: date) -> ParsedFile | None:
+    """The file staged by the columnar path, or None where the row path is to read it (both give
+    the same ledger rows; ingest/columnar)."""
+    if spec.format not in columnar.FORMATS or path.stat().st_size < columnar.MIN_BYTES:
+        return None
+    try:
+        return columnar.stage(con, spec, path, file_row, run_date)
+    except columnar.NotColumnar as why:
+        log.info("%s: %s is read a row at a time: %s", spec.source, path.name, why)
+        return None
 
 
 def parse_file(spec: SourceSpec, path: Path, file_row: dict, run_date: date,
                on_events: Callable[[list[dict]], None]) -> ParsedFile:
-    """Read and map every row; hand the events to on_events in batches of EVENT_BATCH, in file order."""
-    provenance = {"source": spec.source, "file_name": path.name, "file_checksum": file_row["checksum"],
-                  "load_id": file_row["load_id"], "received_at": file_row["received_at"]}
+    """The row path: read and map every row; hand the events to on_events in batches of
+    EVENT_BATCH, in file order."""
+    outcomes = RowOutcomes(spec, provenance_of(spec, path, file_row))
     events: list[dict] = []
     persons: dict[tuple, dict] = {}
-    quarantine: list[dict] = []
-    bad_rows: set[tuple[str, int]] = set()
-    first_row_of: dict[tuple, str] = {}
+    seen = FirstSeen()
     rows_read = 0
     ignored: dict[str, int] = {}
-    table_name = ""
-
-    def quarantined(row_number, locator, agency, column, value, reason, message, original):
-        bad_rows.add((table_name, row_number))
-        quarantine.append({**provenance, "agency": agency, "row_number": row_number, "locator": locator,
-                           "column_name": column, "value": value, "reason": reason, "message": message,
-                           "original": original})
 
     for table in read(path, spec):
         mapping = spec.table_specs.get(table.name)
@@ -177,50 +181,34 @@ def parse_file(spec: SourceSpec, path: Path, file_row: dict, run_date: date,
             raise FileRejected("wrong_structure", f"{table.where} is not mapped: add it under 'tables' in the "
                                                   f"source's YAML, or to 'ignore_tables'")
         mapper = Mapper(spec, mapping, table.columns, run_date, table.where)
-        table_name = table.name
 
         for row in table.rows:
             rows_read += 1
             if isinstance(row, BadRow):
-                quarantined(row.row_number, row.locator, spec.fixed_agency, None, row.raw[:1000] or None,
-                            row.reason, row.detail, None)
+                outcomes.unreadable(table.name, row)
                 continue
-            fault = value_fault(row.values)
-            if fault is not None:
-                quarantined(row.row_number, row.locator, spec.fixed_agency, fault[0], None, "unreadable_row",
-                            fault[1], None)  # the value is kept in the archived file, not copied into the ledger
+            accepted = outcomes.accepted(table.name, mapper, row)
+            if accepted is None:
                 continue
-            mapped = mapper.map(row)
-            original = original_json(row.values)
-            if mapped.problems:
-                for p in mapped.problems:
-                    quarantined(row.row_number, row.locator, mapped.agency, p.column, p.value, p.reason, p.message,
-                                original)
-                continue
+            mapped, original = accepted
             keys = [(ev["agency"], ev["record_id"]) for ev in mapped.events]
-            repeated = next((k for k in keys if k in first_row_of), None)
+            repeated = seen.repeated(keys)
             if repeated is not None:
-                quarantined(row.row_number, row.locator, mapped.agency, None, repeated[1], "duplicate_record",
-                            f"record_id {repeated[1]!r} already appears at {first_row_of[repeated]} of this file",
-                            original)
+                outcomes.duplicate(table.name, row.row_number, row.locator, mapped.agency, original, repeated[1],
+                                   seen.first_row_of[repeated])
                 continue
-            for k in keys:
-                first_row_of[k] = row.locator
-            where = {"row_number": row.row_number, "locator": row.locator}
-            for ev in mapped.events:
-                ev.update(provenance, **where, original=original)
-                ev["content_hash"] = content_hash(ev, ("subject_ref", "subject_namespace", *EVENT_FIELDS))
-                events.append(ev)
+            seen.add(keys, row.locator)
+            events.extend(outcomes.events_of(mapped, original))
             if len(events) >= EVENT_BATCH:
                 on_events(events)
                 events = []
-            if mapped.person is not None:
-                person = {**mapped.person, **provenance, **where, "agency": mapped.agency}
+            person = outcomes.person_of(mapped)
+            if person is not None:
                 # the agency's latest statement in this file about the person is its version
                 persons[(mapped.agency, person["subject_ref"])] = person
     if rows_read == 0 and not any(ignored.values()):
         raise FileRejected("empty", "no data rows under the header")
     on_events(events)
     for person in persons.values():  # hashed once kept: a child's details repeat on each of their rows
-        person["content_hash"] = content_hash(person, ("subject_namespace", *PERSON_FIELDS))
-    return ParsedFile(list(persons.values()), quarantine, rows_read, len(bad_rows), ignored)
+        person["content_hash"] = person_hash(person)
+    return ParsedFile(list(persons.values()), outcomes.quarantine, rows_read, len(outcomes.bad_rows), ignored)

@@ -265,8 +265,7 @@ class Mapper:
                 parsed, _ = self.date_of(fld, name, values, problems)
                 rec[name] = parsed.date() if parsed else None
             else:
-                value, c = self.coded(fld, name, values, problems)
-                rec[name] = self.normalise(name, value, c, problems)
+                rec[name] = self.mapped(fld, name, values, problems)
         rec["nhs_number_valid"] = is_valid_nhs_number(rec["nhs_number"])
         rec["upn_valid"] = is_valid_upn(rec["upn"])
         rec["subject_namespace"] = self.spec.namespace_for(agency) if agency else None
@@ -280,17 +279,7 @@ class Mapper:
             if value is None:
                 problems.append(Problem(col, None, "missing_required", f"{name}: empty"))
             rec[name] = _text(value)
-        etype, col = self.coded(spec.event_type, "event_type", values, problems)
-        if etype is None:
-            if not any(p.column == col and p.reason == "unknown_code" for p in problems):
-                problems.append(Problem(col, None, "missing_required", "event_type: empty"))
-        else:
-            etype = str(etype).strip().casefold()
-            if etype not in self.vocab:
-                problems.append(Problem(col, _text(etype), "unknown_code",
-                                        f"event_type: {etype!r} is not in the event vocabulary"))
-                etype = None
-        rec["event_type"] = etype
+        etype = rec["event_type"] = self.event_type_of(spec, values, problems)
         when, col = self.date_of(spec.event_date, "event_date", values, problems)
         if when is None and not any(p.reason == "bad_date" and p.column == col for p in problems):
             problems.append(Problem(col, None, "missing_required", "event_date: empty"))
@@ -321,11 +310,28 @@ class Mapper:
             if fld is None:
                 rec[name] = None
                 continue
-            value, col = self.coded(fld, name, values, problems)
-            rec[name] = self.normalise(name, value, col, problems, etype)
+            rec[name] = self.mapped(fld, name, values, problems, etype)
         rec["agency"] = agency
         rec["subject_namespace"] = self.spec.namespace_for(agency) if agency else None
         return rec
+
+    def event_type_of(self, spec: EventSpec, values: dict, problems: list[Problem]) -> str | None:
+        etype, col = self.coded(spec.event_type, "event_type", values, problems)
+        if etype is None:
+            if not any(p.column == col and p.reason == "unknown_code" for p in problems):
+                problems.append(Problem(col, None, "missing_required", "event_type: empty"))
+            return None
+        etype = str(etype).strip().casefold()
+        if etype not in self.vocab:
+            problems.append(Problem(col, _text(etype), "unknown_code",
+                                    f"event_type: {etype!r} is not in the event vocabulary"))
+            return None
+        return etype
+
+    def mapped(self, fld: Field_, name: str, values: dict, problems: list[Problem], etype: str | None = None) -> Any:
+        """A field's value once its codes are applied and it is normalised (an outcome against its event type)."""
+        value, col = self.coded(fld, name, values, problems)
+        return self.normalise(name, value, col, problems, etype)
 
     def normalise(self, name: str, value: Any, col: str | None, problems: list[Problem], etype: str | None = None) -> Any:
         if value is None:

@@ -45,9 +45,14 @@ def read(path: Path, spec: SourceSpec) -> list[Table]:
     reader = READERS.get(spec.format)
     if reader is None:
         raise FileRejected("unsupported", f"no reader for format {spec.format!r}")
-    if _blank(path):  # the same reason whatever the format (an XML parser would call it malformed)
-        raise FileRejected("empty", "the file has no content")
+    reject_blank(path)
     return reader(path, spec)
+
+
+def reject_blank(path: Path) -> None:
+    """The same reason whatever the format (an XML parser would call an empty file malformed)."""
+    if _blank(path):
+        raise FileRejected("empty", "the file has no content")
 
 
 def _blank(path: Path, probe: int = 65536) -> bool:
@@ -55,4 +60,4 @@ def _blank(path: Path, probe: int = 65536) -> bool:
         return not f.read(probe).strip() and path.stat().st_size <= probe
 
 
-__all__ = ["BadRow", "FileRejected", "RawRow", "Table", "read", "READERS", "SNIFFERS"]
+__all__ = ["BadRow", "FileRejected", "RawRow", "Table", "read", "reject_blank", "READERS", "SNIFFERS"]

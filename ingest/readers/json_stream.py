@@ -25,6 +25,7 @@ class _Document:
     def __init__(self, handle):
         self.handle = handle
         self.buf, self.pos, self.line_at_buf, self.eof = "", 0, 1, False
+        self.dropped = 0  # characters read past and let go: the text's offset of buf[0]
         self.decoder = json.JSONDecoder()
 
     def _more(self) -> bool:
@@ -35,6 +36,7 @@ class _Document:
             self.eof = True
             return False
         self.line_at_buf += self.buf.count("\n", 0, self.pos)
+        self.dropped += self.pos
         self.buf, self.pos = self.buf[self.pos:] + chunk, 0
         return True
 
@@ -81,34 +83,41 @@ class _Document:
             self.value()
 
 
+def down_to_records(doc: _Document, records_path: str | None) -> tuple[str, int]:
+    """Read down to the list at records_path, other members read past; the document is left at the
+    list's opening bracket. Returns where the list is ("$.contacts") and how many objects enclose it."""
+    parts = records_path.split(".") if records_path else []
+    where, depth = "$", 0
+    for part in parts:
+        if doc.peek() != "{":
+            doc.value()
+            raise FileRejected("wrong_structure", f"no key {part!r} under {where} (records_path: {records_path})")
+        doc.take("{")
+        depth += 1
+        while True:
+            if doc.peek() == "}":
+                raise FileRejected("wrong_structure",
+                                   f"no key {part!r} under {where} (records_path: {records_path})")
+            key = doc.value()
+            doc.take(":")
+            if key == part:
+                break
+            doc.value()
+            if doc.take(",}") == "}":
+                raise FileRejected("wrong_structure",
+                                   f"no key {part!r} under {where} (records_path: {records_path})")
+        where += f".{part}"
+    if doc.peek() != "[":
+        doc.value()
+        raise FileRejected("wrong_structure", f"{where} is not a list of records (set records_path)")
+    return where, depth
+
+
 def _records(path: Path, encoding: str, records_path: str | None) -> Iterator[tuple[int, str, Any]]:
     """(n, where, record) for each element of the list at records_path; the whole document is read."""
-    parts = records_path.split(".") if records_path else []
     with path.open(encoding=encoding, newline="") as handle:
         doc = _Document(handle)
-        where, depth = "$", 0
-        for part in parts:  # down to the list: other members are read past
-            if doc.peek() != "{":
-                doc.value()
-                raise FileRejected("wrong_structure", f"no key {part!r} under {where} (records_path: {records_path})")
-            doc.take("{")
-            depth += 1
-            while True:
-                if doc.peek() == "}":
-                    raise FileRejected("wrong_structure",
-                                       f"no key {part!r} under {where} (records_path: {records_path})")
-                key = doc.value()
-                doc.take(":")
-                if key == part:
-                    break
-                doc.value()
-                if doc.take(",}") == "}":
-                    raise FileRejected("wrong_structure",
-                                       f"no key {part!r} under {where} (records_path: {records_path})")
-            where += f".{part}"
-        if doc.peek() != "[":
-            doc.value()
-            raise FileRejected("wrong_structure", f"{where} is not a list of records (set records_path)")
+        where, depth = down_to_records(doc, records_path)
         doc.take("[")
         n = 0
         if doc.peek() == "]":
@@ -144,7 +153,7 @@ def _lines(path: Path, encoding: str) -> Iterator[tuple[int, str, Any]]:
         raise FileRejected("empty", "the file holds no records")
 
 
-def _row(n: int, where: str, record: Any) -> RawRow | BadRow:
+def record_row(n: int, where: str, record: Any) -> RawRow | BadRow:
     if isinstance(record, BadRow):
         return record
     if isinstance(record, dict):
@@ -162,7 +171,7 @@ def _table(path: Path, encoding: str, records) -> Table:
         from ingest.readers.tabular import encoding_error
 
         raise encoding_error(path, encoding) from None
-    return Table(list(columns), (_row(*item) for item in records()))
+    return Table(list(columns), (record_row(*item) for item in records()))
 
 
 def _flat_names(obj: dict, prefix: str, into: dict[str, None]) -> None:

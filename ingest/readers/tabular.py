@@ -40,6 +40,19 @@ def read_csv(path: Path, spec: SourceSpec) -> list[Table]:
 
 def csv_table(path: Path, spec: SourceSpec) -> Table:
     """The file's header, and its rows as a stream (the file is never in memory whole)."""
+    handle, reader, columns = _open_csv(path, spec)
+    return Table(columns, _csv_rows(reader, columns, handle, path, spec.encoding))
+
+
+def csv_header(path: Path, spec: SourceSpec) -> tuple[list[str], int]:
+    """The file's columns as csv_table reads them (a bad header rejected the same way), and the
+    number of lines the header takes."""
+    handle, reader, columns = _open_csv(path, spec)
+    handle.close()
+    return columns, reader.line_num
+
+
+def _open_csv(path: Path, spec: SourceSpec):
     handle = path.open(encoding=spec.encoding, newline="")
     try:
         reader = csv.reader(handle, delimiter=spec.delimiter, quotechar=spec.quotechar)
@@ -59,7 +72,7 @@ def csv_table(path: Path, spec: SourceSpec) -> Table:
     except BaseException:
         handle.close()
         raise
-    return Table(columns, _csv_rows(reader, columns, handle, path, spec.encoding))
+    return handle, reader, columns
 
 
 def reject_other_delimiter(header: list[str], delimiter: str) -> None:
