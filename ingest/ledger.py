@@ -107,15 +107,14 @@ class FileAppend:
     def events(self, batch: list[dict]) -> None:
         self.events_added += _append_rows(self.con, "event_records", batch, EVENT_COLUMNS, EVENT_KEY)
 
-    def events_from(self, relation: str, order: str) -> None:
-        """Events held in a table or view with EVENT_COLUMNS, appended in `order`."""
-        self.events_added += append_versions(self.con, "event_records", relation, EVENT_COLUMNS, EVENT_KEY, order)
+    def events_from(self, relation: str) -> None:
+        """Events held in a table or view with EVENT_COLUMNS."""
+        self.events_added += append_versions(self.con, "event_records", relation, EVENT_COLUMNS, EVENT_KEY)
 
     def finish(self, file_row: dict, persons: list[dict] | str, quarantine: list[dict]) -> Added:
-        """persons: dicts, or a table or view with PERSON_COLUMNS (appended in row order)."""
+        """persons: dicts, or a table or view with PERSON_COLUMNS."""
         if isinstance(persons, str):
-            persons_added = append_versions(self.con, "person_records", persons, PERSON_COLUMNS, PERSON_KEY,
-                                            "row_number")
+            persons_added = append_versions(self.con, "person_records", persons, PERSON_COLUMNS, PERSON_KEY)
         else:
             persons_added = _append_rows(self.con, "person_records", persons, PERSON_COLUMNS, PERSON_KEY)
         added = Added(events=self.events_added, persons=persons_added)
@@ -149,15 +148,17 @@ def _append_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], c
     incoming = pa.Table.from_arrays([pa.array(column) for column in zip(*values)], names=columns)
     con.register("_incoming", incoming)
     try:
-        return append_versions(con, table, "_incoming", columns, key, "row_number")
+        return append_versions(con, table, "_incoming", columns, key)
     finally:
         con.unregister("_incoming")
 
 
 def append_versions(con: duckdb.DuckDBPyConnection, table: str, incoming: str, columns: list[str],
-                    key: tuple[str, ...], order: str) -> int:
+                    key: tuple[str, ...]) -> int:
     """Each incoming record whose content differs from its current version (or that has none)
-    becomes the next version, naming the one it supersedes; ledger ids follow `order`."""
+    becomes the next version, naming the one it supersedes. Ledger ids rise from file to file
+    (the models read them as the order records arrived in); within a file they follow no order,
+    its row numbers do (an ORDER BY here sorted the rows after their ids were drawn)."""
     keys = ", ".join(key)
     join = " and ".join(f"c.{k} = i.{k}" for k in key)
     cols = [c for c in columns if c != "content_hash"]
@@ -174,7 +175,6 @@ def append_versions(con: duckdb.DuckDBPyConnection, table: str, incoming: str, c
             qualify row_number() over (partition by {keys} order by version desc) = 1
         ) c on {join}
         where c.content_hash is distinct from i.content_hash
-        order by {', '.join('i.' + o.strip() for o in order.split(','))}
         """
     )
     return con.execute(f"select count(*) from ledger.{table}").fetchone()[0] - before

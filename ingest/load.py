@@ -115,12 +115,13 @@ def load_file(con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, *, l
                 "checksum": checksum, "size_bytes": stat.st_size,
                 "modified_at": datetime.fromtimestamp(stat.st_mtime).replace(microsecond=0),
                 "received_at": ledger.now(), "archived_as": str(archive(path, checksum, archive_dir))}
+    staged = None
     try:
         staged = _columnar(con, spec, path, file_row, run_date)
         with ledger.FileAppend(con) as append:  # a rejected file rolls back whatever it had appended
             if staged is not None:
-                columnar.append_staged(append)
-                parsed = staged
+                staged.append_events(append)
+                parsed = staged.parsed
             else:
                 parsed = parse_file(spec, path, file_row, run_date, on_events=append.events)
             # tables the source's YAML lists under ignore_tables are named on the file's record, never dropped unseen
@@ -143,16 +144,19 @@ def load_file(con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, *, l
         ledger.record_file(con, {**file_row, "status": "rejected", "reason": "reader_error", "detail": detail})
         return FileOutcome(path.name, "rejected", "reader_error", detail)
     finally:
-        columnar.drop_staged(con)
+        if staged is not None:
+            staged.drop()
     outcome.events_added, outcome.persons_added = added.events, added.persons
     return outcome
 
 
 def _columnar(con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, file_row: dict,
-              run_date: date) -> ParsedFile | None:
+              run_date: date) -> columnar.Staged | None:
     """The file staged by the columnar path, or None where the row path is to read it (both give
     the same ledger rows; ingest/columnar)."""
     if spec.format not in columnar.FORMATS or path.stat().st_size < columnar.MIN_BYTES:
+        return None
+    if os.environ.get("CASEHISTORY_COLUMNAR_INGEST", "on").casefold() == "off":  # an operator's way back
         return None
     try:
         return columnar.stage(con, spec, path, file_row, run_date)

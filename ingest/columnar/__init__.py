@@ -40,13 +40,31 @@ FORMATS = ("csv", "json", "jsonl")
 # Below this size the row path is as quick: the columnar path's fifty-odd statements cost about a
 # second whatever the file's size (a 700 KB CSV of 5,000 rows takes as long either way).
 MIN_BYTES = 1 << 20
-_STAGED = ("_events", "_persons", "_persons_kept", "_duplicates")
+# the tables a staged file keeps until its append (RAW and the lookups are SqlMapping's)
+_STAGED = ("_events", "_persons_kept", "_duplicates", "_flagged", "_excluded", "_event_keys", "_person_last",
+           "_raw_persons")
 
 
-def stage(con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, file_row: dict, run_date: date) -> ParsedFile:
+class Staged:
+    """A file mapped and ready to append: its persons kept in _persons_kept, its quarantine and
+    counts in `parsed`; its events are computed as they are appended (append_events), inside the
+    file's transaction, so they are never written out twice. drop() when the file is done."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, raw: RawTable, mapping: SqlMapping, parsed: ParsedFile,
+                 provenance: dict):
+        self.con, self.raw, self.mapping, self.parsed, self.provenance = con, raw, mapping, parsed, provenance
+
+    def append_events(self, append: ledger.FileAppend) -> None:
+        append.events_from(_events_sql(self.mapping, self.provenance))
+
+    def drop(self) -> None:
+        self.mapping.drop()
+        drop_staged(self.con)
+
+
+def stage(con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, file_row: dict, run_date: date) -> Staged:
     """load.parse_file's work for one file, outside the file's transaction (DuckDB builds large
-    tables faster there): its events staged in _events, appended by append_staged; its persons
-    staged in _persons_kept. NotColumnar when the file is the row path's."""
+    tables faster there). NotColumnar when the file is the row path's."""
     if spec.format not in FORMATS:
         raise NotColumnar(f"format {spec.format}")
     check_supported(spec)
@@ -63,65 +81,59 @@ def stage(con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, file_row
         outcomes = RowOutcomes(spec, provenance_of(spec, path, file_row))
         for row in raw.bad_rows:
             outcomes.unreadable(SINGLE_TABLE, row)
-        _stage(con, mapping, outcomes.provenance)
-        _rows_for_the_mapper(con, raw, mapping, mapper, outcomes)
-        _duplicates(con, outcomes)
+        con.execute(f"create or replace temp table _flagged as select row_number from {mapping.rows()} m where flagged")
+        mapper_persons = _rows_for_the_mapper(con, raw, mapping, mapper, outcomes)
+        _duplicates(con, mapping, outcomes)
+        con.execute("create or replace temp table _excluded as select row_number from _flagged "
+                    "union select row_number from _duplicates")
         if table.person is not None:
-            _keep_persons(con, mapping.plain_codes)
+            _keep_persons(con, mapping, outcomes.provenance, mapper_persons)
             persons: list[dict] | str = "_persons_kept"
         else:
             persons = []
-        return ParsedFile(persons, sorted(outcomes.quarantine, key=lambda q: q["row_number"]),
-                          raw.rows_read, len(outcomes.bad_rows))
+        parsed = ParsedFile(persons, sorted(outcomes.quarantine, key=lambda q: q["row_number"]),
+                            raw.rows_read, len(outcomes.bad_rows))
+        return Staged(con, raw, mapping, parsed, outcomes.provenance)
     except BaseException:
-        drop_staged(con)
-        raise
-    finally:
         if mapping is not None:
             mapping.drop()
-        con.execute(f"drop table if exists {RAW}")
-
-
-def append_staged(append: ledger.FileAppend) -> None:
-    append.events_from("_events", "row_number, event_index")
+        drop_staged(con)
+        raise
 
 
 def drop_staged(con: duckdb.DuckDBPyConnection) -> None:
     for name in _STAGED:
         con.execute(f"drop table if exists {name}")
+    con.execute(f"drop table if exists {RAW}")
 
 
-def _stage(con: duckdb.DuckDBPyConnection, mapping: SqlMapping, provenance: dict) -> None:
-    """_events and _persons: the unflagged rows' records, with what the ledger needs (a person's
-    content hash and identifier checks wait until its last statement in the file is known)."""
-    src = {k: sql.literal(str(v)) for k, v in provenance.items()}
-    received = f"{src['received_at']}::timestamp"
-    event_cols = ", ".join(ledger.EVENT_COLUMNS)
-    con.execute(f"create or replace temp table _events as select {event_cols}, 0 as event_index "
-                "from ledger.event_records where false")
-    con.execute("alter table _events alter original type varchar")  # cast to JSON once, into the ledger
+ACCEPTED = "r.row_number not in (select row_number from _excluded)"  # neither flagged nor a duplicate
+
+
+def _events_sql(mapping: SqlMapping, provenance: dict) -> str:
+    """Every accepted event of the file, with what the ledger needs: SQL's, then the Mapper's (_events)."""
+    src = _provenance_sql(provenance)
+    selects = []
     for k in range(len(mapping.table.events)):
         p = f"e{k}_"
         text = {"event_date": f"_date_text({p}event_date)", "event_time": f"_time_text({p}event_time)",
                 "recorded_at": f"_timestamp_text({p}recorded_at)"}
         hashed = [f"{p}subject_ref", "subject_namespace", *(text.get(f, p + f) for f in EVENT_FIELDS)]
-        digest = _hash(hashed, mapping.plain_codes)
-        con.execute(f"""insert into _events ({event_cols}, event_index)
-            select {src['source']}, agency, {p}record_id, {digest}, {p}subject_ref, subject_namespace,
-                   {', '.join(p + f for f in EVENT_FIELDS)},
-                   {src['file_name']}, {src['file_checksum']}, row_number, locator, {src['load_id']}, {received},
-                   original, {k}
-            from {mapping.mapped} m where not flagged and {p}wanted""")
-    con.execute(f"create or replace temp table _persons as select {', '.join(ledger.PERSON_COLUMNS)}, true as plain "
-                "from ledger.person_records where false")
-    if mapping.table.person is None:
-        return
-    cols = ["source", "agency", "subject_ref", "subject_namespace", *PERSON_FIELDS, "file_name", "file_checksum",
-            "row_number", "locator", "load_id", "received_at", "plain"]
-    con.execute(f"""insert into _persons ({', '.join(cols)})
-        select {src['source']}, agency, p_subject_ref, subject_namespace, {', '.join('p_' + f for f in PERSON_FIELDS)},
-               {src['file_name']}, {src['file_checksum']}, row_number, locator, {src['load_id']}, {received}, plain
-        from {mapping.mapped} m where not flagged""")
+        selects.append(f"""select {src['source']} as source, agency, {p}record_id as record_id,
+                   {_hash(hashed, mapping.plain_codes)} as content_hash, {p}subject_ref as subject_ref,
+                   subject_namespace, {', '.join(f'{p}{f} as {f}' for f in EVENT_FIELDS)},
+                   {src['file_name']} as file_name, {src['file_checksum']} as file_checksum, row_number, locator,
+                   {src['load_id']} as load_id, {src['received_at']} as received_at, original
+            from {mapping.rows(ACCEPTED)} m where {p}wanted""")
+    selects.append(f"select {', '.join(ledger.EVENT_COLUMNS)} from _events "
+                   "where row_number not in (select row_number from _duplicates)")
+    return "(" + "\nunion all\n".join(selects) + ")"
+
+
+def _provenance_sql(provenance: dict) -> dict[str, str]:
+    src = {k: sql.literal(str(v)) for k, v in provenance.items()}
+    src["received_at"] += "::timestamp"
+    return src
 
 
 def _hash(texts: list[str], plain_codes: bool) -> str:
@@ -131,26 +143,52 @@ def _hash(texts: list[str], plain_codes: bool) -> str:
     return f"md5(case when plain then {sql.json_list(texts, True)} else {sql.json_list(texts, False)} end)"
 
 
-def _keep_persons(con: duckdb.DuckDBPyConnection, plain_codes: bool) -> None:
-    """_persons_kept: each person's last statement in the file, hashed and its identifiers checked
-    (the Mapper's persons come with both)."""
-    hashed = ["subject_namespace", *("_date_text(date_of_birth)" if f == "date_of_birth" else f for f in PERSON_FIELDS)]
-    con.execute(f"""create or replace temp table _persons_kept as
-        select * exclude (plain) replace (
-                   coalesce(content_hash, {_hash(hashed, plain_codes)}) as content_hash,
-                   coalesce(nhs_number_valid, {sql.nhs_number_valid('nhs_number')}) as nhs_number_valid,
-                   coalesce(upn_valid, {sql.upn_valid('upn')}) as upn_valid)
-        from (select * from _persons
-              qualify row_number() over (partition by agency, subject_ref order by row_number desc) = 1)""")
+def _keep_persons(con: duckdb.DuckDBPyConnection, mapping: SqlMapping, provenance: dict,
+                  mapper_persons: list[dict]) -> None:
+    """_persons_kept: each person's last statement in the file (of the rows neither quarantined nor
+    duplicates), hashed and its identifiers checked; the Mapper's persons come with both."""
+    columns = [*ledger.PERSON_COLUMNS, "plain"]
+    con.execute(f"create or replace temp table _persons_kept as select {', '.join(columns)} "
+                "from ledger.person_records, (select true as plain) where false")
+    if mapper_persons:
+        con.register("_from_mapper", pa.Table.from_pylist([{c: r.get(c) for c in columns} for r in mapper_persons]))
+        con.execute("insert into _persons_kept by name select * from _from_mapper")
+        con.unregister("_from_mapper")
+    # the rows SQL maps: by the raw subject where the agency is the source's own (no lookups needed)
+    by_sql = (f"select {mapping.fixed_agency} as agency, {mapping.person_subject} as subject_ref, r.row_number "
+              f"from {RAW} r where {ACCEPTED}" if mapping.fixed_agency else
+              f"select agency, p_subject_ref as subject_ref, row_number from {mapping.rows(ACCEPTED)} m")
+    con.execute(f"""create or replace temp table _person_last as
+        select max(row_number) as row_number from (
+            {by_sql}
+            union all
+            select agency, subject_ref, row_number from _persons_kept
+            where row_number not in (select row_number from _duplicates))
+        group by agency, subject_ref""")
+    con.execute("delete from _persons_kept where row_number not in (select row_number from _person_last)")
+    # the kept rows' own raw table: the lookups are joined to them alone
+    con.execute(f"create or replace temp table _raw_persons as select * from {RAW} r "
+                f"where r.row_number in (select row_number from _person_last) and {ACCEPTED}")
+    src = _provenance_sql(provenance)
+    hashed = ["subject_namespace", *("_date_text(p_date_of_birth)" if f == "date_of_birth" else f"p_{f}"
+                                     for f in PERSON_FIELDS)]
+    con.execute(f"""insert into _persons_kept ({', '.join(columns)})
+        select {src['source']}, agency, p_subject_ref, subject_namespace, {_hash(hashed, mapping.plain_codes)},
+               {', '.join('p_' + f for f in PERSON_FIELDS)},
+               {sql.nhs_number_valid('p_nhs_number')}, {sql.upn_valid('p_upn')},
+               {src['file_name']}, {src['file_checksum']}, row_number, locator, {src['load_id']}, {src['received_at']}, plain
+        from {mapping.rows(raw="_raw_persons")} m""")
+    con.execute("alter table _persons_kept drop column plain")
+    con.execute("drop table _raw_persons")
 
 
 def _rows_for_the_mapper(con: duckdb.DuckDBPyConnection, raw: RawTable, mapping: SqlMapping, mapper: Mapper,
-                         outcomes: RowOutcomes) -> None:
-    """The flagged rows, mapped as the row path maps them; their records join the staged ones."""
+                         outcomes: RowOutcomes) -> list[dict]:
+    """The flagged rows, mapped as the row path maps them: their events into _events (made here);
+    their persons returned."""
     cells = ", ".join(f"r.c{i}" for i in range(len(raw.columns)))
     flagged = con.execute(f"select r.row_number, {raw.locator}, r.shape{', ' + cells if cells else ''} from {RAW} r "
-                          f"semi join (select row_number from {mapping.mapped} m where flagged) using (row_number) "
-                          "order by r.row_number").fetchall()
+                          "semi join _flagged using (row_number) order by r.row_number").fetchall()
     events: list[dict] = []
     persons: list[dict] = []
     for row_number, locator, shape, *values in flagged:
@@ -163,41 +201,57 @@ def _rows_for_the_mapper(con: duckdb.DuckDBPyConnection, raw: RawTable, mapping:
         person = outcomes.person_of(mapped)
         if person is not None:
             persons.append({**person, "content_hash": person_hash(person), "plain": False})
-    for table, rows, columns in (("_events", events, [*ledger.EVENT_COLUMNS, "event_index"]),
-                                 ("_persons", persons, [*ledger.PERSON_COLUMNS, "plain"])):
-        if rows:
-            con.register("_from_mapper", pa.Table.from_pylist([{c: r.get(c) for c in columns} for r in rows]))
-            con.execute(f"insert into {table} by name select * from _from_mapper")
-            con.unregister("_from_mapper")
+    event_cols = ", ".join(ledger.EVENT_COLUMNS)
+    con.execute(f"create or replace temp table _events as select {event_cols}, 0 as event_index "
+                "from ledger.event_records where false")
+    con.execute("alter table _events alter original type varchar")  # cast to JSON once, into the ledger
+    if events:
+        columns = [*ledger.EVENT_COLUMNS, "event_index"]
+        con.register("_from_mapper", pa.Table.from_pylist([{c: r.get(c) for c in columns} for r in events]))
+        con.execute("insert into _events by name select * from _from_mapper")
+        con.unregister("_from_mapper")
+    return persons
 
 
-def _duplicates(con: duckdb.DuckDBPyConnection, outcomes: RowOutcomes) -> None:
+def _duplicates(con: duckdb.DuckDBPyConnection, mapping: SqlMapping, outcomes: RowOutcomes) -> None:
     """A record id given by an earlier accepted row of the file: the later row is quarantined whole,
     as the row path does (FirstSeen over the rows that share a record id, in file order)."""
+    unflagged = "r.row_number not in (select row_number from _flagged)"
+    keys = [f"select row_number, {k} as event_index, agency, e{k}_record_id as record_id "
+            f"from {mapping.rows(unflagged)} m where e{k}_wanted" for k in range(len(mapping.table.events))]
+    keys.append("select row_number, event_index, agency, record_id from _events")
+    con.execute("create or replace temp table _event_keys as " + " union all ".join(keys))
     rows = con.execute("""
-        with repeated as (select agency, record_id from _events group by all having count(distinct row_number) > 1)
-        select row_number, any_value(locator), any_value(agency), any_value(original),
-               list((agency, record_id) order by event_index)
-        from _events semi join repeated using (agency, record_id)
+        with repeated as (select agency, record_id from _event_keys group by all having count(distinct row_number) > 1)
+        select row_number, any_value(agency), list((agency, record_id) order by event_index)
+        from _event_keys semi join repeated using (agency, record_id)
         group by row_number order by row_number""").fetchall()
+    con.execute("drop table _event_keys")
+    con.execute("create or replace temp table _duplicates (row_number bigint)")
     if not rows:
         return
     seen = FirstSeen()
-    duplicates = []
-    for row_number, locator, agency, original, keys in rows:
-        keys = [tuple(k.values()) if isinstance(k, dict) else tuple(k) for k in keys]
-        repeated = seen.repeated(keys)
+    duplicates: dict[int, tuple] = {}
+    for row_number, agency, keys_of_row in rows:
+        keys_of_row = [tuple(k.values()) if isinstance(k, dict) else tuple(k) for k in keys_of_row]
+        repeated = seen.repeated(keys_of_row)
         if repeated is None:
-            seen.add(keys, locator)
+            seen.add(keys_of_row, _locator(con, mapping, row_number))
             continue
-        outcomes.quarantined(SINGLE_TABLE, row_number, locator, agency, None, repeated[1], "duplicate_record",
-                             f"record_id {repeated[1]!r} already appears at {seen.first_row_of[repeated]} of this file",
-                             original)
-        duplicates.append(row_number)
-    con.register("_duplicates_in", pa.table({"row_number": pa.array(duplicates, pa.int32())}))
-    for table in ("_events", "_persons"):
-        con.execute(f"delete from {table} where row_number in (select row_number from _duplicates_in)")
+        duplicates[row_number] = (agency, repeated[1], seen.first_row_of[repeated])
+    con.register("_duplicates_in", pa.table({"row_number": pa.array(list(duplicates), pa.int64())}))
+    con.execute("create or replace temp table _duplicates as select * from _duplicates_in")
     con.unregister("_duplicates_in")
+    found = con.execute(f"""select row_number, locator, original from {mapping.rows(
+        f'{unflagged} and r.row_number in (select row_number from _duplicates)')} m
+        union all select row_number, locator, original from _events semi join _duplicates using (row_number)""").fetchall()
+    for row_number, locator, original in found:
+        agency, record_id, first_at = duplicates[row_number]
+        outcomes.duplicate(SINGLE_TABLE, row_number, locator, agency, original, record_id, first_at)
 
 
-__all__ = ["FORMATS", "NotColumnar", "append_staged", "drop_staged", "stage"]
+def _locator(con: duckdb.DuckDBPyConnection, mapping: SqlMapping, row_number: int) -> str:
+    return con.execute(f"select {mapping.raw.locator} from {RAW} r where r.row_number = ?", [row_number]).fetchone()[0]
+
+
+__all__ = ["FORMATS", "NotColumnar", "Staged", "drop_staged", "stage"]

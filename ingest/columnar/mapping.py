@@ -174,17 +174,17 @@ class SqlMapping:
 
     # ---- the whole row -----------------------------------------------------------------------------
     def build(self) -> None:
-        """self.mapped: a row per raw row, flagged (the Mapper's) or with its person and events as columns."""
+        """The mapped row's columns (rows()): flagged (the Mapper's), or its person and events."""
         cols: dict[str, str] = {"row_number": "r.row_number", "locator": self.raw.locator}
         problems: list[str] = []
         agency, agency_problem = self.agency()
         problems.append(agency_problem)
         namespace = sql.literal(self.spec.subject_namespace) if self.spec.subject_namespace else agency
         cols["agency"], cols["subject_namespace"] = agency, namespace
-        dob = "null::date"
+        self.fixed_agency = agency if isinstance(self.spec.agency, str) else None
         person = self.table.person
         if person is not None:
-            cols["p_subject_ref"] = self.read(person.subject_ref)
+            cols["p_subject_ref"] = self.person_subject = self.read(person.subject_ref)
             problems.append("p_subject_ref is null")
             for name in PERSON_FIELDS:
                 fld = getattr(person, name)
@@ -199,13 +199,12 @@ class SqlMapping:
                     problems.append(problem)
             if person.date_of_birth is None:
                 cols["p_date_of_birth"] = "null::date"
-            for name in ("nhs_number", "upn"):  # their checks (in _stage) read digits and letters as ASCII
+            for name in ("nhs_number", "upn"):  # their check digits (sql.py) read ASCII digits and letters
                 self.flags.append(f"not {sql.is_ascii('p_' + name)}")
         elif self.table.date_of_birth is not None:
             ts, problem = self.date_lookup(self.table.date_of_birth, "date_of_birth")
             cols["t_date_of_birth"] = f"({ts})::date"
             problems.append(problem)
-            dob = "t_date_of_birth"
         wanted: list[tuple[str, list[str]]] = []
         for k, event in enumerate(self.table.events):
             event_problems = self.event(k, event, cols)
@@ -225,12 +224,15 @@ class SqlMapping:
             if event_problems:
                 row_problems.append(f"({wanted_col} and ({' or '.join(f'coalesce({p}, false)' for p in event_problems)}))")
         cols["flagged"] = " or ".join(row_problems) or "false"
-        select = ",\n       ".join(f"{expr} as {name}" for name, expr in cols.items())
-        # a derived table, never materialised: each statement reading it computes what it takes
-        self.mapped = f"(select {select}\nfrom {RAW} r {' '.join(self.joins)})"
+        self.select = ",\n       ".join(f"{expr} as {name}" for name, expr in cols.items())
+
+    def rows(self, where: str = "true", raw: str = RAW) -> str:
+        """The mapped rows (those `where` keeps, over the raw table r) as a derived table, never
+        materialised: each statement computes what it reads of it, for the rows it keeps."""
+        return f"(select {self.select}\nfrom {raw} r {' '.join(self.joins)}\nwhere {where})"
 
     def event(self, k: int, event: EventSpec, cols: dict[str, str]) -> list[str]:
-        """Event k's columns (e{k}_...) into cols; its problems, as SQL over _mapped_base's columns."""
+        """Event k's columns (e{k}_...) into cols; returns its problems, as SQL over those columns."""
         p = f"e{k}_"
         problems = []
         for name in ("record_id", "subject_ref"):

@@ -74,9 +74,13 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, spec: SourceSpec) -> Ra
 
 @contextmanager
 def _scratch_file(con: duckdb.DuckDBPyConnection, suffix: str) -> Iterator[Path]:
-    """A file in DuckDB's spill folder (the restricted temp folder), removed afterwards."""
+    """A working copy of part of an extract in DuckDB's spill folder (the restricted tmp/ folder;
+    the extract itself is in the archive beside it), removed afterwards; any a killed run left is
+    removed first (the store has one writer at a time)."""
     folder = Path(con.execute("select current_setting('temp_directory')").fetchone()[0] or ".")
     folder.mkdir(parents=True, exist_ok=True)
+    for leftover in folder.glob(".columnar-*"):
+        leftover.unlink(missing_ok=True)
     path = folder / f".columnar-{uuid.uuid4().hex}{suffix}"
     try:
         yield path
@@ -158,6 +162,43 @@ def _complete_line(delimiter: str, quote: str) -> re.Pattern[str]:
     return re.compile(f"{one}(?:{d}{one})*")
 
 
+def _strict_csv(d: str, q: str) -> str:
+    """An RE2 pattern for a line in the strict form (RFC 4180: a quote only opens a field and
+    only closes one, doubled inside it), which DuckDB's CSV reader splits as Python's csv does."""
+    d, q = f"\\x{{{ord(d):x}}}", f"\\x{{{ord(q):x}}}"
+    field = f"{q}(?:[^{q}]|{q}{q})*{q}|[^{d}{q}]*"
+    return f"(?:{field})(?:{d}(?:{field}))*"
+
+
+def _csv_strict(con: duckdb.DuckDBPyConnection, d: str, q: str, width: int) -> list[tuple[int, str]]:
+    """The quoted lines of the strict form (_quoted), split by DuckDB's CSV reader into _cells:
+    written out with their line numbers in front, and read back. Returns the lines DuckDB refused
+    (more or fewer fields than the header: the row path's to judge)."""
+    if not con.execute("select count(*) from _quoted where strict").fetchone()[0]:
+        return []
+    with _scratch_file(con, ".csv") as copy:
+        con.execute(f"copy (select line_no || {literal(d)} || line from _quoted where strict) to '{copy}' "
+                    f"(format csv, header false, quote '', escape '', delimiter {text_literal(LINE_DELIMITER)})")
+        columns = ", ".join([sql.literal("line_no") + ": 'BIGINT'"] + [f"'f{i}': 'VARCHAR'" for i in range(width)])
+        con.execute(f"""create or replace temp table _strict as
+            select * from read_csv(?, columns = {{{columns}}}, header = false, delim = {literal(d)},
+                                   quote = {literal(q)}, escape = {literal(q)}, auto_detect = false,
+                                   strict_mode = true, null_padding = false, ignore_errors = true,
+                                   encoding = 'utf-8')""", [str(copy)])
+    fields = [f"f{i}" for i in range(width)]
+    cells = ", ".join(f"_clean(f{i}, stripping) as c{i}" for i in range(width))
+    con.execute(f"""insert into _cells by name
+        select line_no, line_no - 1 as row_number, {width} as width, plain, {cells}
+        from (select *, not regexp_matches(concat_ws('', {', '.join(fields)}), {literal(sql.NOT_PLAIN)}) as plain,
+                     regexp_matches(concat_ws(chr(1), {', '.join(fields)}), {literal(sql.needs_strip(chr(1)))})
+                         as stripping
+              from _strict)""")
+    refused = con.execute("select line_no, line from _quoted where strict and "
+                          "line_no not in (select line_no from _strict)").fetchall()
+    con.execute("drop table _strict")
+    return refused
+
+
 def _csv(con: duckdb.DuckDBPyConnection, path: Path, spec: SourceSpec) -> RawTable:
     columns, header_lines = csv_header(path, spec)  # the row path's checks: a bad header is rejected the same way
     if header_lines != 1:
@@ -166,76 +207,75 @@ def _csv(con: duckdb.DuckDBPyConnection, path: Path, spec: SourceSpec) -> RawTab
         raise NotColumnar("blank column names repeat (a row's values would not be a mapping)")
     _read_lines(con, path, spec, "_lines")
     d, q, width = spec.delimiter, spec.quotechar, len(columns)
-    # a line without a quote: its fields are its text between delimiters (csv's reading of it)
+    strict = _strict_csv(d, q)
     cells = ", ".join(f"_clean(f[{i + 1}], stripping) as c{i}" for i in range(width))
+    quoted = f"line_no > 1 and strpos(line, {literal(q)}) > 0"
+    # a line without a quote: csv reads its text between delimiters
     con.execute(f"""create or replace temp table _cells as
-                    select line_no, len(f) as width, not regexp_matches(line, {literal(sql.NOT_PLAIN)}) as plain, {cells}
-                    from (select line_no, line, string_split(line, {literal(d)}) as f,
-                                 regexp_matches(line, {literal(sql.needs_strip(d))}) as stripping
-                          from _lines where line_no > 1 and strpos(line, {literal(q)}) = 0)""")
-    quoted = con.execute(f"select line_no, line from _lines where line_no > 1 and strpos(line, {literal(q)}) > 0"
-                         " order by line_no").fetchall()
-    fields_of = _csv_quoted(con, quoted, d, q, width)
+        select line_no, line_no - 1 as row_number, len(f) as width, plain, {cells}
+        from (select line_no, string_split(line, {literal(d)}) as f,
+                     not regexp_matches(line, {literal(sql.NOT_PLAIN)}) as plain,
+                     regexp_matches(line, {literal(sql.needs_strip(d))}) as stripping
+              from _lines where line_no > 1 and strpos(line, {literal(q)}) = 0)""")
+    con.execute(f"""create or replace temp table _quoted as
+                    select line_no, line, regexp_full_match(line, {literal(strict)}) as strict from _lines where {quoted}""")
+    loose = _csv_strict(con, d, q, width)
+    loose += con.execute("select line_no, line from _quoted where not strict").fetchall()
+    con.execute("drop table _quoted")
+    _csv_loose(con, sorted(loose), d, q, width)
     # csv_table skips a line whose fields are all blank (and numbers only the others): an empty
     # line, or one of delimiters and white space
     every_blank = " and ".join(f"c{i} is null" for i in range(width))
-    ragged = con.execute(f"select line_no from _cells where width <> {width} order by line_no").fetchall()
-    lines = dict(con.execute("select line_no, line from _lines semi join (select unnest(?) as line_no) using (line_no)",
-                             [[n for n, in ragged]]).fetchall()) if ragged else {}
+    ragged = dict(con.execute(f"select line_no, line from _lines semi join (select line_no from _cells where "
+                              f"width <> {width}) using (line_no)").fetchall())
     bad_lines = {}
-    for (line_no,) in ragged:
-        record = fields_of.get(line_no) or lines[line_no].split(d)
+    for line_no, line in ragged.items():
+        record = next(csv.reader([line], delimiter=d, quotechar=q)) if q in line else line.split(d)
         if any(v.strip() for v in record):
             bad_lines[line_no] = (f"{len(record)} fields where the header has {width}", ",".join(record))
     skipped = [n for n, in con.execute(
         f"select line_no from _cells where width = {width} and {every_blank} "
         f"union all select line_no from _lines where line_no > 1 and line is null").fetchall()]
-    skipped += [n for n, in ragged if n not in bad_lines]
+    skipped += [n for n in ragged if n not in bad_lines]
     con.execute("drop table _lines")
     if skipped:  # a record's number counts the blank lines before it out
         con.register("_skipped_in", pa.table({"line_no": pa.array(sorted(skipped), pa.int64())}))
-        con.execute("create or replace temp table _skipped as select line_no, row_number() over (order by line_no) as k "
-                    "from _skipped_in")
+        con.execute("""create or replace temp table _skipped as
+                       select line_no, row_number() over (order by line_no) as k from _skipped_in""")
         con.unregister("_skipped_in")
-        number = "(c.line_no - 1 - coalesce(s.k, 0))"
-        source = "_cells c asof left join _skipped s on c.line_no > s.line_no"
-    else:
-        number, source = "(c.line_no - 1)", "_cells c"
-    con.execute(f"""create or replace temp table {RAW} as
-                    select {number}::integer as row_number, c.line_no, 0 as shape, c.plain,
-                           {', '.join(f'c.c{i}' for i in range(width))}
-                    from {source} where c.width = {width} and not ({every_blank.replace('c', 'c.c')})""")
-    bad = []
-    if bad_lines:
-        numbers = dict(con.execute(f"select c.line_no, {number} from {source} semi join (select unnest(?) as line_no) "
-                                   "using (line_no)", [list(bad_lines)]).fetchall())
-        bad = [BadRow(numbers[n], f"line {n}", "unreadable_row", detail, raw)
-               for n, (detail, raw) in sorted(bad_lines.items())]
-    rows_read = con.execute(f"select count(*) from {RAW}").fetchone()[0] + len(bad)
-    con.execute("drop table _cells")
+        con.execute("""update _cells set row_number = c.line_no - 1 - s.k
+                       from _cells c asof join _skipped s on c.line_no > s.line_no
+                       where _cells.line_no = c.line_no""")
+    numbers = dict(con.execute("select line_no, row_number from _cells semi join (select unnest(?) as line_no) "
+                               "using (line_no)", [list(bad_lines)]).fetchall()) if bad_lines else {}
+    bad = [BadRow(numbers[n], f"line {n}", "unreadable_row", detail, raw) for n, (detail, raw) in sorted(bad_lines.items())]
+    con.execute(f"delete from _cells where width <> {width} or ({every_blank})")
+    con.execute(f"alter table _cells drop column width")
+    con.execute(f"alter table _cells add column shape integer default 0")
+    con.execute(f"drop table if exists {RAW}")
+    con.execute(f"alter table _cells rename to {RAW}")
     con.execute("drop table if exists _skipped")
+    rows_read = con.execute(f"select count(*) from {RAW}").fetchone()[0] + len(bad)
     return RawTable(columns, [tuple(range(width))], "'line ' || r.line_no", bad, rows_read)
 
 
-def _csv_quoted(con: duckdb.DuckDBPyConnection, quoted: list[tuple[int, str]], d: str, q: str,
-                width: int) -> dict[int, list[str]]:
-    """Lines holding a quote, read by Python's csv module a line at a time, into _cells; returns
-    their fields by line."""
-    if not quoted:
-        return {}
+def _csv_loose(con: duckdb.DuckDBPyConnection, lines: list[tuple[int, str]], d: str, q: str, width: int) -> None:
+    """Quoted lines outside the strict form, read by Python's csv module a line at a time, into _cells."""
+    if not lines:
+        return
     complete = _complete_line(d, q)
-    for line_no, line in quoted:
+    for line_no, line in lines:
         if complete.fullmatch(line) is None:
             raise NotColumnar(f"a quoted field runs over lines (line {line_no})")
-    records = list(csv.reader([line for _, line in quoted], delimiter=d, quotechar=q))
-    data: dict[str, list] = {"line_no": [n for n, _ in quoted], "width": [len(r) for r in records],
+    records = list(csv.reader([line for _, line in lines], delimiter=d, quotechar=q))
+    data: dict[str, list] = {"line_no": [n for n, _ in lines], "row_number": [n - 1 for n, _ in lines],
+                             "width": [len(r) for r in records],
                              "plain": [_PLAIN_TEXT.search("".join(r)) is None for r in records]}
     for i in range(width):
         data[f"c{i}"] = [(r[i].strip() or None) if i < len(r) else None for r in records]
-    con.register("_quoted", pa.table(data))
-    con.execute("insert into _cells by name select * from _quoted")
-    con.unregister("_quoted")
-    return {n: r for (n, _), r in zip(quoted, records)}
+    con.register("_loose", pa.table(data))
+    con.execute("insert into _cells by name select * from _loose")
+    con.unregister("_loose")
 
 
 _PLAIN_TEXT = re.compile(sql.NOT_PLAIN)
@@ -255,9 +295,11 @@ def _jsonl(con: duckdb.DuckDBPyConnection, path: Path, spec: SourceSpec) -> RawT
     last = con.execute("select max(line_no) from _lines").fetchone()[0]
     unterminated = last if not _ends_with_newline(path) else None
     # read_jsonl skips a blank line (it still counts as a line) and numbers the others
-    con.execute("""create or replace temp table _json as
-                   select row_number() over (order by line_no) as n, line_no, line as doc
-                   from _lines where _strip(line) is not null""")
+    blank = f"line is null or not regexp_matches(line, {literal('[^' + sql.WHITESPACE_CLASS[1:])})"  # all white space
+    numbered = ("row_number() over (order by line_no)"  # a sort, needed only when a blank line shifts the numbers
+                if con.execute(f"select count(*) from _lines where {blank}").fetchone()[0] else "line_no")
+    con.execute(f"""create or replace temp table _json as
+                    select {numbered} as n, line_no, line as doc from _lines where not ({blank})""")
     con.execute("drop table _lines")
 
     def python_row(n: int, line_no: int | None, line: str) -> RawRow | BadRow:
@@ -341,7 +383,7 @@ def _end_of_records(path: Path, depth: int) -> int:
 class _Shape:
     names: list[str]  # flattened, in the record's order
     paths: list[str]  # the JSON path of each
-    objects: dict[str, int]  # JSON path of each object in the record -> how many keys it has
+    objects: dict[str, list[str]]  # JSON path of each object in the record -> its keys, in order
 
 
 def _shape_of(structure: str) -> _Shape | None:
@@ -353,7 +395,7 @@ def _shape_of(structure: str) -> _Shape | None:
     def walk(node: dict, prefix: str, path: str) -> bool:
         if not node:
             return False
-        shape.objects[path] = len(node)
+        shape.objects[path] = list(node)
         for key, value in node.items():
             if re.search(r'["\\\x00-\x1f]', key):
                 return False
@@ -373,39 +415,43 @@ def _shape_of(structure: str) -> _Shape | None:
     return shape if len(set(shape.names)) == len(shape.names) else None
 
 
+def _is_of(shape: _Shape) -> str:
+    """SQL: the record `doc` has this shape. Its keys at each level are the shape's, in order and
+    none twice (json_keys lists a repeated key twice; Python would keep its last value), and every
+    value is a string or null."""
+    keys = " and ".join(f"json_keys(doc, {literal(p)}) = [{', '.join(literal(k) for k in ks)}]"
+                        for p, ks in shape.objects.items())
+    types = f"json_type(doc, [{', '.join(literal(p) for p in shape.paths)}])"
+    return f"({keys} and len(list_filter({types}, t -> t = 'VARCHAR' or t = 'NULL')) = {len(shape.paths)})"
+
+
 def _from_json_records(con: duckdb.DuckDBPyConnection, locator: str, python_row) -> RawTable:
     """RAW from _json(n, line_no, doc): SQL flattens the records whose values are all strings;
     python_row(n, line_no, doc) reads the others as json_stream does."""
-    con.execute(f"""create or replace temp table _json_kind as
-                    select n, line_no, doc,
-                           case when json_valid(doc) and json_type(doc) = 'OBJECT'
-                                     and not regexp_matches(doc, {literal(_TRAILING_COMMA)})
-                                     and length(doc) <= {MAX_VALUE_CHARS}
-                                then json_structure(doc) end as structure
-                    from _json""")
-    con.execute("drop table _json")
-    shapes: dict[str, _Shape] = {}
-    first_at: list[tuple[int, list[str]]] = []
-    for structure, first in con.execute("select structure, min(n) from _json_kind where structure is not null "
-                                        "group by structure").fetchall():
+    # The shapes of a sample of the records (json_structure is costly: a record is only checked
+    # against them); a record of no shape among them is Python's to read.
+    shapes: list[_Shape] = []
+    for structure, in con.execute(f"""
+            select distinct structure from (
+                select try(json_structure(doc)) as structure from (select doc from _json where n <= 200
+                                                                   union all
+                                                                   select doc from _json using sample reservoir(2000 rows) repeatable (7)))
+            where structure is not null""").fetchall():
         shape = _shape_of(structure)
-        if shape is not None:
-            shapes[structure] = shape
-            first_at.append((first, shape.names))
-    if len(shapes) > 256:
-        raise NotColumnar(f"{len(shapes)} different record layouts")
-    # a record whose keys repeat has a structure with fewer keys than it has (Python keeps the last value)
-    whole = " ".join(f"when {i} then " + " and ".join(f"len(json_keys(doc, {literal(p)})) = {k}"
-                                                       for p, k in shape.objects.items())
-                     for i, shape in enumerate(shapes.values()))
-    con.register("_structures", pa.table({"structure": pa.array(list(shapes), pa.string()),
-                                          "shape": pa.array(range(len(shapes)), pa.int32())}))
+        if shape is not None and all(shape.objects != known.objects for known in shapes):
+            shapes.append(shape)
+    whens = " ".join(f"when {_is_of(shape)} then {i}" for i, shape in enumerate(shapes))
     con.execute(f"""create or replace temp table _json_shaped as
-                    select k.n, k.line_no, k.doc, s.shape,
-                           {f"coalesce(case s.shape {whole} end, false)" if shapes else "false"} as flat
-                    from _json_kind k left join _structures s using (structure)""")
-    con.unregister("_structures")
-    con.execute("drop table _json_kind")
+                    select n, line_no, doc, shape, shape is not null as flat from (
+                        select n, line_no, doc,
+                               case when length(doc) <= {MAX_VALUE_CHARS} and json_valid(doc) and json_type(doc) = 'OBJECT'
+                                         and not regexp_matches(doc, {literal(_TRAILING_COMMA)})
+                                    then case {whens if whens else 'when false then 0'} end end as shape
+                        from _json)""")
+    con.execute("drop table _json")
+    first_at: list[tuple[int, list[str]]] = [
+        (first, shapes[shape].names) for shape, first in
+        con.execute("select shape, min(n) from _json_shaped where flat group by shape").fetchall()]
     python_rows = [python_row(n, line_no, doc) for n, line_no, doc in
                    con.execute("select n, line_no, doc from _json_shaped where not flat order by n").fetchall()]
     line_nos = dict(con.execute("select n, line_no from _json_shaped where not flat").fetchall())
@@ -416,14 +462,14 @@ def _from_json_records(con: duckdb.DuckDBPyConnection, locator: str, python_row)
     for _, names in sorted(first_at, key=lambda item: item[0]):  # json_stream's first pass: names as first seen
         for name in names:
             columns.setdefault(name, len(columns))
-    shape_columns = [tuple(columns[name] for name in shape.names) for shape in shapes.values()]
+    shape_columns = [tuple(columns[name] for name in shape.names) for shape in shapes]
     cells = ", ".join(f"null::varchar as c{i}" for i in range(len(columns)))
     con.execute(f"create or replace temp table {RAW} as select 0::integer as row_number, 0::bigint as line_no, "
                 f"0::integer as shape, true as plain{', ' + cells if cells else ''} where false")
     # a backslash in a record's text is where an escape gives a value a quote, a backslash or a
     # control character: a record without one is plain
     strip = sql.needs_strip("\x01")
-    for i, shape in enumerate(shapes.values()):
+    for i, shape in enumerate(shapes):
         extracted = ", ".join(f"c{columns[name]}" for name in shape.names)
         values = ", ".join(f"_clean(v[{j + 1}], stripping)" for j in range(len(shape.paths)))
         con.execute(f"""insert into {RAW} (row_number, line_no, shape, plain, {extracted})

@@ -175,7 +175,7 @@ def test_awkward_csv_values_give_the_same_ledger(seed, both, tmp_path):
 @pytest.mark.parametrize("name, text", [
     ("blank lines between and after", "{h}\r\n{r1}\r\n\r\n{r2}\r\n\r\n"),
     ("a line of delimiters and spaces", "{h}\r\n{r1}\r\n , ,,\r\n{r2}\r\n"),
-    ("ragged rows", "{h}\r\n{r1},extra\r\n{r2}\r\nR9,C9\r\n"),
+    ("ragged rows", "{h}\r\n{r1},extra\r\n{r2}\r\nR9,C9\r\n\"R10\",\"a, b\"\r\n , ,\r\n"),
     ("unix line endings, none at the end", "{h}\n{r1}\n{r2}"),
     ("old Mac line endings", "{h}\r{r1}\r{r2}\r"),
     ("text after a closing quote", '{h}\r\n{r1}\r\n"R3"x,C1,,,,,,,,REF,01/03/2024,,,,,\r\n'),
@@ -340,3 +340,51 @@ def test_json_documents_the_columnar_path_does_not_vouch_for_go_to_the_row_path(
     loaded = both(registry()["hv_contacts"], [path])
     assert loaded.read_by() in (["rows"], [None])
     loaded.assert_same_ledger()
+
+
+# ---- which path reads a file --------------------------------------------------------------------
+
+def test_an_operator_can_send_every_file_down_the_row_path(both, tmp_path, monkeypatch):
+    path = tmp_path / "csc_activity_off.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([HEADER, GOOD])
+    monkeypatch.setenv("CASEHISTORY_COLUMNAR_INGEST", "off")
+    loaded = both(registry()["csc_activity"], [path])
+    assert loaded.read_by() == ["rows"]
+
+
+def test_a_file_under_a_megabyte_is_read_a_row_at_a_time_and_a_larger_one_in_bulk(tmp_path):
+    con = duckdb.connect()
+    small, large = tmp_path / "csc_activity_small.csv", tmp_path / "csc_activity_large.csv"
+    for path, n in ((small, 10), (large, columnar.MIN_BYTES // 100)):
+        rows = [[f"R{i}", *GOOD[1:]] for i in range(n)]
+        with path.open("w", encoding="utf-8", newline="") as f:
+            csv.writer(f).writerows([HEADER, *rows])
+    assert small.stat().st_size < columnar.MIN_BYTES <= large.stat().st_size
+    result = load_source(con, registry()["csc_activity"], [small, large], run_id="run1", run_date=RUN_DATE,
+                         archive_dir=tmp_path / "archive")
+    assert [(f.file_name, f.read_by) for f in result.files] == [(large.name, "columnar"), (small.name, "rows")]
+
+
+def test_into_an_encrypted_store_the_bulk_path_loads_and_leaves_no_working_copy(tmp_path, monkeypatch):
+    from casehistory import warehouse
+    from casehistory.settings import Settings
+
+    monkeypatch.setenv("CASEHISTORY_STORE_ENCRYPTION_KEY", "store-key-for-tests-" + "1" * 32)
+    monkeypatch.setenv("CASEHISTORY_ENCRYPTION_ALLOW_MBEDTLS", "1")  # as tests/pipeline/test_encryption.py
+    monkeypatch.setattr(columnar, "MIN_BYTES", 0)
+    name = "Kelsey Ashworth-Quennell"
+    rows = [[f"R{i}", f"C{i}", "", "", "Kelsey", "Ashworth-Quennell", "01/02/2018", "F", "", "REF", "01/03/2024",
+             "", "", "SW", "said \u201cno\u201d, twice", "05/03/2024 10:00"] for i in range(50)]
+    path = tmp_path / "csc_activity_1252.csv"  # transcoded from Windows-1252, with quoted fields: both copies made
+    with path.open("w", encoding="cp1252", newline="") as f:
+        csv.writer(f).writerows([HEADER, *rows])
+    settings = Settings(extracts=tmp_path, warehouse=tmp_path / "wh.duckdb")
+    with warehouse.store(settings) as con:
+        result = load_source(con, spec_of(encoding="cp1252"), [path], run_id="run1", run_date=RUN_DATE,
+                             archive_dir=settings.archive_dir)
+        forename = con.execute("select any_value(forename) from ledger.person_records").fetchone()[0]
+    assert [(f.read_by, f.events_added) for f in result.files] == [("columnar", 50)]
+    assert forename == "Kelsey"
+    assert name.encode() not in settings.store.read_bytes()
+    assert not list(settings.temp_dir.glob(".columnar-*"))
