@@ -95,8 +95,8 @@ class FileAppend:
     as the file is read (a large extract never sits in memory whole), or from a table the columnar
     path built; the person records, the quarantine and the file's own row come last, with the commit."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection):
-        self.con = con
+    def __init__(self, con: duckdb.DuckDBPyConnection, source: str):
+        self.con, self.source = con, source
         self.events_added = 0
         self._committed = False
 
@@ -105,18 +105,20 @@ class FileAppend:
         return self
 
     def events(self, batch: list[dict]) -> None:
-        self.events_added += _append_rows(self.con, "event_records", batch, EVENT_COLUMNS, EVENT_KEY)
+        self.events_added += _append_rows(self.con, "event_records", batch, EVENT_COLUMNS, EVENT_KEY, self.source)
 
     def events_from(self, relation: str) -> None:
         """Events held in a table or view with EVENT_COLUMNS."""
-        self.events_added += append_versions(self.con, "event_records", relation, EVENT_COLUMNS, EVENT_KEY)
+        self.events_added += append_versions(self.con, "event_records", relation, EVENT_COLUMNS, EVENT_KEY,
+                                             self.source)
 
     def finish(self, file_row: dict, persons: list[dict] | str, quarantine: list[dict]) -> Added:
         """persons: dicts, or a table or view with PERSON_COLUMNS."""
         if isinstance(persons, str):
-            persons_added = append_versions(self.con, "person_records", persons, PERSON_COLUMNS, PERSON_KEY)
+            persons_added = append_versions(self.con, "person_records", persons, PERSON_COLUMNS, PERSON_KEY,
+                                            self.source)
         else:
-            persons_added = _append_rows(self.con, "person_records", persons, PERSON_COLUMNS, PERSON_KEY)
+            persons_added = _append_rows(self.con, "person_records", persons, PERSON_COLUMNS, PERSON_KEY, self.source)
         added = Added(events=self.events_added, persons=persons_added)
         pause_here("ingest")
         if quarantine:
@@ -138,7 +140,7 @@ def record_file(con: duckdb.DuckDBPyConnection, file_row: dict) -> None:
 
 
 def _append_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], columns: list[str],
-                 key: tuple[str, ...]) -> int:
+                 key: tuple[str, ...], source: str) -> int:
     if not rows:
         return 0
     try:  # the mapper gives every column: taken a row at a time in C, then turned into columns
@@ -148,35 +150,38 @@ def _append_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], c
     incoming = pa.Table.from_arrays([pa.array(column) for column in zip(*values)], names=columns)
     con.register("_incoming", incoming)
     try:
-        return append_versions(con, table, "_incoming", columns, key)
+        return append_versions(con, table, "_incoming", columns, key, source)
     finally:
         con.unregister("_incoming")
 
 
 def append_versions(con: duckdb.DuckDBPyConnection, table: str, incoming: str, columns: list[str],
-                    key: tuple[str, ...]) -> int:
-    """Each incoming record whose content differs from its current version (or that has none)
-    becomes the next version, naming the one it supersedes. Ledger ids rise from file to file
-    (the models read them as the order records arrived in); within a file they follow no order,
-    its row numbers do (an ORDER BY here sorted the rows after their ids were drawn)."""
-    keys = ", ".join(key)
-    join = " and ".join(f"c.{k} = i.{k}" for k in key)
+                    key: tuple[str, ...], source: str) -> int:
+    """Each incoming record (all of one source) whose content differs from its current version
+    (or that has none) becomes the next version, naming the one it supersedes. Ledger ids rise
+    from file to file (the models read them as the order records arrived in); within a file they
+    follow no order, its row numbers do (an ORDER BY here sorted the rows after their ids were drawn)."""
     cols = [c for c in columns if c != "content_hash"]
     before = con.execute(f"select count(*) from ledger.{table}").fetchone()[0]
-    con.execute(
-        f"""
-        insert into ledger.{table} (ledger_id, version, supersedes, content_hash, {', '.join(cols)})
-        select nextval('ledger.record_seq'), coalesce(c.version, 0) + 1, c.ledger_id, i.content_hash,
-               {', '.join('i.' + c for c in cols)}
-        from {incoming} i
-        left join (
-            select {keys}, ledger_id, version, content_hash from ledger.{table}
-            semi join (select distinct {keys} from {incoming}) using ({keys})
-            qualify row_number() over (partition by {keys} order by version desc) = 1
-        ) c on {join}
-        where c.content_hash is distinct from i.content_hash
-        """
-    )
+    insert = (f"insert into ledger.{table} (ledger_id, version, supersedes, content_hash, {', '.join(cols)}) "
+              f"select nextval('ledger.record_seq'), ")
+    # the ledger is appended a source at a time, so a filter on source skips the others' row groups
+    held = con.execute(f"select count(*) > 0 from ledger.{table} where source = ?", [source]).fetchone()[0]
+    if not held:  # the source's first records: each is its record's first version
+        con.execute(f"{insert} 1, null, i.content_hash, {', '.join('i.' + c for c in cols)} from {incoming} i")
+    else:
+        keys = ", ".join(key)
+        join = " and ".join(f"c.{k} = i.{k}" for k in key)
+        con.execute(
+            f"""{insert} coalesce(c.version, 0) + 1, c.ledger_id, i.content_hash, {', '.join('i.' + c for c in cols)}
+            from {incoming} i
+            left join (
+                select {keys}, ledger_id, version, content_hash from ledger.{table}
+                semi join (select distinct {keys} from {incoming}) using ({keys})
+                where source = $source
+                qualify row_number() over (partition by {keys} order by version desc) = 1
+            ) c on {join}
+            where c.content_hash is distinct from i.content_hash""", {"source": source})
     return con.execute(f"select count(*) from ledger.{table}").fetchone()[0] - before
 
 

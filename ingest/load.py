@@ -118,7 +118,7 @@ def load_file(con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, *, l
     staged = None
     try:
         staged = _columnar(con, spec, path, file_row, run_date)
-        with ledger.FileAppend(con) as append:  # a rejected file rolls back whatever it had appended
+        with ledger.FileAppend(con, spec.source) as append:  # a rejected file rolls back whatever it had appended
             if staged is not None:
                 staged.append_events(append)
                 parsed = staged.parsed
