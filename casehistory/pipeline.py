@@ -128,7 +128,8 @@ def load(settings: Settings, run_id: str, source: str, files: list[str]) -> dict
         detail.update(files=len(result.files), loaded=result.count("loaded"), skipped=result.count("skipped"),
                       rejected=len(result.rejected), rows_read=result.total("rows_read"),
                       rows_loaded=result.total("rows_loaded"), rows_quarantined=result.total("rows_quarantined"),
-                      events_added=result.total("events_added"), persons_added=result.total("persons_added"))
+                      events_added=result.total("events_added"), persons_added=result.total("persons_added"),
+                      read_in_bulk=sum(1 for f in result.files if f.read_by == "columnar"))
         if result.rejected:
             raise StepFailed(f"{source}: {len(result.rejected)} file(s) rejected: " + "; ".join(
                 f"{f.file_name} ({f.reason}: {f.detail})" for f in result.rejected))
