@@ -29,7 +29,7 @@ import pyarrow as pa
 from ingest import ledger
 from ingest.columnar import sql
 from ingest.columnar.mapping import SqlMapping, check_supported
-from ingest.columnar.raw import RAW, NotColumnar, RawTable, read_raw
+from ingest.columnar.raw import RAW, NotColumnar, RawTable, clear_scratch, read_raw
 from ingest.rows import FirstSeen, ParsedFile, RowOutcomes, person_hash, provenance_of
 from ingest.mapping import EVENT_FIELDS, PERSON_FIELDS, Mapper
 from ingest.readers.base import RawRow
@@ -69,6 +69,7 @@ def stage(con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, file_row
         raise NotColumnar(f"format {spec.format}")
     check_supported(spec)
     sql.create_macros(con)
+    clear_scratch(con)
     mapping = None
     try:
         raw = read_raw(con, path, spec)

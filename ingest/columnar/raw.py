@@ -10,8 +10,8 @@ where that is plain: a CSV line without a quote is split at its delimiter; a JSO
 values are all strings is flattened. Python's csv and json modules read the rest, a line or a
 record at a time: a quoted CSV line, a JSON record with numbers, duplicate keys or that is no
 object. Whatever the file holds that a line at a time cannot read as the whole file would be read
-(a quoted field running over lines, a lone carriage return, a document with members after its
-records) raises NotColumnar, and the file goes to the row path whole.
+(a quoted field running over lines, lines ending in more than one way, a document with members
+after its records) raises NotColumnar, and the file goes to the row path whole.
 """
 
 from __future__ import annotations
@@ -72,16 +72,23 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, spec: SourceSpec) -> Ra
 
 # ---- lines -----------------------------------------------------------------------------------------
 
-@contextmanager
-def _scratch_file(con: duckdb.DuckDBPyConnection, suffix: str) -> Iterator[Path]:
-    """A working copy of part of an extract in DuckDB's spill folder (the restricted tmp/ folder;
-    the extract itself is in the archive beside it), removed afterwards; any a killed run left is
-    removed first (the store has one writer at a time)."""
+def _scratch_folder(con: duckdb.DuckDBPyConnection) -> Path:
+    """DuckDB's spill folder: the restricted tmp/ folder, beside the archive that holds the extract."""
     folder = Path(con.execute("select current_setting('temp_directory')").fetchone()[0] or ".")
     folder.mkdir(parents=True, exist_ok=True)
-    for leftover in folder.glob(".columnar-*"):
+    return folder
+
+
+def clear_scratch(con: duckdb.DuckDBPyConnection) -> None:
+    """Working copies a killed run left behind (the store has one writer at a time)."""
+    for leftover in _scratch_folder(con).glob(".columnar-*"):
         leftover.unlink(missing_ok=True)
-    path = folder / f".columnar-{uuid.uuid4().hex}{suffix}"
+
+
+@contextmanager
+def _scratch_file(con: duckdb.DuckDBPyConnection, suffix: str) -> Iterator[Path]:
+    """A working copy of part of an extract, in the spill folder, removed afterwards."""
+    path = _scratch_folder(con) / f".columnar-{uuid.uuid4().hex}{suffix}"
     try:
         yield path
     finally:
