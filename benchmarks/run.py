@@ -479,8 +479,8 @@ def render(args, results: dict, notes: list[str]) -> str:
     profiles = sorted(args.workdir.glob("*/profile-ingest.txt"))
     if profiles:
         lines += ["", "## Profile of ingest", "",
-                  "Ingest misses its goal by the widest margin: cProfile's top functions by cumulative time "
-                  "(a separate run on a fresh warehouse; the profiler slows it down).", ""]
+                  "cProfile's top functions by cumulative time, at the sizes given by --profile (a separate "
+                  "run on a fresh warehouse; the profiler slows it down).", ""]
         for p in profiles:
             lines += [f"Size {p.parent.name}:", "", "```", *_profile_top(p.read_text()), "```", ""]
     return "\n".join(lines) + "\n"

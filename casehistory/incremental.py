@@ -19,6 +19,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import date
+from importlib.metadata import version
 from pathlib import Path
 
 from casehistory import warehouse
@@ -48,10 +49,8 @@ class BuildPlan:
 
 def fingerprint() -> str:
     """A hash of the dbt project (models, macros, vars), the vocabulary and dbt's own version."""
-    from dbt.adapters.duckdb.__version__ import version as adapter_version
-    from dbt.version import __version__ as dbt_version
-
-    digest = hashlib.sha256(f"dbt {dbt_version} dbt-duckdb {adapter_version}".encode())
+    # the installed versions, read from package metadata: importing dbt to ask it costs over a second a night
+    digest = hashlib.sha256(f"dbt {version('dbt-core')} dbt-duckdb {version('dbt-duckdb')}".encode())
     for root in FINGERPRINTED:
         for path in sorted([root] if root.is_file() else p for p in root.rglob("*") if p.is_file()):
             digest.update(str(path.relative_to(PROJECT_ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
