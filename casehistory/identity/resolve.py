@@ -19,7 +19,7 @@ Writes (schema identity, restricted store):
                    and people were made from (a night when none of it changed reuses them)
   review_queue     pairs the model is unsure of, for a person to decide (casehistory identity review)
   decisions        the standing human decisions (from identity_decisions.csv)
-  household_members, relationships   families (households.py)
+  household_evidence, household_members, relationships   families (households.py)
 """
 
 from __future__ import annotations
@@ -276,7 +276,7 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
         pause_here("link")
         _write_review_queue(con, run_id, unsure)
         _write_decisions(con, decisions)
-        households = build_households(con, people_unchanged=records_changed == 0 and not people_moved)
+        households = build_households(con, people_unchanged=not full and records_changed == 0 and not people_moved)
         con.execute("delete from identity.clustered_from")
         con.execute("insert into identity.clustered_from values (?)", [inputs])
         con.execute("commit")
