@@ -10,6 +10,12 @@ when it is asked for (`casehistory rebuild`), when nothing has been recorded yet
 project or the vocabulary differs from the one the models were built with (a changed model,
 threshold, var or event type). Otherwise it is incremental and dbt's unit tests are left out: they
 prove the code against fixed inputs, and the code is the one they passed on at the last full build.
+
+Each recorded incremental build also leaves what it replaced (`last_build_changes`): per model,
+the rows its delete and insert rewrote, as a predicate over its columns. Publishing applies the
+same to yesterday's analyst file instead of copying the two largest tables whole
+(casehistory/warehouse.py). A build that starts forgets it, so a failed or half-done build never
+passes for the one described.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ SCHEMA = "incremental"
 FINGERPRINTED = [DBT_DIR / "dbt_project.yml", DBT_DIR / "models", DBT_DIR / "macros",
                  PROJECT_ROOT / "casehistory" / "reference"]
 AFFECTED_MODEL = "int_incremental__affected_persons"
+CHANGES = f"{SCHEMA}.last_build_changes"  # one row per affected-persons model: its key and day column
+CHANGED_PERSONS = f"{SCHEMA}.last_build_persons"  # the persons that build recomputed
 
 
 @dataclass(frozen=True)
@@ -90,11 +98,14 @@ def record(settings: Settings, run_id: str, build: BuildPlan, target: Path) -> i
     if unbuilt:
         log.warning("incremental state not recorded, these did not build: %s", ", ".join(unbuilt))
         return None
+    replaced = [] if build.full_refresh else replaced_by_models(target / "manifest.json")
     with warehouse.store(settings) as con:
         affected = None if build.full_refresh else con.execute(
             f"select count(distinct person_id) from intermediate.{AFFECTED_MODEL}").fetchone()[0]
         con.execute("begin transaction")  # all of it or none: a half record would under-count tomorrow
         try:
+            if replaced:  # before built_from is overwritten: the day-grain models kept days up to its date
+                _write_changes(con, run_id, build, replaced)
             _write_built_from(con, run_id, build)
         except BaseException:
             con.execute("rollback")
@@ -119,6 +130,50 @@ def _write_built_from(con, run_id: str, build: BuildPlan) -> None:
     """)
     con.execute(f"insert into {SCHEMA}.built_from values (?, ?, ?, ?, ?)",
                 [run_id, build.fingerprint, build.event_ledger_id, build.person_ledger_id, build.status_as_of])
+
+
+def forget_changes(settings: Settings) -> None:
+    """Before a build: until it is recorded, nothing says what the models' rows are."""
+    with warehouse.store(settings) as con:
+        con.execute(f"drop table if exists {CHANGES}; drop table if exists {CHANGED_PERSONS}")
+
+
+def last_build_changes(con) -> list[warehouse.Patch] | None:
+    """What the last recorded build replaced, or None when unknown (a full refresh, a build since)."""
+    if not con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                       [SCHEMA, CHANGES.split(".")[1]]).fetchone()[0]:
+        return None
+    return [warehouse.Patch(f"{schema}.{name}", _replaced_rows(key, day_column, kept))
+            for schema, name, key, day_column, kept in con.execute(
+                f"select table_schema, table_name, key_column, day_column, days_kept_through from {CHANGES}").fetchall()]
+
+
+def _replaced_rows(key: str, day_column: str | None, days_kept_through: date | None) -> str:
+    """The predicate of get_incremental_affected_persons_sql (dbt/macros/incremental_persons.sql)."""
+    person = "person_key" if key == "child_key" else "person_id"
+    rows = f'"{key}" is null or "{key}" in (select {person} from {CHANGED_PERSONS})'
+    return rows + (f""" or "{day_column}" > date '{days_kept_through}'""" if day_column else "")
+
+
+def _write_changes(con, run_id: str, build: BuildPlan, replaced: list[tuple[str, str, str, str | None]]) -> None:
+    last_status = con.execute(f"select status_as_of from {SCHEMA}.built_from").fetchone()[0]
+    kept = min(last_status, build.status_as_of)  # days_kept_through() of the build
+    con.execute(f"""
+        create or replace table {CHANGED_PERSONS} as
+            select distinct person_id, person_key from intermediate.{AFFECTED_MODEL};
+        create or replace table {CHANGES} (run_id varchar not null, table_schema varchar not null,
+            table_name varchar not null, key_column varchar not null, day_column varchar, days_kept_through date);
+    """)
+    con.executemany(f"insert into {CHANGES} values (?, ?, ?, ?, ?, ?)",
+                    [[run_id, schema, name, key, day, kept if day else None] for schema, name, key, day in replaced])
+
+
+def replaced_by_models(manifest: Path) -> list[tuple[str, str, str, str | None]]:
+    """(schema, table, key column, day column) of each model built with the affected_persons strategy."""
+    nodes = json.loads(manifest.read_text())["nodes"].values()
+    return sorted((n["schema"], n["alias"], n["config"]["affected_key"], n["config"].get("day_column"))
+                  for n in nodes if n["resource_type"] == "model"
+                  and n["config"].get("incremental_strategy") == "affected_persons")
 
 
 def incremental_models(manifest: Path) -> list[str]:

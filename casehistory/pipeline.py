@@ -160,6 +160,7 @@ def build(settings: Settings, run_id: str, *, full_refresh: bool = False) -> dic
         dbt_dir = settings.reports_dir / "dbt"
         log_file = dbt_dir / "dbt_build.log"
         tonight = incremental.plan(settings, full_refresh=full_refresh)
+        incremental.forget_changes(settings)
         detail["dbt_mode"] = tonight.reason
         (dbt_dir / "target" / "run_results.json").unlink(missing_ok=True)  # never read last night's as tonight's
         started = time.monotonic()
@@ -233,14 +234,18 @@ def feeds(settings: Settings, run_id: str) -> dict:
 
 def publish(settings: Settings, run_id: str) -> dict:
     """Swap in a new analyst warehouse (marts, audit, quality, run) built beside the old one; the
-    previous one is kept in <stem>.versions/ for `casehistory rollback`."""
-    from casehistory import operations
+    previous one is kept in <stem>.versions/ for `casehistory rollback`. After an incremental build,
+    the tables it changed a few persons' rows of are patched from the file published last, not
+    copied whole (casehistory/incremental.py, warehouse.publish)."""
+    from casehistory import incremental, operations
 
     with _step(settings, run_id, "publish") as detail:
         with warehouse.store(settings) as con:  # tonight's row as of publishing goes out with it
             operations.record_pipeline_run(con, run_id, "publishing")
-        tables = warehouse.publish(settings)
-        detail.update(tables=len(tables), warehouse=str(settings.warehouse))
+            patches = incremental.last_build_changes(con)
+        how = warehouse.publish(settings, patches)
+        detail.update(tables=len(how), patched=sorted(t for t, h in how.items() if h == "patched"),
+                      warehouse=str(settings.warehouse))
         return detail
 
 

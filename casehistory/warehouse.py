@@ -2,14 +2,18 @@
 
 The pipeline writes only to the restricted store. Analysts read the published warehouse, which is
 built as a new file beside the old one and swapped in with os.replace: a reader holding the old
-file keeps a consistent snapshot, and no reader can ever block the nightly writer.
+file keeps a consistent snapshot, and no reader can ever block the nightly writer. After an
+incremental build the new file starts as a copy of the old one, and the large tables the build
+changed a few persons' rows of are patched rather than copied (publish).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Iterator
@@ -20,6 +24,8 @@ import pyarrow as pa
 from casehistory import encryption
 from casehistory.crashpoint import pause_here
 from casehistory.settings import Settings
+
+log = logging.getLogger(__name__)
 
 # Schemas copied into the analyst warehouse. Everything else (ledger, quarantine with original
 # values, identity, staging, restricted) stays in the restricted store.
@@ -99,32 +105,54 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, columns: list[str], 
         con.unregister("_rows")
 
 
-def publish(settings: Settings) -> list[str]:
-    """Copy the analyst-facing schemas into a new file and swap it in. Returns the tables copied."""
+@dataclass(frozen=True)
+class Patch:
+    """The rows of a store table that changed since the last publish, as a predicate over its
+    columns (casehistory/incremental.py: what the last build's delete and insert rewrote)."""
+    table: str  # schema.name
+    rows: str
+
+
+def publish(settings: Settings, patches: list[Patch] | None = None) -> dict[str, str]:
+    """Build the analyst-facing schemas into a new file and swap it in. Returns how each table got
+    there: "copied" whole, or "patched": with `patches`, the new file starts as a copy of the one
+    published, and a patched table has only the rows its predicate names deleted and inserted again
+    from the store. A patched table is then compared with the store (row count and a hash of every
+    row); one that differs (the file published is not the last build's: a rollback, a night not
+    published) is copied whole instead, so the result is the same either way."""
     target = settings.warehouse
     # a run killed while publishing leaves its half-built file: never published, removed here
     for leftover in target.parent.glob(f".{target.name}.*.building*"):  # and its .wal
         leftover.unlink()
     staging_file = target.with_name(f".{target.name}.{os.getpid()}.building")
-    copied: list[str] = []
+    patches = {p.table: p for p in patches or []}
+    if patches and target.exists():
+        shutil.copyfile(target, staging_file)  # a reader holding the published file is unaffected
+    how: dict[str, str] = {}
     with store(settings) as con:
-        secret = encryption.key("WAREHOUSE")
-        if secret is None:
-            con.execute(f"attach '{_sql_path(staging_file)}' as published")
-        else:
-            encryption.attach(con, staging_file, "published", secret)
-        tables = con.execute(
+        _attach_published(con, staging_file)
+        tables = [f"{schema}.{name}" for schema, name in con.execute(
             """
-            select table_schema, table_name, table_type from information_schema.tables
+            select table_schema, table_name from information_schema.tables
             where table_catalog = current_database() and table_schema in ?
             order by 1, 2
             """,
             [list(PUBLISHED_SCHEMAS)],
-        ).fetchall()
-        for schema, name, _ in tables:
+        ).fetchall()]
+        kept = _published_tables(con)
+        for gone in sorted(set(kept) - set(tables)):
+            con.execute(f"drop table published.{_quoted(gone)}")
+        for table in tables:
+            if table in patches and kept.get(table) == _columns(con, table):
+                _patch(con, table, patches[table].rows)
+                if _same_rows(con, table):
+                    how[table] = "patched"
+                    continue
+                log.warning("published %s differs from the store after patching: copied whole", table)
+            schema, name = table.split(".")
             con.execute(f'create schema if not exists published."{schema}"')
-            con.execute(f'create table published."{schema}"."{name}" as select * from "{schema}"."{name}"')
-            copied.append(f"{schema}.{name}")
+            con.execute(f"create or replace table published.{_quoted(table)} as select * from {_quoted(table)}")
+            how[table] = "copied"
             pause_here("publish")
         _copy_comments(con, list(PUBLISHED_SCHEMAS))
         con.execute("detach published")
@@ -132,7 +160,58 @@ def publish(settings: Settings) -> list[str]:
     _fsync(staging_file)  # on disk before it is swapped in, so a power cut cannot publish a torn file
     os.replace(staging_file, target)
     _fsync(target.parent)
-    return copied
+    return how
+
+
+def _attach_published(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    secret = encryption.key("WAREHOUSE")
+    try:
+        if secret is None:
+            con.execute(f"attach '{_sql_path(path)}' as published")
+        else:
+            encryption.attach(con, path, "published", secret)
+    except duckdb.Error:
+        if not path.exists() or path.stat().st_size == 0:
+            raise
+        # the copy of yesterday's file cannot be opened (written under another key, say): start empty
+        log.warning("the published warehouse could not be reopened to patch: building it whole", exc_info=True)
+        path.unlink()
+        _attach_published(con, path)
+
+
+def _published_tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
+    """The tables already in the new file (a copy of yesterday's), with their columns."""
+    columns: dict[str, list[tuple[str, str]]] = {}
+    for schema, table, column, data_type in con.execute(
+            "select table_schema, table_name, column_name, data_type from information_schema.columns "
+            "where table_catalog = 'published' order by table_schema, table_name, ordinal_position").fetchall():
+        columns.setdefault(f"{schema}.{table}", []).append((column, data_type))
+    return columns
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    schema, name = table.split(".")
+    return [tuple(r) for r in con.execute(
+        "select column_name, data_type from information_schema.columns where table_catalog = current_database() "
+        "and table_schema = ? and table_name = ? order by ordinal_position", [schema, name]).fetchall()]
+
+
+def _patch(con: duckdb.DuckDBPyConnection, table: str, rows: str) -> None:
+    con.execute("begin transaction")
+    con.execute(f"delete from published.{_quoted(table)} where {rows}")
+    con.execute(f"insert into published.{_quoted(table)} select * from {_quoted(table)} where {rows}")
+    con.execute("commit")
+
+
+def _same_rows(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """The same rows in both, as a multiset: their count and the sum of a hash of each row."""
+    fingerprint = "select count(*), sum(hash(t)) from {} as t"
+    return (con.execute(fingerprint.format(_quoted(table))).fetchone()
+            == con.execute(fingerprint.format("published." + _quoted(table))).fetchone())
+
+
+def _quoted(table: str) -> str:
+    return ".".join(f'"{part}"' for part in table.split("."))
 
 
 def keep_version(settings: Settings, *, label: str = "") -> Path | None:

@@ -2,12 +2,15 @@
   repeated_events_sign: a warning sign that fires when a child's events matching `condition`
   number at least `count` within `window_days` (the event and those before it). One row per
   occurrence: dated the event that brought the count to the threshold, again only after the count
-  has fallen below it.
+  has fallen below it. A child's signs are their own events' alone, so a model using it may be
+  incremental (macros/incremental_persons.sql), recomputing only the affected children.
 #}
 {% macro repeated_events_sign(sign, condition, count, window_days, what) -%}
 with matching as (
     select child_key, event_date, list(distinct agency order by agency) as agencies
-    from (select child_key, event_date, unnest(agencies) as agency from {{ ref('fct_child_events') }} where {{ condition }})
+    from (select child_key, event_date, unnest(agencies) as agency from {{ ref('fct_child_events') }}
+          where ({{ condition }})
+            {%- if config.get('materialized') == 'incremental' %} and {{ only_affected_persons('child_key', 'person_key') }}{% endif %})
     group by child_key, event_date
 ),
 

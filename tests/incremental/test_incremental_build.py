@@ -7,7 +7,8 @@ record's name and date of birth): two children become one; a baby's family movin
 reaches the baby's siblings through the household; and an analyst's decision that splits another child's two
 subjects: one child becomes two. Night 2's incremental build is then
 compared, row for row (EXCEPT ALL both ways), with a full rebuild of the same ledger, for every
-incremental model (dbt/macros/incremental_persons.sql).
+incremental model (dbt/macros/incremental_persons.sql); and each night's published file, whose
+largest tables are patched from the night before's, with the store it was published from.
 """
 
 from __future__ import annotations
@@ -68,6 +69,26 @@ def _incremental_models(settings: Settings) -> list[str]:
         settings.reports_dir / "dbt" / "target" / "manifest.json") if not m.endswith(incremental.AFFECTED_MODEL)]
 
 
+PATCHED = ["marts.fct_child_events", "marts.fct_plan_status_daily"]
+
+
+def _publish(settings: Settings, run_id: str) -> dict:
+    """Publish, then compare every published table with the store's, row for row."""
+    published = pipeline.publish(settings, run_id)
+    differences = {}
+    with warehouse.store(settings, read_only=True) as con:
+        con.execute(f"attach '{settings.warehouse}' as published (read_only)")
+        for (table,) in con.execute(
+                "select table_schema || '.' || table_name from information_schema.tables "
+                "where table_catalog = 'published' and table_schema <> 'run'").fetchall():  # run: tonight's steps go on
+            counts = [con.execute(f"select count(*) from (select * from {a} except all select * from {b})").fetchone()[0]
+                      for a, b in ((table, f"published.{table}"), (f"published.{table}", table))]
+            if any(counts):
+                differences[table] = counts
+    assert differences == {}, differences
+    return published
+
+
 def _differences_from_a_full_rebuild(settings: Settings, models: list[str]) -> dict:
     """Keep what the incremental models hold, rebuild everything from the same ledger, and count
     the rows each holds that the other does not (EXCEPT ALL both ways); an empty model counts too."""
@@ -114,6 +135,7 @@ def test_an_incremental_night_equals_a_full_rebuild_of_the_same_ledger(tmp_path,
 
     first = _night(settings, "night1")
     assert first["dbt_mode"] == "full refresh: no record of an earlier build"
+    assert _publish(settings, "night1")["patched"] == []  # a full build says nothing of what changed
     with warehouse.store(settings, read_only=True) as con:
         namespaces = dict(con.execute("select record_key, subject_key from identity.subject_records").fetchall())
     school_subject = namespaces[f"school_welfare:school:{child['Adno']}"]
@@ -162,11 +184,13 @@ def test_an_incremental_night_equals_a_full_rebuild_of_the_same_ledger(tmp_path,
                            [school[0]["Record Ref"]]).fetchone()[0] == 2  # the correction is a new version
         persons = con.execute("select count(*) from identity.persons").fetchone()[0]
     assert 0 < second["persons_recomputed"] < persons / 2  # a night's worth, not everyone
+    assert _publish(settings, "night2")["patched"] == PATCHED
 
     models = _incremental_models(settings)
     assert {"int_event_records__current", "int_events__matched", "fct_child_events",
             "restricted_child_chronology", "int_plan_events", "int_plan_episodes", "int_lead_professional_spells",
-            "int_plan_episode_days", "fct_plan_status_daily"} <= set(models)
+            "int_plan_episode_days", "fct_plan_status_daily", "int_warning_signs__persistent_school_absence",
+            "int_warning_signs__cancelled_or_no_access_visits"} <= set(models)
     differences = _differences_from_a_full_rebuild(settings, models)
     with warehouse.store(settings, read_only=True) as con:
         reached = con.execute("select count(*) from intermediate.int_household_events where record_id = 'C99999901'")
@@ -181,6 +205,7 @@ def test_nights_whose_run_date_moves_on_or_back_hold_the_days_a_full_rebuild_hol
     demo = generate(tmp_path / "demo", children=40, seed=3)
     settings = Settings(extracts=demo.extracts, warehouse=tmp_path / "out" / "warehouse.duckdb", run_date=run_date)
     _night(settings, "night1")
+    _publish(settings, "night1")
     last_day = "select max(status_date), count(*) from marts.fct_plan_status_daily"
     with warehouse.store(settings, read_only=True) as con:
         assert con.execute(last_day).fetchone()[0] == run_date  # plans are open on the run date
@@ -189,6 +214,7 @@ def test_nights_whose_run_date_moves_on_or_back_hold_the_days_a_full_rebuild_hol
         settings = replace(settings, run_date=run_date + timedelta(days=days))
         night = _night(settings, f"night{n}")
         assert night["dbt_mode"] == "incremental" and night["persons_recomputed"] == 0  # nothing new arrived
+        assert _publish(settings, f"night{n}")["patched"] == PATCHED  # the days after the kept ones replaced
         with warehouse.store(settings, read_only=True) as con:
             reached, rows = con.execute(last_day).fetchone()
         assert reached == settings.run_date
