@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from casehistory import incremental
 from casehistory.settings import PROJECT_ROOT
 from casehistory.synth import generate
 
@@ -37,7 +38,9 @@ RUN_METADATA_COLUMNS = {"run_id", "load_id", "created_run", "received_at", "firs
 # compared. (audit.agency_freshness also holds hours since a feed was received: the clock's time.)
 ATTEMPT_LOGS = {"run.steps", "ledger.loads", "staging.stg_ledger__loads", "audit.audit_source_loads",
                 "quality.check_results", "audit.agency_freshness", "run.dbt_models", "run.pipeline_runs",
-                "ledger.runs", "staging.stg_ledger__runs"}
+                "ledger.runs", "staging.stg_ledger__runs",
+                # what the last build recomputed: a rerun's build is incremental, an uninterrupted first one is not
+                incremental.CHANGES, incremental.CHANGED_PERSONS}
 
 
 def _start(extracts: Path, reviews: Path, warehouse: Path, run_id: str, pause: str | None,
