@@ -72,10 +72,8 @@ def plan(settings: Settings, *, full_refresh: bool = False) -> BuildPlan:
         event_id, person_id = con.execute(
             "select (select coalesce(max(ledger_id), 0) from ledger.event_records),"
             "       (select coalesce(max(ledger_id), 0) from ledger.person_records)").fetchone()
-        recorded = con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = 'built_from'",
-            [SCHEMA]).fetchone()[0]
-        built = con.execute(f"select fingerprint from {SCHEMA}.built_from").fetchone() if recorded else None
+        built = con.execute(f"select fingerprint from {SCHEMA}.built_from").fetchone() \
+            if _has_table(con, f"{SCHEMA}.built_from") else None
     if full_refresh:
         reason = "full refresh: asked for"
     elif built is None:
@@ -91,14 +89,15 @@ def record(settings: Settings, run_id: str, build: BuildPlan, target: Path) -> i
     """After a build: when every incremental model (and the affected set) built, record what they
     were built from; otherwise keep the earlier record, so the next night recomputes a superset.
     Returns how many persons tonight's build recomputed (None on a full refresh or when not recorded)."""
-    models = incremental_models(target / "manifest.json")
+    nodes = _model_nodes(target / "manifest.json")
+    models = _incremental(nodes)
     results = json.loads((target / "run_results.json").read_text())["results"]
     status = {r["unique_id"]: r["status"] for r in results}
     unbuilt = sorted(m for m in models if status.get(m) != "success")
     if unbuilt:
         log.warning("incremental state not recorded, these did not build: %s", ", ".join(unbuilt))
         return None
-    replaced = [] if build.full_refresh else replaced_by_models(target / "manifest.json")
+    replaced = [] if build.full_refresh else _replaced_by_models(nodes)
     with warehouse.store(settings) as con:
         affected = None if build.full_refresh else con.execute(
             f"select count(distinct person_id) from intermediate.{AFFECTED_MODEL}").fetchone()[0]
@@ -140,8 +139,7 @@ def forget_changes(settings: Settings) -> None:
 
 def last_build_changes(con) -> list[warehouse.Patch] | None:
     """What the last recorded build replaced, or None when unknown (a full refresh, a build since)."""
-    if not con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-                       [SCHEMA, CHANGES.split(".")[1]]).fetchone()[0]:
+    if not _has_table(con, CHANGES):
         return None
     return [warehouse.Patch(f"{schema}.{name}", _replaced_rows(key, day_column, kept))
             for schema, name, key, day_column, kept in con.execute(
@@ -168,16 +166,27 @@ def _write_changes(con, run_id: str, build: BuildPlan, replaced: list[tuple[str,
                     [[run_id, schema, name, key, day, kept if day else None] for schema, name, key, day in replaced])
 
 
-def replaced_by_models(manifest: Path) -> list[tuple[str, str, str, str | None]]:
+def _replaced_by_models(nodes: list[dict]) -> list[tuple[str, str, str, str | None]]:
     """(schema, table, key column, day column) of each model built with the affected_persons strategy."""
-    nodes = json.loads(manifest.read_text())["nodes"].values()
     return sorted((n["schema"], n["alias"], n["config"]["affected_key"], n["config"].get("day_column"))
-                  for n in nodes if n["resource_type"] == "model"
-                  and n["config"].get("incremental_strategy") == "affected_persons")
+                  for n in nodes if n["config"].get("incremental_strategy") == "affected_persons")
 
 
 def incremental_models(manifest: Path) -> list[str]:
     """The project's incremental models and the affected set they read, from dbt's manifest."""
-    nodes = json.loads(manifest.read_text())["nodes"].values()
-    return sorted(n["unique_id"] for n in nodes if n["resource_type"] == "model" and (
-        n["config"].get("materialized") == "incremental" or n["name"] == AFFECTED_MODEL))
+    return _incremental(_model_nodes(manifest))
+
+
+def _incremental(nodes: list[dict]) -> list[str]:
+    return sorted(n["unique_id"] for n in nodes
+                  if n["config"].get("materialized") == "incremental" or n["name"] == AFFECTED_MODEL)
+
+
+def _model_nodes(manifest: Path) -> list[dict]:
+    return [n for n in json.loads(manifest.read_text())["nodes"].values() if n["resource_type"] == "model"]
+
+
+def _has_table(con, qualified: str) -> bool:
+    schema, table = qualified.split(".")
+    return bool(con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                            [schema, table]).fetchone()[0])

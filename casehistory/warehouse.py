@@ -125,26 +125,19 @@ def publish(settings: Settings, patches: list[Patch] | None = None) -> dict[str,
     for leftover in target.parent.glob(f".{target.name}.*.building*"):  # and its .wal
         leftover.unlink()
     staging_file = target.with_name(f".{target.name}.{os.getpid()}.building")
-    patches = {p.table: p for p in patches or []}
-    if patches and target.exists():
+    by_table = {p.table: p for p in patches or []}
+    if by_table and target.exists():
         shutil.copyfile(target, staging_file)  # a reader holding the published file is unaffected
     how: dict[str, str] = {}
     with store(settings) as con:
         _attach_published(con, staging_file)
-        tables = [f"{schema}.{name}" for schema, name in con.execute(
-            """
-            select table_schema, table_name from information_schema.tables
-            where table_catalog = current_database() and table_schema in ?
-            order by 1, 2
-            """,
-            [list(PUBLISHED_SCHEMAS)],
-        ).fetchall()]
-        kept = _published_tables(con)
+        tables = _columns_by_table(con, con.execute("select current_database()").fetchone()[0])
+        kept = _columns_by_table(con, "published")
         for gone in sorted(set(kept) - set(tables)):
             con.execute(f"drop table published.{_quoted(gone)}")
-        for table in tables:
-            if table in patches and kept.get(table) == _columns(con, table):
-                _patch(con, table, patches[table].rows)
+        for table, columns in tables.items():
+            if table in by_table and kept.get(table) == columns:
+                _patch(con, table, by_table[table].rows)
                 if _same_rows(con, table):
                     how[table] = "patched"
                     continue
@@ -179,21 +172,15 @@ def _attach_published(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         _attach_published(con, path)
 
 
-def _published_tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
-    """The tables already in the new file (a copy of yesterday's), with their columns."""
+def _columns_by_table(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, list[tuple[str, str]]]:
+    """{schema.table: [(column, type), ...]} of the catalog's tables in the published schemas."""
     columns: dict[str, list[tuple[str, str]]] = {}
     for schema, table, column, data_type in con.execute(
             "select table_schema, table_name, column_name, data_type from information_schema.columns "
-            "where table_catalog = 'published' order by table_schema, table_name, ordinal_position").fetchall():
+            "where table_catalog = ? and table_schema in ? order by table_schema, table_name, ordinal_position",
+            [catalog, list(PUBLISHED_SCHEMAS)]).fetchall():
         columns.setdefault(f"{schema}.{table}", []).append((column, data_type))
     return columns
-
-
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
-    schema, name = table.split(".")
-    return [tuple(r) for r in con.execute(
-        "select column_name, data_type from information_schema.columns where table_catalog = current_database() "
-        "and table_schema = ? and table_name = ? order by ordinal_position", [schema, name]).fetchall()]
 
 
 def _patch(con: duckdb.DuckDBPyConnection, table: str, rows: str) -> None:
