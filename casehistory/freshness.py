@@ -2,7 +2,7 @@
 
 The thresholds are configuration in dbt/models/staging/ledger/_agency_feeds__sources.yml (one
 entry per agency with a registered source); loaded_at is the ledger's received_at. After each
-build the pipeline runs `dbt source freshness` and `record` keeps the result in
+build the pipeline runs `dbt source freshness` (in the build's dbt process) and `record` keeps the result in
 audit.agency_freshness (one row per run and agency, published to the analyst warehouse), so a
 stale feed is a row someone can alert on (`stale_feeds`), not a log line.
 """
@@ -16,7 +16,7 @@ from datetime import datetime
 import duckdb
 
 from casehistory import warehouse
-from casehistory.dbt_command import run_dbt
+from casehistory.dbt_command import DbtCall, run_dbt_calls
 from casehistory.settings import Settings
 
 SOURCE = "agency_feeds"
@@ -47,18 +47,30 @@ class FeedFreshness:
         return self.status != "pass"
 
 
+def command(settings: Settings) -> DbtCall:
+    """`dbt source freshness` on the agency feeds (run alone by `check`, or after the build in the
+    build's dbt process); the result of any earlier run is removed, never read as this one's."""
+    dbt_dir = settings.reports_dir / "dbt"
+    call = DbtCall(["source", "freshness", "--select", f"source:{SOURCE}"], target=dbt_dir / "freshness-target",
+                   log_file=dbt_dir / "dbt_source_freshness.log")
+    (call.target / "sources.json").unlink(missing_ok=True)
+    return call
+
+
 def check(settings: Settings) -> list[FeedFreshness]:
     """Run `dbt source freshness` on the agency feeds and read its result."""
-    dbt_dir = settings.reports_dir / "dbt"
-    target = dbt_dir / "freshness-target"
-    log_file = dbt_dir / "dbt_source_freshness.log"
-    (target / "sources.json").unlink(missing_ok=True)
-    run_dbt(settings, ["source", "freshness", "--select", f"source:{SOURCE}"], target=target, log_file=log_file)
-    # exit code 1 only says some feed is stale; sources.json says which, and its absence that dbt failed
-    if not (target / "sources.json").exists():
+    call = command(settings)
+    run_dbt_calls(settings, [call])
+    return result(call)
+
+
+def result(call: DbtCall) -> list[FeedFreshness]:
+    """What a freshness command found. Its exit code 1 only says some feed is stale: sources.json
+    says which, and its absence that dbt failed."""
+    if not (call.target / "sources.json").exists():
         return [FeedFreshness("(all)", "not_checked", None, None, None, None,
-                              f"dbt source freshness wrote no result; see {log_file}")]
-    return parse(json.loads((target / "sources.json").read_text()))
+                              f"dbt source freshness wrote no result; see {call.log_file}")]
+    return parse(json.loads((call.target / "sources.json").read_text()))
 
 
 def parse(result: dict) -> list[FeedFreshness]:
@@ -87,9 +99,9 @@ def _period(rule: dict | None) -> str | None:
     return f"{rule['count']} {rule['period']}"
 
 
-def record(settings: Settings, run_id: str) -> list[FeedFreshness]:
-    """Check freshness and append the result to audit.agency_freshness."""
-    feeds = check(settings)
+def record(settings: Settings, run_id: str, feeds: list[FeedFreshness] | None = None) -> list[FeedFreshness]:
+    """Append a freshness check's result (default: `check` now) to audit.agency_freshness."""
+    feeds = check(settings) if feeds is None else feeds
     checked_at = datetime.now().replace(microsecond=0)
     with warehouse.store(settings) as con:
         con.execute(DDL)

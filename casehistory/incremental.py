@@ -15,7 +15,9 @@ Each recorded incremental build also leaves what it replaced (`last_build_change
 the rows its delete and insert rewrote, as a predicate over its columns. Publishing applies the
 same to yesterday's analyst file instead of copying the two largest tables whole
 (casehistory/warehouse.py). A build that starts forgets it, so a failed or half-done build never
-passes for the one described.
+passes for the one described. Each recorded build, full or not, has an id (`last_build`): a file
+published from it says so, and the next night's patches, which lead from that build, need not
+compare every row of that file with the store (warehouse.publish).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from importlib.metadata import version
@@ -40,6 +43,7 @@ FINGERPRINTED = [DBT_DIR / "dbt_project.yml", DBT_DIR / "models", DBT_DIR / "mac
 AFFECTED_MODEL = "int_incremental__affected_persons"
 CHANGES = f"{SCHEMA}.last_build_changes"  # one row per affected-persons model: its key and day column
 CHANGED_PERSONS = f"{SCHEMA}.last_build_persons"  # the persons that build recomputed
+LAST_BUILD = f"{SCHEMA}.last_build"  # the last recorded build's id, and the id of the one before it
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class BuildPlan:
     event_ledger_id: int
     person_ledger_id: int
     status_as_of: date  # the day plan status is computed to (the run date): day-grain models hold days up to it
+    build_id: str  # this build's, once recorded
 
     def dbt_args(self) -> list[str]:
         return ["--full-refresh"] if self.full_refresh else []
@@ -82,7 +87,8 @@ def plan(settings: Settings, *, full_refresh: bool = False) -> BuildPlan:
         reason = "full refresh: the dbt project or the vocabulary changed since the last build"
     else:
         reason = "incremental"
-    return BuildPlan(reason != "incremental", reason, current, event_id, person_id, settings.run_date)
+    return BuildPlan(reason != "incremental", reason, current, event_id, person_id, settings.run_date,
+                     uuid.uuid4().hex)
 
 
 def record(settings: Settings, run_id: str, build: BuildPlan, target: Path) -> int | None:
@@ -105,6 +111,7 @@ def record(settings: Settings, run_id: str, build: BuildPlan, target: Path) -> i
         try:
             if replaced:  # before built_from is overwritten: the day-grain models kept days up to its date
                 _write_changes(con, run_id, build, replaced)
+            _write_last_build(con, build)
             _write_built_from(con, run_id, build)
         except BaseException:
             con.execute("rollback")
@@ -125,16 +132,38 @@ def _write_built_from(con, run_id: str, build: BuildPlan) -> None:
             from staging.stg_identity__household_members;
         create or replace table {SCHEMA}.built_from (
             run_id varchar not null, fingerprint varchar not null,
-            event_ledger_id bigint not null, person_ledger_id bigint not null, status_as_of date not null);
+            event_ledger_id bigint not null, person_ledger_id bigint not null, status_as_of date not null,
+            build_id varchar not null);
     """)
-    con.execute(f"insert into {SCHEMA}.built_from values (?, ?, ?, ?, ?)",
-                [run_id, build.fingerprint, build.event_ledger_id, build.person_ledger_id, build.status_as_of])
+    con.execute(f"insert into {SCHEMA}.built_from values (?, ?, ?, ?, ?, ?)",
+                [run_id, build.fingerprint, build.event_ledger_id, build.person_ledger_id, build.status_as_of,
+                 build.build_id])
+
+
+def _write_last_build(con, build: BuildPlan) -> None:
+    """Before built_from is overwritten: an incremental build leads from the build recorded there."""
+    based_on = None
+    if not build.full_refresh:
+        earlier = con.execute(f"select * from {SCHEMA}.built_from")
+        row = dict(zip([d[0] for d in earlier.description], earlier.fetchone()))
+        based_on = row.get("build_id")  # None when recorded by a release before build ids
+    con.execute(f"create schema if not exists {SCHEMA}; "
+                f"create or replace table {LAST_BUILD} (build_id varchar not null, based_on varchar)")
+    con.execute(f"insert into {LAST_BUILD} values (?, ?)", [build.build_id, based_on])
 
 
 def forget_changes(settings: Settings) -> None:
     """Before a build: until it is recorded, nothing says what the models' rows are."""
     with warehouse.store(settings) as con:
-        con.execute(f"drop table if exists {CHANGES}; drop table if exists {CHANGED_PERSONS}")
+        con.execute(f"drop table if exists {CHANGES}; drop table if exists {CHANGED_PERSONS}; "
+                    f"drop table if exists {LAST_BUILD}")
+
+
+def last_build(con) -> tuple[str | None, str | None]:
+    """(the id of the build the models hold, the id of the build it led from), each None when unknown."""
+    if not _has_table(con, LAST_BUILD):
+        return None, None
+    return con.execute(f"select build_id, based_on from {LAST_BUILD}").fetchone()
 
 
 def last_build_changes(con) -> list[warehouse.Patch] | None:

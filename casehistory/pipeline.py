@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 from casehistory import freshness, warehouse
-from casehistory.dbt_command import run_dbt
+from casehistory.dbt_command import DbtCall, run_dbt_calls
 from casehistory.identity.decisions import DECISIONS_FILE, read_decisions
 from casehistory.identity.pseudonym import load_key
 from casehistory.identity.resolve import resolve
@@ -149,8 +149,8 @@ def link(settings: Settings, run_id: str, full: bool = False) -> dict:
 
 
 def build(settings: Settings, run_id: str, *, full_refresh: bool = False) -> dict:
-    """One `dbt build` (models and data tests) against the restricted store, then the agency feeds'
-    source freshness (casehistory/freshness.py). Incremental unless `full_refresh` or the project
+    """One `dbt build` (models and data tests) against the restricted store, then, in the same dbt
+    process, the agency feeds' source freshness (casehistory/freshness.py). Incremental unless `full_refresh` or the project
     changed (casehistory/incremental.py). dbt's unit tests check the models' logic on fixed inputs,
     not the night's data: they run in the test suite (tests/marts/test_dbt_unit_tests.py), not every
     night, as dbt advises."""
@@ -164,15 +164,18 @@ def build(settings: Settings, run_id: str, *, full_refresh: bool = False) -> dic
         detail["dbt_mode"] = tonight.reason
         (dbt_dir / "target" / "run_results.json").unlink(missing_ok=True)  # never read last night's as tonight's
         started = time.monotonic()
-        returncode = run_dbt(settings, ["build", "--exclude-resource-type", "unit_test", *tonight.dbt_args()],
-                             target=dbt_dir / "target", log_file=log_file)
+        # each agency feed's freshness too, in the same dbt process, whether or not the models built
+        feeds_check = freshness.command(settings)
+        returncode, _ = run_dbt_calls(settings, [
+            DbtCall(["build", "--exclude-resource-type", "unit_test", *tonight.dbt_args()],
+                    target=dbt_dir / "target", log_file=log_file),
+            feeds_check])
         detail.update(seconds=round(time.monotonic() - started, 1), log=str(log_file),
                       result=_dbt_result_line(log_file))
         _record_dbt_models(settings, run_id, dbt_dir / "target" / "run_results.json", detail)
         if (dbt_dir / "target" / "run_results.json").exists():
             detail["persons_recomputed"] = incremental.record(settings, run_id, tonight, dbt_dir / "target")
-        # each agency feed's freshness, kept in audit.agency_freshness whether or not the models built
-        feeds = freshness.record(settings, run_id)
+        feeds = freshness.record(settings, run_id, freshness.result(feeds_check))  # kept in audit.agency_freshness
         detail["stale_feeds"] = [f"{f.agency}: {f.status}" for f in feeds if f.is_stale]
         if returncode != 0:
             lines = log_file.read_text().splitlines()
@@ -243,7 +246,8 @@ def publish(settings: Settings, run_id: str) -> dict:
         with warehouse.store(settings) as con:  # tonight's row as of publishing goes out with it
             operations.record_pipeline_run(con, run_id, "publishing")
             patches = incremental.last_build_changes(con)
-        how = warehouse.publish(settings, patches)
+            build, based_on = incremental.last_build(con)
+        how = warehouse.publish(settings, patches, build=build, based_on=based_on)
         detail.update(tables=len(how), patched=sorted(t for t, h in how.items() if h == "patched"),
                       warehouse=str(settings.warehouse))
         return detail

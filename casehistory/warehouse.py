@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 # Schemas copied into the analyst warehouse. Everything else (ledger, quarantine with original
 # values, identity, staging, restricted) stays in the restricted store.
 PUBLISHED_SCHEMAS = ("marts", "board", "audit", "quality", "run", "ref")
+# in the published file only: the build of the store its tables were published from (publish)
+PUBLISHED_BUILD = "run.published_build"
 
 
 def duckdb_config(settings: Settings) -> dict:
@@ -113,13 +115,16 @@ class Patch:
     rows: str
 
 
-def publish(settings: Settings, patches: list[Patch] | None = None) -> dict[str, str]:
+def publish(settings: Settings, patches: list[Patch] | None = None, *, build: str | None = None,
+            based_on: str | None = None) -> dict[str, str]:
     """Build the analyst-facing schemas into a new file and swap it in. Returns how each table got
     there: "copied" whole, or "patched": with `patches`, the new file starts as a copy of the one
     published, and a patched table has only the rows its predicate names deleted and inserted again
-    from the store. A patched table is then compared with the store (row count and a hash of every
-    row); one that differs (the file published is not the last build's: a rollback, a night not
-    published) is copied whole instead, so the result is the same either way."""
+    from the store. A patched table is then compared with the store; one that differs is copied
+    whole instead, so the result is the same either way. The comparison is of the row count and a
+    hash of every row, or of the row count alone when the file published says it holds the build
+    `based_on`, the one the patches lead from (a rollback, a night not published: it does not).
+    The new file says it holds `build` (run.published_build), when that is known."""
     target = settings.warehouse
     # a run killed while publishing leaves its half-built file: never published, removed here
     for leftover in target.parent.glob(f".{target.name}.*.building*"):  # and its .wal
@@ -131,14 +136,15 @@ def publish(settings: Settings, patches: list[Patch] | None = None) -> dict[str,
     how: dict[str, str] = {}
     with store(settings) as con:
         _attach_published(con, staging_file)
+        holds_base = based_on is not None and _published_build(con) == based_on
         tables = _columns_by_table(con, con.execute("select current_database()").fetchone()[0])
         kept = _columns_by_table(con, "published")
-        for gone in sorted(set(kept) - set(tables)):
+        for gone in sorted(set(kept) - set(tables) - {PUBLISHED_BUILD}):
             con.execute(f"drop table published.{_quoted(gone)}")
         for table, columns in tables.items():
             if table in by_table and kept.get(table) == columns:
                 _patch(con, table, by_table[table].rows)
-                if _same_rows(con, table):
+                if _same_rows(con, table, every_row=not holds_base):
                     how[table] = "patched"
                     continue
                 log.warning("published %s differs from the store after patching: copied whole", table)
@@ -148,6 +154,7 @@ def publish(settings: Settings, patches: list[Patch] | None = None) -> dict[str,
             how[table] = "copied"
             pause_here("publish")
         _copy_comments(con, list(PUBLISHED_SCHEMAS))
+        _say_published_build(con, build)
         con.execute("detach published")
     keep_version(settings)
     _fsync(staging_file)  # on disk before it is swapped in, so a power cut cannot publish a torn file
@@ -190,11 +197,33 @@ def _patch(con: duckdb.DuckDBPyConnection, table: str, rows: str) -> None:
     con.execute("commit")
 
 
-def _same_rows(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    """The same rows in both, as a multiset: their count and the sum of a hash of each row."""
-    fingerprint = "select count(*), sum(hash(t)) from {} as t"
+def _same_rows(con: duckdb.DuckDBPyConnection, table: str, *, every_row: bool = True) -> bool:
+    """The same rows in both, as a multiset: their count and the sum of a hash of each row (or their
+    count alone)."""
+    fingerprint = "select count(*), sum(hash(t)) from {} as t" if every_row else "select count(*) from {}"
     return (con.execute(fingerprint.format(_quoted(table))).fetchone()
             == con.execute(fingerprint.format("published." + _quoted(table))).fetchone())
+
+
+def _published_build(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The build the attached published file says it holds."""
+    schema, table = PUBLISHED_BUILD.split(".")
+    if not con.execute("select count(*) from information_schema.tables where table_catalog = 'published' "
+                       "and table_schema = ? and table_name = ?", [schema, table]).fetchone()[0]:
+        return None
+    row = con.execute(f"select build_id from published.{_quoted(PUBLISHED_BUILD)}").fetchone()
+    return row[0] if row else None
+
+
+def _say_published_build(con: duckdb.DuckDBPyConnection, build: str | None) -> None:
+    con.execute(f"drop table if exists published.{_quoted(PUBLISHED_BUILD)}")
+    if build is not None:  # unknown: say nothing, so no later patch takes this file for a build's
+        con.execute("create schema if not exists published.run")
+        con.execute(f"create table published.{_quoted(PUBLISHED_BUILD)} as "
+                    "select ?::varchar as build_id, ?::timestamp as published_at",
+                    [build, datetime.now().replace(microsecond=0)])
+        con.execute(f"comment on table published.{_quoted(PUBLISHED_BUILD)} is 'The build of the restricted store "
+                    "this file was published from (casehistory/incremental.py: incremental.last_build).'")
 
 
 def _quoted(table: str) -> str:

@@ -84,9 +84,11 @@
 {%- endmacro %}
 
 {# on-run-end: after a known_on build, the models hold another day's rows; forget what they were
-   built from, so the next normal build rebuilds them whole (casehistory/incremental.py). #}
+   built from, so the next normal build rebuilds them whole, and which build they hold, so no file
+   published from them passes for that build's (casehistory/incremental.py). #}
 {% macro forget_incremental_state_after_known_on() -%}
     {%- if var('known_on') -%}
-    create schema if not exists incremental; drop table if exists incremental.built_from
+    create schema if not exists incremental; drop table if exists incremental.built_from;
+    drop table if exists incremental.last_build
     {%- endif -%}
 {%- endmacro %}

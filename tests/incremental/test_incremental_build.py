@@ -69,7 +69,7 @@ def _incremental_models(settings: Settings) -> list[str]:
         settings.reports_dir / "dbt" / "target" / "manifest.json") if not m.endswith(incremental.AFFECTED_MODEL)]
 
 
-PATCHED = ["marts.fct_child_events", "marts.fct_plan_status_daily"]
+PATCHED = ["marts.dim_child", "marts.fct_child_events", "marts.fct_plan_status_daily", "marts.fct_plan_transitions"]
 
 
 def _publish(settings: Settings, run_id: str) -> dict:
@@ -189,7 +189,8 @@ def test_an_incremental_night_equals_a_full_rebuild_of_the_same_ledger(tmp_path,
     models = _incremental_models(settings)
     assert {"int_event_records__current", "int_events__matched", "fct_child_events",
             "restricted_child_chronology", "int_plan_events", "int_plan_episodes", "int_lead_professional_spells",
-            "int_plan_episode_days", "fct_plan_status_daily", "int_warning_signs__persistent_school_absence",
+            "int_plan_episode_days", "fct_plan_status_daily", "fct_plan_transitions", "dim_child",
+            "int_referrals__known_at_decision", "int_warning_signs__persistent_school_absence",
             "int_warning_signs__cancelled_or_no_access_visits"} <= set(models)
     differences = _differences_from_a_full_rebuild(settings, models)
     with warehouse.store(settings, read_only=True) as con:
@@ -218,7 +219,8 @@ def test_nights_whose_run_date_moves_on_or_back_hold_the_days_a_full_rebuild_hol
         with warehouse.store(settings, read_only=True) as con:
             reached, rows = con.execute(last_day).fetchone()
         assert reached == settings.run_date
-        differences = _differences_from_a_full_rebuild(settings, ["int_plan_episode_days", "fct_plan_status_daily"])
+        differences = _differences_from_a_full_rebuild(
+            settings, ["int_plan_episode_days", "fct_plan_status_daily", "fct_plan_transitions"])
         assert differences == {}, json.dumps(differences, indent=1)
         with warehouse.store(settings, read_only=True) as con:
             assert con.execute(last_day).fetchone() == (reached, rows)

@@ -21,6 +21,7 @@ import duckdb
 import pytest
 
 from casehistory import incremental
+from casehistory import warehouse as warehouse_module  # tests here name their paths "warehouse"
 from casehistory.settings import PROJECT_ROOT
 from casehistory.synth import generate
 
@@ -29,10 +30,11 @@ pytestmark = pytest.mark.slow
 RUN_DATE = "2026-01-15"
 # Columns that say when, or in which run, something happened: a run killed and rerun differs from
 # an uninterrupted one there by design (other run ids, other clock times), and in nothing else.
-# archived_as is where the archive copy lives, which is under each warehouse's own folder.
+# archived_as is where the archive copy lives, which is under each warehouse's own folder; a build's
+# id is new for every build.
 RUN_METADATA_COLUMNS = {"run_id", "load_id", "created_run", "received_at", "first_received_at",
                         "last_received_at", "started_at", "finished_at", "created_at", "changed_at",
-                        "archived_as"}
+                        "archived_as", "build_id"}
 # Tables that log each attempt (one row per run, per step, per source load, per freshness check, and what is
 # built on them): a killed run's finished steps are in them, as they should be, so they are not
 # compared. (audit.agency_freshness also holds hours since a feed was received: the clock's time.)
@@ -40,7 +42,9 @@ ATTEMPT_LOGS = {"run.steps", "ledger.loads", "staging.stg_ledger__loads", "audit
                 "quality.check_results", "audit.agency_freshness", "run.dbt_models", "run.pipeline_runs",
                 "ledger.runs", "staging.stg_ledger__runs",
                 # what the last build recomputed: a rerun's build is incremental, an uninterrupted first one is not
-                incremental.CHANGES, incremental.CHANGED_PERSONS}
+                incremental.CHANGES, incremental.CHANGED_PERSONS, incremental.LAST_BUILD,
+                # and which build a published file holds
+                warehouse_module.PUBLISHED_BUILD}
 
 
 def _start(extracts: Path, reviews: Path, warehouse: Path, run_id: str, pause: str | None,

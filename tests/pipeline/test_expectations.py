@@ -126,7 +126,8 @@ def test_duckdb_frames_get_the_dtypes_gx_compares_vectorised():
 
 def test_frames_read_through_arrow_hold_what_duckdbs_own_reader_gives():
     """The runner reads frames through Arrow (much faster for text); what GX then sees must be
-    what DuckDB's .df() gives: nulls in integers, booleans and dates kept, decimals as floats."""
+    what DuckDB's .df() gives: nulls in integers, booleans and dates kept, decimals as floats; text
+    in pandas' Arrow-backed string dtype."""
     import pandas as pd
 
     query = """select * from (values
@@ -137,6 +138,8 @@ def test_frames_read_through_arrow_hold_what_duckdbs_own_reader_gives():
     con = duckdb.connect()
     expected = _comparable_dtypes(con.execute(query).df())
     got = _comparable_dtypes(_frame(con.execute(query).arrow()))
+    assert got["s"].dtype == pd.StringDtype("pyarrow") and got["s"].isna().tolist() == [False, True, False]
+    expected["s"] = expected["s"].astype(pd.StringDtype("pyarrow"))  # text: Arrow-backed, a null is pd.NA
     pd.testing.assert_frame_equal(got.drop(columns="far"), expected.drop(columns="far"))
     # a date before 1677 has no nanosecond form: it stays at the unit each reader gives, same days
     pd.testing.assert_series_equal(got["far"].astype("datetime64[us]"), expected["far"].astype("datetime64[us]"))

@@ -168,3 +168,42 @@ def test_a_table_gone_from_the_store_is_gone_from_the_patched_file(tmp_path):
     assert how == {"marts.fct_child_events": "patched"}
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         assert con.execute("select table_name from information_schema.tables").fetchall() == [("fct_child_events",)]
+
+
+def test_a_file_that_holds_the_build_the_patches_lead_from_is_compared_by_row_count_alone(tmp_path):
+    """A file published from build b1 says so; tonight's patches lead from b1, so each patched
+    table's rows need not all be hashed again: its row count is compared, and a count that differs
+    still makes it copied whole. A file that does not hold that build has every row compared."""
+    settings = Settings(extracts=tmp_path, warehouse=tmp_path / "wh.duckdb")
+    _events_store(settings)
+    warehouse.publish(settings, build="b1")
+    assert [r[0] for r in _published_rows(settings, warehouse.PUBLISHED_BUILD)] == ["b1"]
+    with warehouse.store(settings) as con:  # a change no build described, the row count kept
+        con.execute("update marts.fct_child_events set event_type = 'referral' where child_key = 3")
+    patch = [warehouse.Patch("marts.fct_child_events", "child_key = 2")]
+
+    how = warehouse.publish(settings, patch, build="b2", based_on="b0")  # the file holds b1, not b0
+    assert how["marts.fct_child_events"] == "copied"  # every row compared: the change found
+    assert (3, 0, "referral") in _published_rows(settings, "marts.fct_child_events")
+    assert [r[0] for r in _published_rows(settings, warehouse.PUBLISHED_BUILD)] == ["b2"]
+
+    with warehouse.store(settings) as con:
+        con.execute("update marts.fct_child_events set event_type = 'visit' where child_key = 3")
+    how = warehouse.publish(settings, patch, build="b3", based_on="b2")
+    assert how["marts.fct_child_events"] == "patched"  # the count alone: what no build did is not looked for
+    assert (3, 0, "referral") in _published_rows(settings, "marts.fct_child_events")
+
+    with warehouse.store(settings) as con:  # a row more than the patch accounts for
+        con.execute("insert into marts.fct_child_events values (4, 0, 'visit')")
+    how = warehouse.publish(settings, patch, build="b4", based_on="b3")
+    assert how["marts.fct_child_events"] == "copied"
+    assert _published_rows(settings, "marts.fct_child_events").count((4, 0, "visit")) == 2
+
+
+def test_a_file_from_an_unknown_build_says_nothing_of_one(tmp_path):
+    settings = Settings(extracts=tmp_path, warehouse=tmp_path / "wh.duckdb")
+    _events_store(settings)
+    warehouse.publish(settings, build="b1")
+    warehouse.publish(settings)  # a build that was not recorded, a known_on build
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        assert ("published_build",) not in con.execute("select table_name from information_schema.tables").fetchall()

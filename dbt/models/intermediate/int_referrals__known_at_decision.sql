@@ -14,12 +14,15 @@
     ed_attendances_12m   emergency department attendances in those 12 months
     school_absences_12m  school absence records in those 12 months (not the census codes that
                          are not absence: outcome not_counted)
-  Restricted (person_id).
+  Restricted (person_id). Incremental by child: a referral's row reads only its child's records
+  (macros/incremental_persons.sql).
 */
+{{ config(materialized='incremental', incremental_strategy='affected_persons', affected_key='child_key',
+          on_schema_change='fail', full_refresh=incremental_full_refresh()) }}
 with referrals as (
     select event_id as referral_id, child_key, event_date as decision_date, event_seq
     from {{ ref('fct_child_events') }}
-    where event_type = 'referral' and not via_household
+    where event_type = 'referral' and not via_household and {{ only_affected_persons('child_key', 'person_key') }}
 ),
 
 known as (
@@ -90,6 +93,7 @@ counts as (
 
 select
     referrals.referral_id,
+    referrals.child_key,
     referrals.decision_date,
     coalesce(counts.previous_referrals, 0) as previous_referrals,
     coalesce(open_plans.open_plans, 0) as open_plans,

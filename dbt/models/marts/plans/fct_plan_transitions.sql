@@ -4,9 +4,16 @@
   transition_date is the first day at the new level: for an end, the plan's end_date (the first
   day without it). direction: start (from no plan), end (to no plan), step_up, step_down.
   Plans still open on the status date have no end.
+  Incremental like the daily table it reads (macros/incremental_persons.sql): the affected
+  children's transitions, and every child's after days_kept_through(). A transition on day T
+  depends only on the days T-1 onwards, so those come from the days from days_kept_through().
 */
+{{ config(materialized='incremental', incremental_strategy='affected_persons', affected_key='child_key',
+          day_column='transition_date', on_schema_change='fail', full_refresh=incremental_full_refresh()) }}
 with daily as (
     select child_key, status_date, highest_level from {{ ref('fct_plan_status_daily') }}
+    where {{ only_affected_persons('child_key', 'person_key') }}
+    {%- if is_incremental() %} or status_date >= {{ days_kept_through() }}{% endif %}
 ),
 
 marked as (
@@ -46,3 +53,4 @@ select
         else 'step_down'
     end as direction
 from changes
+where {{ only_affected_persons('child_key', 'person_key', day_column='transition_date') }}
