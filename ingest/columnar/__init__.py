@@ -41,8 +41,8 @@ FORMATS = ("csv", "json", "jsonl")
 # second whatever the file's size (a 700 KB CSV of 5,000 rows takes as long either way).
 MIN_BYTES = 1 << 20
 # the tables a staged file keeps until its append (RAW and the lookups are SqlMapping's)
-_STAGED = ("_events", "_persons_kept", "_duplicates", "_flagged", "_excluded", "_event_keys", "_person_last",
-           "_raw_persons")
+_STAGED = ("_events", "_persons_kept", "_duplicates", "_keys", "_flagged", "_excluded", "_event_keys",
+           "_person_last", "_raw_persons")
 
 
 class Staged:
@@ -82,7 +82,10 @@ def stage(con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, file_row
         outcomes = RowOutcomes(spec, provenance_of(spec, path, file_row))
         for row in raw.bad_rows:
             outcomes.unreadable(SINGLE_TABLE, row)
-        con.execute(f"create or replace temp table _flagged as select row_number from {mapping.rows()} m where flagged")
+        # one evaluation of the mapping over every row gives the rows it flags and the others' record ids
+        keys = "".join(f", e{k}_wanted, e{k}_record_id" for k in range(len(table.events)))
+        con.execute(f"create or replace temp table _keys as select row_number, flagged, agency{keys} from {mapping.rows()} m")
+        con.execute("create or replace temp table _flagged as select row_number from _keys where flagged")
         mapper_persons = _rows_for_the_mapper(con, raw, mapping, mapper, outcomes)
         _duplicates(con, mapping, outcomes)
         con.execute("create or replace temp table _excluded as select row_number from _flagged "
@@ -219,9 +222,10 @@ def _duplicates(con: duckdb.DuckDBPyConnection, mapping: SqlMapping, outcomes: R
     as the row path does (FirstSeen over the rows that share a record id, in file order)."""
     unflagged = "r.row_number not in (select row_number from _flagged)"
     keys = [f"select row_number, {k} as event_index, agency, e{k}_record_id as record_id "
-            f"from {mapping.rows(unflagged)} m where e{k}_wanted" for k in range(len(mapping.table.events))]
+            f"from _keys where flagged is not true and e{k}_wanted" for k in range(len(mapping.table.events))]
     keys.append("select row_number, event_index, agency, record_id from _events")
     con.execute("create or replace temp table _event_keys as " + " union all ".join(keys))
+    con.execute("drop table _keys")
     rows = con.execute("""
         with repeated as (select agency, record_id from _event_keys group by all having count(distinct row_number) > 1)
         select row_number, any_value(agency), list((agency, record_id) order by event_index)

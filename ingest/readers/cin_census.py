@@ -13,10 +13,14 @@ against the date of birth) and the keys of the elements it sits in (CINreferralD
 episode, CPPstartDate for a plan), so record ids are stable across yearly files. The locator is
 the XPath of the element, e.g. /Message/Children/Child[3]/CINdetails[2]/Assessments[1].
 
-The reader streams: one Child at a time (iterparse, each Child cleared once read), so a file of
-any size needs the memory of one child; each table is one pass over the file. Parsing goes through
-defusedxml with DTDs forbidden: a file with a DTD (the only way to declare entities, internal or
-external) is rejected as unsafe_xml before anything is expanded or fetched.
+The reader streams: one Child at a time (iterparse, each Child cleared once read). One pass over
+the file makes every table's rows of each child: the table being read hands its rows on, the tables
+after it keep theirs until they are read, up to BUFFERED_ROWS rows in all; past that the last
+tables kept give theirs up and are read by a pass of their own, which keeps rows for the tables
+after it in the same way. So a file of any size needs the memory of one child and BUFFERED_ROWS
+rows (about 11 MB), and a file whose rows fit (some 7,000 children) is parsed once. Parsing goes
+through defusedxml with DTDs forbidden: a file with a DTD (the only way to declare entities,
+internal or external) is rejected as unsafe_xml before anything is expanded or fetched.
 """
 
 from __future__ import annotations
@@ -165,29 +169,33 @@ def _unsafe(exc: DefusedXmlException) -> FileRejected:
 
 def children(path: Path) -> Iterator[tuple[int, ET.Element]]:
     """Each Message/Children/Child with its position (1-based), cleared once the caller moves on."""
-    stack: list[str] = []
+    depth = 0
+    path_tags = ["", "", ""]  # the local tags of the open elements down to a Child (deeper ones are not named)
     container: ET.Element | None = None
     n = 0
     with path.open("rb") as handle:
         try:
             for event, element in _iterparse(handle, ("start", "end")):
                 if event == "start":
-                    stack.append(_local(element.tag))
-                    if len(stack) == 1 and stack[0] != ROOT:
-                        raise FileRejected("wrong_structure", f"the root element is <{stack[0]}>, not <{ROOT}>: "
-                                                              "not a CIN census file")
-                    if stack == [ROOT, "Children"]:
-                        container = element
+                    depth += 1
+                    if depth <= 3:
+                        tag = path_tags[depth - 1] = _local(element.tag)
+                        if depth == 1 and tag != ROOT:
+                            raise FileRejected("wrong_structure", f"the root element is <{tag}>, not <{ROOT}>: "
+                                                                  "not a CIN census file")
+                        if depth == 2 and tag == "Children":
+                            container = element
                     continue
-                if stack == [ROOT, "Children", "Child"]:
+                if depth == 3 and path_tags[1] == "Children" and path_tags[2] == "Child":
                     n += 1
                     for sub in element.iter():  # namespaced files read like plain ones
-                        sub.tag = _local(sub.tag)
+                        if "}" in sub.tag:
+                            sub.tag = _local(sub.tag)
                     yield n, element
                     element.clear()
                     if container is not None:
                         container.remove(element)  # nothing of a read child stays in memory
-                stack.pop()
+                depth -= 1
         except DefusedXmlException as exc:
             raise _unsafe(exc) from None
         except ET.ParseError as exc:
@@ -210,22 +218,63 @@ def check_prolog(path: Path) -> None:
     raise FileRejected("empty", "the file has no XML element")
 
 
-def _rows(path: Path, table: CinTable) -> Iterator[RawRow]:
-    n = 0
-    for i, child in children(path):
-        found = child.find("ChildIdentifiers")
-        ids = {c: None for c in IDENTIFIERS}
-        if found is not None:
-            ids.update(leaves(found))
-        at = f"/{ROOT}/Children/Child[{i}]"
-        for locator, values in table.extract(child, at, ids):
-            n += 1
-            yield RawRow(n, locator, {**{c: None for c in table.columns}, **values})
+# rows kept for the tables after the one being read (about 550 bytes each): bounds a file's memory
+BUFFERED_ROWS = 20_000
+
+
+class _Passes:
+    """The tables' rows, made by as few passes over the file as BUFFERED_ROWS allows (module docstring)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.kept: dict[int, tuple[list[RawRow], FileRejected | None]] = {}  # table -> rows, and the error after them
+        self.started: set[int] = set()
+
+    def rows(self, first: int) -> Iterator[RawRow]:
+        """TABLES[first]'s rows: kept by an earlier pass, or from a pass of its own that keeps the rows
+        of the later tables no pass has kept."""
+        self.started.add(first)
+        if first in self.kept:
+            rows, error = self.kept.pop(first)
+            yield from rows
+            if error is not None:
+                raise error
+            return
+        keeping: dict[int, list[RawRow]] = {k: [] for k in range(first + 1, len(TABLES))
+                                            if k not in self.kept and k not in self.started}
+        empty = {k: {c: None for c in TABLES[k].columns} for k in (first, *keeping)}
+        counts = dict.fromkeys(empty, 0)
+        try:
+            for i, child in children(self.path):
+                found = child.find("ChildIdentifiers")
+                ids = {c: None for c in IDENTIFIERS}
+                if found is not None:
+                    ids.update(leaves(found))
+                at = f"/{ROOT}/Children/Child[{i}]"
+                for locator, values in TABLES[first].extract(child, at, ids):
+                    counts[first] += 1
+                    yield RawRow(counts[first], locator, {**empty[first], **values})
+                for k, kept in keeping.items():
+                    for locator, values in TABLES[k].extract(child, at, ids):
+                        counts[k] += 1
+                        kept.append(RawRow(counts[k], locator, {**empty[k], **values}))
+                while keeping and sum(map(len, keeping.values())) > BUFFERED_ROWS:
+                    keeping.popitem()  # the last table kept is left to a pass of its own
+        except FileRejected as exc:  # a file broken part way: each table kept ends where it broke, as alone it would
+            self._keep(keeping, exc)
+            raise
+        self._keep(keeping, None)
+
+    def _keep(self, keeping: dict[int, list[RawRow]], error: FileRejected | None) -> None:
+        for k, rows in keeping.items():
+            if k not in self.started:  # read meanwhile by a pass of its own
+                self.kept[k] = (rows, error)
 
 
 def read_cin_census(path: Path, spec: SourceSpec) -> list[Table]:
     check_prolog(path)
-    return [Table(t.columns, _rows(path, t), name=t.name, where=f"element {t.element}") for t in TABLES]
+    passes = _Passes(path)
+    return [Table(t.columns, passes.rows(k), name=t.name, where=f"element {t.element}") for k, t in enumerate(TABLES)]
 
 
 # ---- recognising a CIN census file ------------------------------------------------------------------

@@ -171,3 +171,37 @@ def test_only_cin_census_files_are_sniffed_as_such(tmp_path):
     assert not sniff_cin_census(tmp_path / "other.xml")
     (tmp_path / "cin.csv").write_text("LAchildID\n1\n")
     assert not sniff_cin_census(tmp_path / "cin.csv")
+
+
+def _every_row(path: Path) -> list:
+    return [(t.name, r.row_number, r.locator, list(r.values.items()))
+            for t in read(path, registry()["cin_census"]) for r in t.rows]
+
+
+# with no buffer only the tables without rows (no CINPlanDates, no Section47 here) share a pass
+@pytest.mark.parametrize("buffered, passes", [(10_000, 1), (4, 4), (0, 5)])
+def test_the_tables_share_passes_over_the_file_as_far_as_the_buffer_allows(tmp_path, monkeypatch, buffered, passes):
+    from ingest.readers import cin_census
+
+    path = cin_file(tmp_path / "cin.xml", *(child_xml(f"C{i}", assessments=i % 3, reviews=i % 2) for i in range(6)))
+    expected = _every_row(path)
+    parsed = []
+    monkeypatch.setattr(cin_census, "BUFFERED_ROWS", buffered)
+    monkeypatch.setattr(cin_census, "children", lambda p: parsed.append(p) or children(p))
+    assert _every_row(path) == expected  # the same rows, numbers and locators, whichever pass made them
+    assert len(parsed) == passes
+
+
+def test_a_file_broken_part_way_ends_every_table_where_it_broke(tmp_path):
+    whole = cin_file(tmp_path / "cin.xml", *(child_xml(f"C{i}", reviews=1) for i in range(4)))
+    text = whole.read_text()
+    cut = tmp_path / "cut.xml"
+    cut.write_text(text[:text.index("<Child>", text.index("C2"))])  # children 1 to 3, then the file stops
+    for table in read(cut, registry()["cin_census"]):
+        rows = []
+        with pytest.raises(FileRejected) as err:
+            rows.extend(table.rows)
+        assert err.value.reason == "unreadable"
+        # every table the children have (they have no CINPlanDates or Section47) has their rows, then the error
+        assert {r.locator.split("/")[3] for r in rows} == (
+            set() if table.name in ("cin_plans", "section47") else {"Child[1]", "Child[2]", "Child[3]"}), table.name
