@@ -15,6 +15,10 @@
   day_column='<its date column>': for the persons not affected it keeps the days up to
   days_kept_through() and adds the later ones ({{ first_day_to_compute(...) }} starts their
   series there), so a night adds a day's rows, not six years'.
+
+  A model of runs of a plan's days (a run still going on changes as days are added) sets
+  open_plan_type='<plan type>' and day_column='<the date of its rows>': it recomputes the children
+  with that plan open on days_kept_through() or later ({{ children_with_plan_open_since(...) }}).
 #}
 
 {# A known_on build is as of another day: never merged into tonight's rows. #}
@@ -65,9 +69,18 @@
     {%- endif -%}
 {%- endmacro %}
 
+{# The children with a plan of `plan_type` open on days_kept_through() or after: the unaffected
+   children whose runs of plan days can go on (or, on a night dated back, be cut short) tonight.
+   A child whose plans all closed before then keeps every day as it was, so every run. #}
+{% macro children_with_plan_open_since(plan_type) -%}
+    select child_key from {{ ref('int_plan_episode_days') }}
+    where plan_type = '{{ plan_type }}' and status_date >= {{ days_kept_through() }}
+{%- endmacro %}
+
 {# incremental_strategy='affected_persons': delete the affected persons' rows (those of a person
-   merged away or split off included, who get no new rows), and with day_column every row after
-   days_kept_through(); then insert the recomputed ones. #}
+   merged away or split off included, who get no new rows), with day_column every row after
+   days_kept_through(), and with open_plan_type the children with such a plan open since; then
+   insert the recomputed ones. #}
 {% macro get_incremental_affected_persons_sql(arg_dict) -%}
     {%- set key = config.require('affected_key') -%}
     {%- set day_column = config.get('day_column') -%}
@@ -78,6 +91,9 @@
        or {{ key }} in (select {{ affected_column }} from {{ ref('int_incremental__affected_persons') }})
        {%- if day_column %}
        or {{ day_column }} > {{ days_kept_through() }}
+       {%- endif %}
+       {%- if config.get('open_plan_type') %}
+       or {{ key }} in ({{ children_with_plan_open_since(config.get('open_plan_type')) }})
        {%- endif %};
     insert into {{ arg_dict['target_relation'] }} ({{ columns }})
     select {{ columns }} from {{ arg_dict['temp_relation'] }}

@@ -17,9 +17,10 @@ import csv
 import json
 import shutil
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from casehistory import incremental, pipeline, warehouse
@@ -191,7 +192,7 @@ def test_an_incremental_night_equals_a_full_rebuild_of_the_same_ledger(tmp_path,
             "restricted_child_chronology", "int_plan_events", "int_plan_episodes", "int_lead_professional_spells",
             "int_plan_episode_days", "fct_plan_status_daily", "fct_plan_transitions", "dim_child",
             "int_referrals__known_at_decision", "int_warning_signs__persistent_school_absence",
-            "int_warning_signs__cancelled_or_no_access_visits"} <= set(models)
+            "int_warning_signs__cancelled_or_no_access_visits", "int_warning_signs__lead_professional"} <= set(models)
     differences = _differences_from_a_full_rebuild(settings, models)
     with warehouse.store(settings, read_only=True) as con:
         reached = con.execute("select count(*) from intermediate.int_household_events where record_id = 'C99999901'")
@@ -202,14 +203,23 @@ def test_an_incremental_night_equals_a_full_rebuild_of_the_same_ledger(tmp_path,
 def test_nights_whose_run_date_moves_on_or_back_hold_the_days_a_full_rebuild_holds(tmp_path, run_date):
     """Plan status runs up to the run date: a later night adds the days since for every child
     without recomputing the rest, and a night dated earlier (a rerun of a past night) drops the
-    days after its date."""
+    days after its date. An early help plan opened 50 days before the first night and never given a
+    lead professional is a run of days that goes on (and is cut short) with the run date."""
     demo = generate(tmp_path / "demo", children=40, seed=3)
+    unled_start = run_date - timedelta(days=50)
+    _add_early_help_start(demo.extracts, unled_start)
     settings = Settings(extracts=demo.extracts, warehouse=tmp_path / "out" / "warehouse.duckdb", run_date=run_date)
     _night(settings, "night1")
     _publish(settings, "night1")
     last_day = "select max(status_date), count(*) from marts.fct_plan_status_daily"
+    # the run's sign, dated its 28th day (lead_professional_missing_days); its evidence counts the days so far
+    unled = ("select evidence from intermediate.int_warning_signs__lead_professional "
+             "where sign = 'lead_professional_missing' and sign_date = ?")
+    sign_date = unled_start + timedelta(days=27)
     with warehouse.store(settings, read_only=True) as con:
         assert con.execute(last_day).fetchone()[0] == run_date  # plans are open on the run date
+        assert con.execute(unled, [sign_date]).fetchall() == [
+            (f"early help plan without a lead professional for 51 days from {unled_start}",)]
 
     for n, days in enumerate((9, -20), start=2):
         settings = replace(settings, run_date=run_date + timedelta(days=days))
@@ -218,12 +228,32 @@ def test_nights_whose_run_date_moves_on_or_back_hold_the_days_a_full_rebuild_hol
         assert _publish(settings, f"night{n}")["patched"] == PATCHED  # the days after the kept ones replaced
         with warehouse.store(settings, read_only=True) as con:
             reached, rows = con.execute(last_day).fetchone()
+            evidence = con.execute(unled, [sign_date]).fetchall()
         assert reached == settings.run_date
+        unled_days = (settings.run_date - unled_start).days + 1  # 60 days on, 31 back
+        assert evidence == [(f"early help plan without a lead professional for {unled_days} days from {unled_start}",)]
         differences = _differences_from_a_full_rebuild(
-            settings, ["int_plan_episode_days", "fct_plan_status_daily", "fct_plan_transitions"])
+            settings, ["int_plan_episode_days", "fct_plan_status_daily", "fct_plan_transitions",
+                       "int_warning_signs__lead_professional"])
         assert differences == {}, json.dumps(differences, indent=1)
         with warehouse.store(settings, read_only=True) as con:
             assert con.execute(last_day).fetchone() == (reached, rows)
+
+
+def _add_early_help_start(extracts: Path, day: date) -> None:
+    """A second early help extract: a new early help episode of the first file's first child,
+    starting on `day`, with no lead professional named."""
+    first = openpyxl.load_workbook(next(extracts.glob("EarlyHelp_Activity_*.xlsx")), read_only=True)
+    header, row = list(first["Activity"].iter_rows(max_row=2, values_only=True))
+    first.close()
+    values = {**dict(zip(header, row)), "Activity ID": "A9999901", "Activity Type": "EH Episode Start",
+              "Activity Date": datetime.combine(day, datetime.min.time()), "Outcome": None, "Comments": None}
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Activity"
+    sheet.append(header)
+    sheet.append([values[h] for h in header])
+    book.save(extracts / f"EarlyHelp_Activity_{day:%b%Y}.xlsx")
 
 
 def test_a_known_on_build_makes_the_next_night_rebuild_everything(tmp_path, run_date):

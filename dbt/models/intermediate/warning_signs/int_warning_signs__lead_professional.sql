@@ -2,11 +2,19 @@
 -- warning_signs.lead_professional_missing_days days in a row; dated the day that many had passed.
 -- lead_professional_doubled: an early help plan with two or more lead professionals named at once;
 -- dated the first day of each such run. (Spells: int_lead_professional_spells.)
+-- Incremental (macros/incremental_persons.sql): a night recomputes the affected children and the
+-- children with an early help plan open since the last build (a run may go on, and its evidence
+-- counts its days); a sign is dated within its run, so one dated after the kept days is redone.
+{{ config(materialized='incremental', incremental_strategy='affected_persons', affected_key='child_key',
+          day_column='sign_date', open_plan_type='early_help', on_schema_change='fail',
+          full_refresh=incremental_full_refresh()) }}
 {%- set missing_days = var('warning_signs')['lead_professional_missing_days'] %}
 with days as (
     select plan_episode_id, child_key, status_date, lead_professional_count
     from {{ ref('int_plan_episode_days') }}
     where plan_type = 'early_help'
+        and ({{ only_affected_persons('child_key', 'person_key') }}
+        {%- if is_incremental() %} or child_key in ({{ children_with_plan_open_since('early_help') }}){% endif %})
 ),
 
 runs as (
