@@ -27,13 +27,16 @@
 {%- endmacro %}
 
 {# The model's filter: the affected persons' rows, and rows with no person yet (always redone);
-   with day_column, every person's days after days_kept_through() too. #}
+   with day_column, every person's days after days_kept_through() too; in a model with
+   open_plan_type, the children with such a plan open since. #}
 {% macro only_affected_persons(column, affected_column='person_id', day_column=none) -%}
     {#- referenced whatever the mode, so dbt always builds the affected set first -#}
     {%- set affected = ref('int_incremental__affected_persons') -%}
+    {%- set open_plan_type = config.get('open_plan_type') -%}
     {%- if is_incremental() -%}
     ({{ column }} is null or {{ column }} in (select {{ affected_column }} from {{ affected }})
-     {%- if day_column %} or {{ day_column }} > {{ days_kept_through() }}{% endif %})
+     {%- if day_column %} or {{ day_column }} > {{ days_kept_through() }}{% endif %}
+     {%- if open_plan_type %} or {{ column }} in ({{ children_with_plan_open_since(open_plan_type) }}){% endif %})
     {%- else -%}
     true
     {%- endif -%}

@@ -13,8 +13,7 @@ with days as (
     select plan_episode_id, child_key, status_date, lead_professional_count
     from {{ ref('int_plan_episode_days') }}
     where plan_type = 'early_help'
-        and ({{ only_affected_persons('child_key', 'person_key') }}
-        {%- if is_incremental() %} or child_key in ({{ children_with_plan_open_since('early_help') }}){% endif %})
+        and {{ only_affected_persons('child_key', 'person_key') }}
 ),
 
 runs as (
