@@ -50,7 +50,7 @@ class Check:
 class Suite:
     name: str
     description: str
-    sql: str  # the frame to validate: only the columns the checks need (parameters: module docstring)
+    sql: str  # the rows to validate (parameters: module docstring); the runner keeps the columns the checks read
     group: str = "plausibility"  # one of GROUPS
     checks: list[Check] = field(default_factory=list)
     requires: str | None = None  # schema.table the suite reads that another branch/model may not have built yet

@@ -143,3 +143,22 @@ def test_frames_read_through_arrow_hold_what_duckdbs_own_reader_gives():
     pd.testing.assert_frame_equal(got.drop(columns="far"), expected.drop(columns="far"))
     # a date before 1677 has no nanosecond form: it stays at the unit each reader gives, same days
     pd.testing.assert_series_equal(got["far"].astype("datetime64[us]"), expected["far"].astype("datetime64[us]"))
+
+
+def test_a_suite_reads_only_the_columns_its_checks_read_and_a_missing_one_still_fails(tmp_path):
+    from expectations.suites import Check, Suite
+    import great_expectations.expectations as gxe
+
+    settings = _settings(tmp_path)
+    _events_table(settings, GOOD_EVENTS)
+    # a column no check reads is never computed: were it, error() would fail the query
+    suite = Suite(name="narrowed", description="probe",
+                  sql="select event_id, error('computed a column no check reads') as note from marts.fct_child_events",
+                  checks=[Check("ids_present", "completeness", "error", "probe",
+                                lambda c: gxe.ExpectColumnValuesToNotBeNull(column="event_id")),
+                          Check("missing_column", "completeness", "error", "probe",
+                                lambda c: gxe.ExpectColumnValuesToNotBeNull(column="not_in_the_query"))])
+    outcome = run_suites(settings, "run1", [suite])
+    by_check = {r["check_name"]: r for r in outcome.results}
+    assert by_check["ids_present"]["outcome"] == "passed" and by_check["ids_present"]["element_count"] == 3
+    assert by_check["missing_column"]["outcome"] == "failed"
