@@ -78,7 +78,7 @@ def prepare(settings: Settings, run_id: str) -> dict[str, list[str]]:
     with _step(settings, run_id, "prepare") as detail:
         registry = load_registry(settings.sources_dir)
         reviews = load_reviews(settings.reviews) if settings.reviews else []
-        found = discover(settings.extracts, registry, loaded_before=_loaded_before(settings))
+        found = discover(settings.extracts, registry, *_loaded_before(settings))
         with warehouse.store(settings) as con:
             ledger.ensure_schema(con)
             record_run(con, run_id, settings.run_date)
@@ -94,15 +94,16 @@ def prepare(settings: Settings, run_id: str) -> dict[str, list[str]]:
         return {source: [str(p) for p in paths] for source, paths in found.by_source.items()}
 
 
-def _loaded_before(settings: Settings) -> dict[str, str]:
-    """checksum -> source of every file already loaded (by one source only), so prepare need not
-    read their content again to recognise them."""
+def _loaded_before(settings: Settings) -> tuple[dict[str, str], dict[tuple[str, int, int], str]]:
+    """checksum -> source of every file already loaded (by one source only), and the same by stamp
+    for those unchanged since, so prepare need not read their content again to recognise them."""
     if not settings.store.exists():
-        return {}
+        return {}, {}
     with warehouse.store(settings) as con:
         ledger.ensure_schema(con)
-        return dict(con.execute("""select checksum, min(source) from ledger.files where status = 'loaded'
-                                   group by checksum having count(distinct source) = 1""").fetchall())
+        return (dict(con.execute("""select checksum, min(source) from ledger.files where status = 'loaded'
+                                    group by checksum having count(distinct source) = 1""").fetchall()),
+                ledger.unchanged_since_loaded(con))
 
 
 def _record_unmatched(con, run_id: str, path: Path, why: str) -> None:
@@ -114,7 +115,7 @@ def _record_unmatched(con, run_id: str, path: Path, why: str) -> None:
         ledger.record_file(con, {
             "load_id": f"{run_id}/{UNMATCHED}", "source": UNMATCHED, "file_name": path.name,
             "file_path": str(path), "checksum": checksum, "size_bytes": stat.st_size,
-            "modified_at": datetime.fromtimestamp(stat.st_mtime).replace(microsecond=0),
+            "modified_at": datetime.fromtimestamp(stat.st_mtime).replace(microsecond=0), "modified_ns": stat.st_mtime_ns,
             "received_at": ledger.now(), "status": "rejected", "reason": why.split(":")[0], "detail": why})
 
 

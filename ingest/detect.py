@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from ingest.load import sha256
+from ingest.load import sha256, stamp
 from ingest.readers import SNIFFERS
 from ingest.registry import Registry
 
@@ -29,16 +29,21 @@ def list_files(folder: Path) -> list[Path]:
     )
 
 
-def discover(folder: Path, registry: Registry, loaded_before: Mapping[str, str] | None = None) -> Discovery:
-    """loaded_before: checksum -> source of files already loaded. Such a file goes to that source
-    without its content being read again (reading a workbook's sheets to recognise it is the
-    costliest part of a quiet night); any other file, a changed one included, is recognised anew."""
+def discover(folder: Path, registry: Registry, loaded_before: Mapping[str, str] | None = None,
+             unchanged: Mapping[tuple[str, int, int], str] | None = None) -> Discovery:
+    """loaded_before: checksum -> source of files already loaded; unchanged: the same for loaded
+    files whose stamp (ingest.load.stamp) still stands for their content. Such a file goes to that
+    source without its content being read again (reading a workbook's sheets to recognise it is the
+    costliest part of a quiet night, hashing every file the next); any other file, a changed one
+    included, is recognised anew."""
     found = Discovery(by_source={spec.source: [] for spec in registry})
     if not folder.is_dir():
         raise FileNotFoundError(f"extracts folder {folder} does not exist")
     known = {spec.source for spec in registry}
     for path in list_files(folder):
-        before = loaded_before.get(sha256(path)) if loaded_before else None
+        before = (unchanged or {}).get(stamp(path))
+        if before is None and loaded_before:
+            before = loaded_before.get(sha256(path))
         source, why = (before, "loaded before") if before in known else match(path, registry)
         if source is None:
             found.unmatched.append((path, why))

@@ -41,6 +41,7 @@ create table if not exists ledger.files (
     status varchar not null, reason varchar, detail varchar,
     rows_read bigint, rows_loaded bigint, rows_quarantined bigint, events_added bigint, persons_added bigint,
     archived_as varchar);
+alter table ledger.files add column if not exists modified_ns bigint;  -- stores made before it was recorded
 create table if not exists ledger.event_records (
     ledger_id bigint primary key, source varchar not null, agency varchar not null, record_id varchar not null,
     version integer not null, supersedes bigint, content_hash varchar not null,
@@ -77,7 +78,7 @@ EVENT_KEY = ("source", "agency", "record_id")
 PERSON_KEY = ("source", "agency", "subject_ref")
 FILE_COLUMNS = ["load_id", "source", "file_name", "file_path", "checksum", "size_bytes", "modified_at",
                 "received_at", "status", "reason", "detail", "rows_read", "rows_loaded", "rows_quarantined",
-                "events_added", "persons_added", "archived_as"]
+                "events_added", "persons_added", "archived_as", "modified_ns"]
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -183,6 +184,30 @@ def append_versions(con: duckdb.DuckDBPyConnection, table: str, incoming: str, c
             ) c on {join}
             where c.content_hash is distinct from i.content_hash""", {"source": source})
     return con.execute(f"select count(*) from ledger.{table}").fetchone()[0] - before
+
+
+# A loaded file's stamp (path, size, modification time in ns) stands for its content while the
+# stamp is unchanged, as git's index does, so a quiet night need not read every file again. Only
+# when the file was last modified 2 s or more before it was loaded: a file rewritten within the
+# same clock tick as the copy that was read would otherwise keep a stamp that no longer fits it.
+_STAMP_STANDS = ("status = 'loaded' and modified_ns is not null "
+                 "and received_at >= modified_at + interval 2 second")
+
+
+def unchanged_since_loaded(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, int, int], str]:
+    """(path, size, modification ns) -> source of every file loaded (by one source only) whose
+    stamp still stands for its content (_STAMP_STANDS)."""
+    return {(path, size, ns): source for path, size, ns, source in con.execute(
+        f"""select file_path, size_bytes, modified_ns, min(source) from ledger.files where {_STAMP_STANDS}
+            group by all having count(distinct source) = 1""").fetchall()}
+
+
+def loaded_unchanged(con: duckdb.DuckDBPyConnection, source: str, stamp: tuple[str, int, int]) -> bool:
+    """The source loaded this file, and it has not changed since (_STAMP_STANDS)."""
+    return con.execute(
+        f"""select count(*) > 0 from ledger.files
+            where source = ? and file_path = ? and size_bytes = ? and modified_ns = ? and {_STAMP_STANDS}""",
+        [source, *stamp]).fetchone()[0]
 
 
 def already_loaded(con: duckdb.DuckDBPyConnection, source: str, checksum: str) -> bool:

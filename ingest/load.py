@@ -68,6 +68,12 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def stamp(path: Path) -> tuple[str, int, int]:
+    """Where a file is, its size and its modification time in ns (ledger.unchanged_since_loaded)."""
+    stat = path.stat()
+    return str(path), stat.st_size, stat.st_mtime_ns
+
+
 def archive(path: Path, checksum: str, archive_dir: Path) -> Path:
     target = archive_dir / checksum[:2] / checksum / path.name
     if not target.exists():
@@ -107,13 +113,16 @@ def load_source(con: duckdb.DuckDBPyConnection, spec: SourceSpec, paths: list[Pa
 
 def load_file(con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, *, load_id: str, run_date: date,
               archive_dir: Path) -> FileOutcome:
+    stat = path.stat()  # before the content is read: a file changed while it is read gets a new stamp
+    if ledger.loaded_unchanged(con, spec.source, (str(path), stat.st_size, stat.st_mtime_ns)):
+        return FileOutcome(path.name, "skipped", detail="this exact file was loaded before (unchanged since)")
     checksum = sha256(path)
     if ledger.already_loaded(con, spec.source, checksum):
         return FileOutcome(path.name, "skipped", detail="this exact file was loaded before")
-    stat = path.stat()
     file_row = {"load_id": load_id, "source": spec.source, "file_name": path.name, "file_path": str(path),
                 "checksum": checksum, "size_bytes": stat.st_size,
                 "modified_at": datetime.fromtimestamp(stat.st_mtime).replace(microsecond=0),
+                "modified_ns": stat.st_mtime_ns,
                 "received_at": ledger.now(), "archived_as": str(archive(path, checksum, archive_dir))}
     staged = None
     try:
