@@ -85,14 +85,20 @@ class IdentityResult:
 
 # babies registered before they are named carry a placeholder, not a name
 _PLACEHOLDERS = "[" + ", ".join(f"'{name}'" for name in sorted(PLACEHOLDER_FORENAMES)) + "]"
-SUBJECT_RECORDS_SQL = f"""
+
+
+def subject_records_sql(of_subjects: str | None = None) -> str:
+    """The subject records, from the ledger; of_subjects: a table of (subject_namespace, subject_ref),
+    to make only theirs (a subject's records come from its own ledger rows alone)."""
+    only = f" semi join {of_subjects} using (subject_namespace, subject_ref)" if of_subjects else ""
+    return f"""
 with current_person as (
-    select * from ledger.person_records
+    select * from ledger.person_records{only}
     qualify row_number() over (partition by source, agency, subject_ref order by version desc) = 1
 ),
 event_only as (  -- subjects that events name but no person record describes
     select distinct e.subject_namespace, e.subject_ref, e.source, e.agency
-    from ledger.event_records e
+    from ledger.event_records e{only}
     anti join current_person p using (subject_namespace, subject_ref)
 ),
 subject_records as (
@@ -114,13 +120,50 @@ from subject_records
 """
 
 
-def build_subject_records(con: duckdb.DuckDBPyConnection) -> int:
+def build_subject_records(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> int:
     """Bring identity.subject_records up to date with the ledger, rewriting only the records that
     changed (rewriting the whole table every night costs more than working out what changed).
-    Returns how many records were new, changed or gone."""
-    con.execute(f"create or replace temp table subject_records_now as {SUBJECT_RECORDS_SQL}")
+    The ledger is append-only and its ids rise, so only subjects named by rows past the last build's
+    ledger id can have changed; their records alone are made again (`full`, or a ledger that no
+    longer holds the rows the last build counted, makes everyone's). Returns how many records were
+    new, changed or gone."""
     con.execute("create table if not exists identity.subject_records_built (query_hash varchar not null)")
-    query_hash = hashlib.sha256(SUBJECT_RECORDS_SQL.encode()).hexdigest()
+    for column in ("through_ledger_id", "ledger_rows"):  # stores built before these were recorded
+        con.execute(f"alter table identity.subject_records_built add column if not exists {column} bigint")
+    query_hash = hashlib.sha256(subject_records_sql().encode()).hexdigest()
+    built = con.execute("select query_hash, through_ledger_id, ledger_rows from identity.subject_records_built").fetchall()
+    through = con.execute("""select greatest((select max(ledger_id) from ledger.person_records),
+                                             (select max(ledger_id) from ledger.event_records))""").fetchone()[0]
+    if (not full and built and built[0][0] == query_hash and built[0][1] is not None
+            and _ledger_rows(con, built[0][1]) == built[0][2] and _shape(con, "identity.subject_records")):
+        changed = _rebuild_subjects_since(con, built[0][1])
+    else:
+        changed = _rebuild_everyone(con, query_hash)
+    con.execute("update identity.subject_records_built set through_ledger_id = ?, ledger_rows = ?",
+                [through, _ledger_rows(con, through)])
+    return changed
+
+
+def _ledger_rows(con: duckdb.DuckDBPyConnection, through: int | None) -> int:
+    return con.execute("""select (select count(*) from ledger.person_records where ledger_id <= $1)
+                               + (select count(*) from ledger.event_records where ledger_id <= $1)""",
+                       [through if through is not None else -1]).fetchone()[0]
+
+
+def _rebuild_subjects_since(con: duckdb.DuckDBPyConnection, through: int) -> int:
+    con.execute("""create or replace temp table subjects_touched as
+                   select subject_namespace, subject_ref from ledger.person_records where ledger_id > $1
+                   union
+                   select subject_namespace, subject_ref from ledger.event_records where ledger_id > $1""", [through])
+    con.execute(f"create or replace temp table subject_records_now as {subject_records_sql('subjects_touched')}")
+    changed = _replace_changed(con, """(from identity.subject_records
+                                         semi join subjects_touched using (subject_namespace, subject_ref))""")
+    con.execute("drop table subjects_touched")
+    return changed
+
+
+def _rebuild_everyone(con: duckdb.DuckDBPyConnection, query_hash: str) -> int:
+    con.execute(f"create or replace temp table subject_records_now as {subject_records_sql()}")
     built_by = con.execute("select query_hash from identity.subject_records_built").fetchall()
     if (_shape(con, "identity.subject_records") != _shape(con, "subject_records_now")
             or built_by != [(query_hash,)]):  # the first run, or records are now made another way
@@ -128,35 +171,41 @@ def build_subject_records(con: duckdb.DuckDBPyConnection) -> int:
         try:
             con.execute("create or replace table identity.subject_records as select * from subject_records_now")
             con.execute("delete from identity.subject_records_built")
-            con.execute("insert into identity.subject_records_built values (?)", [query_hash])
+            con.execute("insert into identity.subject_records_built (query_hash) values (?)", [query_hash])
             con.execute("commit")
         except BaseException:
             con.execute("rollback")
             raise
-        changed = con.execute("select count(*) from identity.subject_records").fetchone()[0]
-    else:
-        # a record's row is a function of the ledger version it comes from (ledger_id; none for a
-        # subject only events name), so comparing those finds every change without comparing every column
-        con.execute("""create or replace temp table subject_records_changed as
-                       select record_key from (select record_key, subject_key, ledger_id from identity.subject_records
-                                               except all
-                                               select record_key, subject_key, ledger_id from subject_records_now)
-                       union
-                       select record_key from (select record_key, subject_key, ledger_id from subject_records_now
-                                               except all
-                                               select record_key, subject_key, ledger_id from identity.subject_records)""")
-        changed = con.execute("select count(*) from subject_records_changed").fetchone()[0]
-        if changed:
-            con.execute("begin transaction")
-            try:
-                con.execute("delete from identity.subject_records where record_key in (from subject_records_changed)")
-                con.execute("""insert into identity.subject_records
-                               from subject_records_now where record_key in (from subject_records_changed)""")
-                con.execute("commit")
-            except BaseException:
-                con.execute("rollback")
-                raise
-        con.execute("drop table subject_records_changed")
+        con.execute("drop table subject_records_now")
+        return con.execute("select count(*) from identity.subject_records").fetchone()[0]
+    return _replace_changed(con, "identity.subject_records")
+
+
+def _replace_changed(con: duckdb.DuckDBPyConnection, kept: str) -> int:
+    """Replace the records of `kept` (those identity.subject_records holds for the subjects in
+    subject_records_now) that differ from subject_records_now; returns how many did."""
+    # a record's row is a function of the ledger version it comes from (ledger_id; none for a
+    # subject only events name), so comparing those finds every change without comparing every column
+    con.execute(f"""create or replace temp table subject_records_changed as
+                    select record_key from (select record_key, subject_key, ledger_id from {kept}
+                                            except all
+                                            select record_key, subject_key, ledger_id from subject_records_now)
+                    union
+                    select record_key from (select record_key, subject_key, ledger_id from subject_records_now
+                                            except all
+                                            select record_key, subject_key, ledger_id from {kept})""")
+    changed = con.execute("select count(*) from subject_records_changed").fetchone()[0]
+    if changed:
+        con.execute("begin transaction")
+        try:
+            con.execute("delete from identity.subject_records where record_key in (from subject_records_changed)")
+            con.execute("""insert into identity.subject_records
+                           from subject_records_now where record_key in (from subject_records_changed)""")
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+    con.execute("drop table subject_records_changed")
     con.execute("drop table subject_records_now")
     return changed
 
@@ -211,7 +260,7 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
     a night when nothing has, last night's people stand and only the households are refreshed.
     """
     con.execute(DDL)
-    records_changed = build_subject_records(con)
+    records_changed = build_subject_records(con, full=full)
     cfg = model_config()
     refresh = (scorer(con, settings, cfg, run_id=run_id, full=full) if scorer
                else Refresh("not used: linking on identifiers and decisions only"))

@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from casehistory.identity import resolve as resolve_module
 from casehistory.identity.resolve import resolve
 from casehistory.settings import Settings
 from casehistory.synth import generate
@@ -54,6 +55,7 @@ def _state(store: Path) -> dict:
             "pairs": sorted(con.execute("select * from identity.pair_scores").fetchall()),
             "history": sorted(con.execute("select run_id, action, person_id, other_person_id, subjects "
                                           "from identity.history").fetchall()),
+            "subject_records": con.execute("select count(*), sum(hash(r)::hugeint) from identity.subject_records r").fetchone(),
             "model_links": {tuple(r) for r in con.execute(
                 "select subject_a, subject_b from identity.links where applied and method = 'model'").fetchall()},
         }
@@ -139,6 +141,7 @@ def test_incremental_equals_rescoring_everything_with_the_same_model(nights):
 
 def test_incremental_equals_a_full_retrained_re_resolution(nights):
     inc, rebuilt = nights["states"]["incremental"], nights["states"]["retrained"]
+    assert inc["subject_records"] == rebuilt["subject_records"]  # made for the night's subjects / everyone's anew
     assert inc["person_of"] == rebuilt["person_of"]
     assert [q[:2] for q in inc["queue"]] == [q[:2] for q in rebuilt["queue"]]
     assert [q[2] for q in inc["queue"]] == pytest.approx([q[2] for q in rebuilt["queue"]], abs=0.05)
@@ -204,3 +207,36 @@ def test_households_follow_new_events_when_no_person_changed(tmp_path):
     assert result.records_changed == 0
     later = members()
     assert later != first and max(m[2] for m in later) > max(m[2] for m in first)
+
+
+def _differs_from_scratch(con) -> int:
+    """Rows in which identity.subject_records differs from making every record from the ledger anew."""
+    scratch = resolve_module.subject_records_sql()
+    return con.execute(f"""with scratch as ({scratch})
+                           select count(*) from ((from identity.subject_records except all from scratch)
+                                                 union all (from scratch except all from identity.subject_records))""").fetchone()[0]
+
+
+def test_a_night_makes_again_only_the_subject_records_its_new_ledger_rows_name(tmp_path, monkeypatch):
+    """They end as making every record from scratch does; a ledger that no longer holds the rows the
+    last build counted (an erasure) makes everyone's again."""
+    settings = Settings(extracts=tmp_path, warehouse=tmp_path / "wh.duckdb")
+    settings.ensure_dirs()
+    con = duckdb.connect(str(settings.store))
+    _load(con, tmp_path / "in", [_row("police", "P1", fn="asha"), _row("police", "P2", fn="priya", dob="2017-01-01"),
+                                 _row("gp", "G1", fn="carys", dob="2015-07-07")], "chronology_1.csv")
+    resolve(con, "night1", KEY, settings=settings, scorer=None)
+    _load(con, tmp_path / "in", [_row("police", "P2", fn="priya", dob="2017-01-02"),  # a correction
+                                 _row("gp", "G9", fn="ben", dob="2019-05-05")],  # someone new
+          "chronology_2.csv", run_date=date(2026, 1, 16))
+    everyone = resolve_module._rebuild_everyone
+    monkeypatch.setattr(resolve_module, "_rebuild_everyone", lambda *a: pytest.fail("everyone's records made again"))
+    assert resolve(con, "night2", KEY, settings=settings, scorer=None).records_changed == 2
+    assert _differs_from_scratch(con) == 0
+
+    con.execute("delete from ledger.person_records where subject_ref = 'P1'")
+    with pytest.raises(pytest.fail.Exception, match="everyone's records made again"):
+        resolve(con, "night3", KEY, settings=settings, scorer=None)
+    monkeypatch.setattr(resolve_module, "_rebuild_everyone", everyone)
+    assert resolve(con, "night3", KEY, settings=settings, scorer=None).records_changed == 1  # P1's record gone
+    assert _differs_from_scratch(con) == 0
