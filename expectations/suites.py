@@ -63,12 +63,16 @@ def _vocabulary(_: Context) -> list[str]:
 CHILD_EVENTS = Suite(
     name="child_events",
     description="The merged chronology analysts query (marts.fct_child_events).",
-    sql="select event_id, child_key, event_type, event_date, age_at_event, records from marts.fct_child_events",
+    # repeated_event_id: DuckDB counts each id's rows (about 1 s at 5 million events) where GX's
+    # uniqueness check would hash every id in pandas (about 4 s)
+    sql="""select event_id, child_key, event_type, event_date, age_at_event, records,
+                  case when count(*) over (partition by event_id) > 1 then event_id end as repeated_event_id
+           from marts.fct_child_events""",
     checks=[
         Check("chronology_not_empty", "completeness", "error", "The merged chronology has events.",
               lambda c: gxe.ExpectTableRowCountToBeBetween(min_value=1)),
         Check("event_id_unique", "conformance", "error", "Each real-world event appears once.",
-              lambda c: gxe.ExpectColumnValuesToBeUnique(column="event_id")),
+              lambda c: gxe.ExpectColumnValuesToBeNull(column="repeated_event_id")),
         Check("child_key_present", "completeness", "error", "Every event belongs to a child.",
               lambda c: gxe.ExpectColumnValuesToNotBeNull(column="child_key")),
         Check("event_date_present", "completeness", "error", "Every event has a date.",
