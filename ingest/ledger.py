@@ -188,8 +188,9 @@ def append_versions(con: duckdb.DuckDBPyConnection, table: str, incoming: str, c
 
 # A loaded file's stamp (path, size, modification time in ns) stands for its content while the
 # stamp is unchanged, as git's index does, so a quiet night need not read every file again. Only
-# when the file was last modified 2 s or more before it was loaded: a file rewritten within the
-# same clock tick as the copy that was read would otherwise keep a stamp that no longer fits it.
+# when the file was last modified more than a second before it was loaded (two whole seconds of
+# modified_at, which drops the fraction): a file rewritten within the same clock tick as the copy
+# that was read would otherwise keep a stamp that no longer fits it.
 _STAMP_STANDS = ("status = 'loaded' and modified_ns is not null "
                  "and received_at >= modified_at + interval 2 second")
 

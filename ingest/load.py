@@ -113,16 +113,17 @@ def load_source(con: duckdb.DuckDBPyConnection, spec: SourceSpec, paths: list[Pa
 
 def load_file(con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, *, load_id: str, run_date: date,
               archive_dir: Path) -> FileOutcome:
-    stat = path.stat()  # before the content is read: a file changed while it is read gets a new stamp
-    if ledger.loaded_unchanged(con, spec.source, (str(path), stat.st_size, stat.st_mtime_ns)):
+    file_stamp = stamp(path)  # before the content is read: a file changed while it is read gets a new stamp
+    _, size, modified_ns = file_stamp
+    if ledger.loaded_unchanged(con, spec.source, file_stamp):
         return FileOutcome(path.name, "skipped", detail="this exact file was loaded before (unchanged since)")
     checksum = sha256(path)
     if ledger.already_loaded(con, spec.source, checksum):
         return FileOutcome(path.name, "skipped", detail="this exact file was loaded before")
     file_row = {"load_id": load_id, "source": spec.source, "file_name": path.name, "file_path": str(path),
-                "checksum": checksum, "size_bytes": stat.st_size,
-                "modified_at": datetime.fromtimestamp(stat.st_mtime).replace(microsecond=0),
-                "modified_ns": stat.st_mtime_ns,
+                "checksum": checksum, "size_bytes": size,
+                "modified_at": datetime.fromtimestamp(modified_ns / 1e9).replace(microsecond=0),
+                "modified_ns": modified_ns,
                 "received_at": ledger.now(), "archived_as": str(archive(path, checksum, archive_dir))}
     staged = None
     try:

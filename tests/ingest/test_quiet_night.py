@@ -77,7 +77,7 @@ def test_a_file_unchanged_since_it_was_loaded_is_not_hashed_and_one_rewritten_in
 
 
 def test_a_file_loaded_while_it_was_being_written_is_hashed_again_the_next_night(tmp_path, monkeypatch):
-    """Modified less than 2 s before it was loaded, its stamp might not tell a rewrite in the same
+    """Modified within a second of being loaded, its stamp might not tell a rewrite in the same
     clock tick from the copy that was read, so it does not stand for the content."""
     drop = tmp_path / "drop"
     drop.mkdir()
