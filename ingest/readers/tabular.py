@@ -11,28 +11,20 @@ from typing import Callable, Iterator
 from ingest.readers import json_stream
 from ingest.readers.base import (BadRow, FileRejected, RawRow, Table, clean_header, clean_value,
                                  reject_repeated_columns)
+from ingest.readers.text import any_header, encoding_error
 from ingest.registry import SourceSpec
 
-# The domain's chronology template: these columns identify it, whatever the file is called.
+# The domain's chronology template (../shared/domain.md): its columns, and those it requires.
+TEMPLATE_COLUMNS = ("agency", "record_id", "subject_ref", "nhs_number", "upn", "la_child_id", "forename", "surname",
+                    "date_of_birth", "sex", "postcode", "family_ref", "person_role", "event_date", "event_time",
+                    "event_type", "outcome", "related_agency", "practitioner_role", "summary", "recorded_at",
+                    "review_id")
 CHRONOLOGY_REQUIRED = ("agency", "record_id", "subject_ref", "event_date", "event_type")
+# a chronology template saved as delimited text: CSV, or Excel's "Unicode text" (tab-delimited .txt)
+DELIMITED_SUFFIXES = (".csv", ".tsv", ".txt")
 
 
 # ---- CSV -------------------------------------------------------------------------------------------
-
-def encoding_error(path: Path, encoding: str) -> FileRejected:
-    """Why the file is not text in its declared encoding: the first bad byte and its line (the file
-    is read whole, once, only when a streamed read has already failed)."""
-    data = path.read_bytes()
-    try:
-        data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        return FileRejected(
-            "unreadable",
-            f"not valid {encoding} text: byte 0x{data[exc.start]:02x} on line {line} "
-            f"(set 'encoding' in the source's YAML, e.g. cp1252 for Windows exports)")
-    return FileRejected("unreadable", f"not valid {encoding} text")
-
 
 def read_csv(path: Path, spec: SourceSpec) -> list[Table]:
     return [csv_table(path, spec)]
@@ -77,14 +69,22 @@ def _open_csv(path: Path, spec: SourceSpec):
 
 def reject_other_delimiter(header: list[str], delimiter: str) -> None:
     """A header read as one column that another delimiter would split: say so, rather than list
-    every column as missing (a Windows export in a European locale uses ';')."""
+    every column as missing. (Only a delimiter the source's YAML sets can be wrong: one found from
+    the header splits it as well as any.)"""
     if len(header) != 1:
         return
     for other in (";", "\t", "|", ","):
         if other != delimiter and header[0].count(other) >= 2:
             raise FileRejected("wrong_columns", f"the header is one column holding {other!r}: the file looks "
-                                                f"delimited by {other!r}, the source expects {delimiter!r} "
-                                                f"(set 'delimiter' in the source's YAML if the agency changed it)")
+                                                f"delimited by {other!r}, the source's YAML sets delimiter "
+                                                f"{delimiter!r} (without it, each file's delimiter is found from "
+                                                "its header)")
+
+
+def mapped_columns_found(spec: SourceSpec) -> Callable[[list[str]], int]:
+    """How many of the columns the source's mapping reads a header holds (choosing its delimiter)."""
+    wanted = {c.casefold() for table in spec.table_specs.values() for c in table.columns_used(spec.agency)}
+    return lambda columns: len(wanted & {c.casefold() for c in columns})
 
 
 def _csv_rows(reader, columns: list[str], handle, path: Path, encoding: str) -> Iterator[RawRow | BadRow]:
@@ -259,29 +259,22 @@ def read_jsonl(path: Path, spec: SourceSpec) -> list[Table]:
 
 # ---- the chronology template ----------------------------------------------------------------------
 
+_TEMPLATE = frozenset(TEMPLATE_COLUMNS)
+
+
 def _is_chronology_header(columns: list[str]) -> bool:
     folded = {c.casefold() for c in columns}
     return all(c in folded for c in CHRONOLOGY_REQUIRED)
 
 
-def first_csv_line(path: Path) -> list[str] | None:
-    """The cells of a CSV file's first line (for recognising a header), or None if unreadable."""
-    with path.open("rb") as f:
-        line = f.readline(65536).rstrip(b"\r\n")
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            first = line.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        return next(csv.reader([first]), [])
-    return None
+def template_columns_found(columns: list[str]) -> int:
+    return sum(c.casefold() in _TEMPLATE for c in columns)
 
 
 def sniff_chronology(path: Path) -> bool:
     suffix = path.suffix.casefold()
-    if suffix == ".csv":
-        header = first_csv_line(path)
-        return header is not None and _is_chronology_header([clean_header(c) for c in header])
+    if suffix in DELIMITED_SUFFIXES:
+        return any_header(path, _is_chronology_header)
     if suffix == ".xlsx":
         try:
             wb = open_workbook(path)
@@ -295,7 +288,7 @@ def sniff_chronology(path: Path) -> bool:
 def read_chronology(path: Path, spec: SourceSpec) -> list[Table]:
     """Header case does not matter: the mapping matches columns case-insensitively."""
     suffix = path.suffix.casefold()
-    if suffix == ".csv":
+    if suffix in DELIMITED_SUFFIXES:
         return [csv_table(path, spec)]
     elif suffix == ".xlsx":
         wb = open_workbook(path)
@@ -305,4 +298,5 @@ def read_chronology(path: Path, spec: SourceSpec) -> list[Table]:
             raise FileRejected("wrong_columns", "no sheet has the chronology template header "
                                f"(needs {', '.join(CHRONOLOGY_REQUIRED)})")
         return [sheet_table(sheets[0], 1)]
-    raise FileRejected("unsupported", f"a chronology template must be .csv or .xlsx, not {path.suffix or 'no extension'}")
+    raise FileRejected("unsupported", "a chronology template must be .csv, .tsv, .txt (delimited text) or .xlsx, "
+                                      f"not {path.suffix or 'no extension'}")
