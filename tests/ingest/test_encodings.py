@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from openpyxl import Workbook
 
 from casehistory.settings import DBT_DIR
 from ingest import ledger
@@ -215,6 +216,79 @@ def test_the_delimiter_is_the_one_whose_split_finds_the_columns():
     assert text.choose_delimiter("a,b;c,d\n", '"', count) == ","  # ';' splits more, but finds fewer
     assert text.choose_delimiter("x;y;z\n", '"', lambda columns: 0) == ";"  # none found: the most columns
     assert text.choose_delimiter("x\n", '"', lambda columns: 0) == ","  # a tie: the first
+
+
+# ---- a file that nearly is the template ----------------------------------------------------------------
+
+def _near(tmp_path: Path, name: str, header: bytes, rows: list[bytes], run_date, delimiter: bytes = b","):
+    folder = _drop(tmp_path, {name: _lines([line.replace(b",", delimiter) for line in [header, *rows]], b"\r\n")})
+    found = discover(folder, registry())
+    con = duckdb.connect(str(tmp_path / "store.duckdb"))
+    loads = load_folder(con, folder, "run1", run_date, tmp_path / "archive")
+    return found, loads["chronology_template"].files, con
+
+
+def test_a_misspelt_required_column_is_a_chronology_rejected_naming_it(tmp_path, run_date):
+    header = HEADER.replace(b"event_date", b"evnt_date")
+    found, files, con = _near(tmp_path, "GP return.csv", header, ROWS_UTF8, run_date)
+    assert [p.name for p in found.by_source["chronology_template"]] == ["GP return.csv"] and not found.unmatched
+    assert [(f.status, f.reason) for f in files] == [("rejected", "wrong_columns")]
+    assert "required column 'event_date' is missing; 'evnt_date' looks like it" in files[0].detail
+    assert con.execute("select source, status, encoding from ledger.files").fetchall() == [
+        ("chronology_template", "rejected", "utf-8")]
+
+
+def test_a_missing_required_column_in_a_semicolon_windows_file_is_named(tmp_path, run_date):
+    def without_event_type(line: bytes) -> bytes:
+        cells = line.split(b",")
+        return b",".join(cells[:7] + cells[8:])
+    rows = [without_event_type(r) for r in ROWS_CP1252]
+    found, files, _ = _near(tmp_path, "Police return.csv", without_event_type(HEADER), rows, run_date, b";")
+    assert [p.name for p in found.by_source["chronology_template"]] == ["Police return.csv"]
+    assert [(f.status, f.reason) for f in files] == [("rejected", "wrong_columns")]
+    assert "required column 'event_type' is missing" in files[0].detail
+    assert "looks like" not in files[0].detail
+
+
+def test_template_names_match_whatever_joins_their_words(tmp_path, run_date):
+    """'Event Date', 'Record-ID' and 'SUBJECT REF' are the template's columns, not misspellings."""
+    header = b"Agency,Record-ID,SUBJECT REF,Forename,Surname,Date of Birth,Event Date,Event_Type,Outcome,Summary"
+    found, files, con = _near(tmp_path, "GP return.csv", header, ROWS_UTF8, run_date)
+    assert [(f.status, f.rows_loaded) for f in files] == [("loaded", 2)], files[0].detail
+    assert con.execute("select distinct forename, date_of_birth::varchar from ledger.person_records").fetchall() == [
+        (FORENAME, "2018-02-01")]
+
+
+def test_a_workbook_that_nearly_is_the_template_is_rejected_naming_its_sheet(tmp_path, run_date):
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    wb = Workbook()
+    wb.active.title = "Chronology"
+    wb.active.append([c.replace("subject_ref", "subjectref") for c in HEADER.decode().split(",")])
+    wb.active.append(ROWS_UTF8[0].decode().split(","))
+    wb.save(folder / "GP return.xlsx")
+    con = duckdb.connect(str(tmp_path / "store.duckdb"))
+    files = load_folder(con, folder, "run1", run_date, tmp_path / "archive")["chronology_template"].files
+    assert [(f.status, f.reason) for f in files] == [("rejected", "wrong_columns")]
+    assert "sheet 'Chronology': " in files[0].detail
+    assert "required column 'subject_ref' is missing; 'subjectref' looks like it" in files[0].detail
+
+
+@pytest.mark.parametrize("header", [
+    b"agency,record_id,forename,surname,summary",  # template columns only, but two of the five required
+    b"agency,record_id,subject_ref,a,b,c",  # three required, but as many other columns as template ones
+])
+def test_a_file_far_from_the_template_is_not_taken_for_one(header, tmp_path):
+    folder = _drop(tmp_path, {"ledger export.csv": header + b"\r\ngp,1,x,y,z,w\r\n"})
+    found = discover(folder, registry())
+    assert [(p.name, why.split(":")[0]) for p, why in found.unmatched] == [("ledger export.csv", "unrecognised")]
+
+
+def test_three_required_columns_among_mostly_template_ones_are_a_chronology(tmp_path, run_date):
+    header = b"agency,record_id,subject_ref,forename,surname,a"  # 3 of 5 required; 5 template columns to 1 other
+    found, files, _ = _near(tmp_path, "ledger export.csv", header, [b"gp,G-1,G1,Amy,Lee,x"], run_date)
+    assert [(f.status, f.reason) for f in files] == [("rejected", "wrong_columns")]
+    assert "required column 'event_date' is missing; required column 'event_type' is missing" in files[0].detail
 
 
 def test_the_template_columns_are_the_template_sources_mapping():
