@@ -21,7 +21,7 @@ import duckdb
 
 from ingest import columnar, ledger
 from ingest.mapping import Mapper
-from ingest.readers import BadRow, FileRejected, read
+from ingest.readers import BadRow, FileRejected, as_read, is_text, read
 from ingest.registry import SourceSpec
 from ingest.rows import FirstSeen, ParsedFile, RowOutcomes, person_hash, provenance_of
 
@@ -127,6 +127,8 @@ def load_file(con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, *, l
                 "received_at": ledger.now(), "archived_as": str(archive(path, checksum, archive_dir))}
     staged = None
     try:
+        spec = as_read(path, spec)  # this file's encoding and delimiter, where the YAML leaves them to it
+        file_row["encoding"] = spec.encoding if is_text(path, spec) else None
         staged = _columnar(con, spec, path, file_row, run_date)
         with ledger.FileAppend(con, spec.source) as append:  # a rejected file rolls back whatever it had appended
             if staged is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import random
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -37,7 +38,7 @@ PERSON_COLUMNS = ("source, agency, subject_ref, subject_namespace, version, cont
                   "family_ref, person_role, file_name, file_checksum, row_number, locator, load_id, received_at")
 QUARANTINE_COLUMNS = ("load_id, source, agency, file_name, file_checksum, row_number, locator, column_name, value, "
                       "reason, message, original::varchar, received_at")
-FILE_COLUMNS = ("load_id, source, file_name, checksum, status, reason, detail, rows_read, rows_loaded, "
+FILE_COLUMNS = ("load_id, source, file_name, checksum, encoding, status, reason, detail, rows_read, rows_loaded, "
                 "rows_quarantined, events_added, persons_added")
 TABLES = {"event_records": EVENT_COLUMNS, "person_records": PERSON_COLUMNS, "quarantine": QUARANTINE_COLUMNS,
           "files": FILE_COLUMNS}
@@ -224,6 +225,81 @@ def test_a_byte_windows_1252_leaves_undefined_is_rejected_the_same_way(both, tmp
     loaded = both(spec_of(encoding="cp1252"), [path])
     assert loaded.loads[0][0].files[0].status == "rejected"
     loaded.assert_same_ledger()
+
+
+# how each program saves a CSV (tests/ingest/test_encodings.py has their exact bytes): encoding, line end, delimiter
+WRITERS = {
+    "Excel CSV (Comma delimited), Windows": ("cp1252", "\r\n", ","),
+    "Excel CSV UTF-8": ("utf-8-sig", "\r\n", ","),
+    "Excel Unicode Text": ("utf-16", "\r\n", "\t"),
+    "LibreOffice Calc default": ("utf-8", "\n", ","),
+    "Excel CSV in a European locale": ("cp1252", "\r\n", ";"),
+}
+
+
+def _encodable(text: str, encoding: str) -> bool:
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_a_file_whose_encoding_and_delimiter_are_found_gives_the_same_ledger(writer, both, tmp_path):
+    encoding, line_end, delimiter = WRITERS[writer]
+    rows = [[c if _encodable(c, encoding) else "?" for c in row] for row in random_rows(11, 300)]
+    known = list(GOOD)
+    known[0], known[1], known[4], known[14] = "Z1", "CZ", "Zoë", "seen 09:00\u201309:30"
+    rows.insert(0, known)
+    path = tmp_path / "csc_activity_written.csv"
+    with path.open("w", encoding=encoding, newline="") as f:
+        csv.writer(f, delimiter=delimiter, lineterminator=line_end).writerows([HEADER, *rows])
+    loaded = both(spec_of(encoding="detect"), [path])
+    assert loaded.read_by() == ["columnar"]
+    loaded.assert_same_ledger()  # the files' encodings among what is compared
+    assert loaded.columnar.execute("select encoding from ledger.files").fetchall() == [(encoding,)]
+    assert loaded.columnar.execute("select e.summary, p.forename from ledger.event_records e join ledger.person_records p "
+                                   "using (subject_ref) where record_id = 'Z1'").fetchall() == [
+        ("seen 09:00\u201309:30", "Zoë")]
+
+
+def test_a_utf16_file_over_the_columnar_threshold_gives_the_same_ledger(both, tmp_path):
+    rows = []
+    for i in range(5000):
+        row = list(GOOD)
+        row[0], row[4], row[14] = f"R{i}", "Zoë", f"visit {i} \u2013 seen"
+        rows.append(row)
+    path = tmp_path / "csc_activity_unicode.csv"
+    with path.open("w", encoding="utf-16", newline="") as f:
+        csv.writer(f, delimiter="\t", lineterminator="\r\n").writerows([HEADER, *rows])
+    assert path.stat().st_size >= 1 << 20  # columnar.MIN_BYTES as the pipeline sets it
+    loaded = both(spec_of(encoding="detect"), [path])
+    assert loaded.read_by() == ["columnar"]
+    loaded.assert_same_ledger()
+    assert loaded.columnar.execute("select count(*), count(*) filter (where summary = 'visit 7 \u2013 seen') "
+                                   "from ledger.event_records").fetchone() == (5000, 1)
+
+
+@pytest.mark.parametrize("source, name, encoding", [
+    ("hv_contacts", "hv_contacts_unicode.json", "utf-16"),
+    ("hv_contacts", "hv_contacts_1252.json", "cp1252"),
+    ("police_ppn", "police_ppn_1252.jsonl", "cp1252"),
+])
+def test_json_not_in_utf8_goes_to_the_row_path_saying_why(source, name, encoding, both, tmp_path, caplog):
+    """DuckDB's JSON readers take UTF-8 only: such a file is read a row at a time, and the log says why."""
+    path = tmp_path / name
+    if source == "hv_contacts":
+        path.write_text(hv_document([HV, {**HV, "contact_id": "C2", "notes": "Zoë \u2013 seen"}]), encoding=encoding)
+    else:
+        path.write_text("\n".join(json.dumps({**POLICE, "record_ref": f"P{i}", "forenames": "Zoë"}, ensure_ascii=False)
+                                  for i in range(3)) + "\n", encoding=encoding)
+    with caplog.at_level(logging.INFO, logger="ingest.load"):
+        loaded = both(registry()[source], [path])
+    assert loaded.read_by() == ["rows"]
+    loaded.assert_same_ledger()
+    assert f"in {encoding}" in caplog.text
+    assert loaded.rows.execute("select encoding from ledger.files").fetchall() == [(encoding,)]
 
 
 def test_dates_only_python_reads_give_the_same_ledger(both, tmp_path):
