@@ -13,7 +13,10 @@
                          so a plan started and ended on the decision day counts), applied to the
                          plan events recorded by the end of the day and dated on or before it
     police_incidents_12m police incidents of the child or its household in the 12 months
-                         before the decision day (the day itself included)
+                         before the decision day: dated on or after the same calendar day 12
+                         months before (calendar months, as the re-referral window in
+                         fct_referrals; 29 February counts back to 28 February), up to the
+                         decision day itself
     ed_attendances_12m   emergency department attendances in those 12 months
     school_absences_12m  school absence records in those 12 months (not the census codes that
                          are not absence: outcome not_counted)
@@ -87,15 +90,15 @@ counts as (
         ) as previous_referrals,
         count(distinct event_id) filter (
             where event_type = 'police_incident'
-                and event_date between decision_date - interval 12 month and decision_date
+                and event_date between {{ twelve_months_before('decision_date') }} and decision_date
         ) as police_incidents_12m,
         count(distinct event_id) filter (
             where event_type = 'ed_attendance' and not via_household
-                and event_date between decision_date - interval 12 month and decision_date
+                and event_date between {{ twelve_months_before('decision_date') }} and decision_date
         ) as ed_attendances_12m,
         count(distinct event_id) filter (
             where {{ counts_as_school_absence() }} and not via_household
-                and event_date between decision_date - interval 12 month and decision_date
+                and event_date between {{ twelve_months_before('decision_date') }} and decision_date
         ) as school_absences_12m
     from known
     -- two referrals on one day: the earlier in the chronology counts for the later
