@@ -2,8 +2,10 @@
 
 Nothing here is ever updated or deleted. A record is keyed by (source, agency, record_id) for
 events and (source, agency, subject_ref) for persons; a row whose content differs from the
-current version becomes the next version and names the one it supersedes. "What did we know on
-date D" is the latest version received on or before D (the dbt macro as_known_on).
+current version becomes the next version. `version` counts a record's versions as they arrive;
+which one is current is decided by when the agency recorded them (NEWEST_FIRST), so an amendment
+that arrives before its original stays current. "What did we know on date D" is the current
+version among those received on or before D (the dbt macro as_known_on).
 
 Tables (schema ledger):
   loads           one row per source per run: what was seen, loaded, skipped, rejected
@@ -80,6 +82,14 @@ PERSON_KEY = ("source", "agency", "subject_ref")
 FILE_COLUMNS = ["load_id", "source", "file_name", "file_path", "checksum", "size_bytes", "modified_at",
                 "received_at", "status", "reason", "detail", "rows_read", "rows_loaded", "rows_quarantined",
                 "events_added", "persons_added", "archived_as", "modified_ns", "encoding"]
+
+
+# A record's current version (the rule is written in full beside the dbt macro newest_version_first,
+# dbt/macros/as_known_on.sql, which the models use): the latest recorded, recorded_at or else when
+# received; equal times go to the later arrival. Person records carry no recorded_at: the latest
+# to arrive is current.
+NEWEST_FIRST = {"event_records": "coalesce(recorded_at, received_at) desc, ledger_id desc",
+                "person_records": "ledger_id desc"}
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -159,10 +169,16 @@ def _append_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], c
 
 def append_versions(con: duckdb.DuckDBPyConnection, table: str, incoming: str, columns: list[str],
                     key: tuple[str, ...], source: str) -> int:
-    """Each incoming record (all of one source) whose content differs from its current version
-    (or that has none) becomes the next version, naming the one it supersedes. Ledger ids rise
-    from file to file (the models read them as the order records arrived in); within a file they
-    follow no order, its row numbers do (an ORDER BY here sorted the rows after their ids were drawn)."""
+    """Each incoming record (all of one source) that says something the ledger does not hold
+    becomes its record's next version: when its content differs from the record's current version
+    (NEWEST_FIRST), or it has none. An event row with a recorded_at whose exact content (recorded_at
+    included) some earlier version has is a re-sent copy of that version and adds nothing: an
+    original sent again after its amendment must not come back as a new arrival. A new version names
+    the current one it displaces (`supersedes`), none when it was recorded before it.
+
+    Ledger ids rise from file to file (the models read them as the order records arrived in);
+    within a file they follow no order, its row numbers do (an ORDER BY here sorted the rows after
+    their ids were drawn)."""
     cols = [c for c in columns if c != "content_hash"]
     before = con.execute(f"select count(*) from ledger.{table}").fetchone()[0]
     insert = (f"insert into ledger.{table} (ledger_id, version, supersedes, content_hash, {', '.join(cols)}) "
@@ -174,16 +190,25 @@ def append_versions(con: duckdb.DuckDBPyConnection, table: str, incoming: str, c
     else:
         keys = ", ".join(key)
         join = " and ".join(f"c.{k} = i.{k}" for k in key)
+        if "recorded_at" in cols:
+            recorded, recorded_in = "coalesce(recorded_at, received_at)", "coalesce(i.recorded_at, i.received_at)"
+            resent = "and (i.recorded_at is null or not coalesce(list_contains(c.hashes, i.content_hash), false))"
+        else:  # every version is recorded when it arrives
+            recorded, recorded_in, resent = "received_at", "i.received_at", ""
         con.execute(
-            f"""{insert} coalesce(c.version, 0) + 1, c.ledger_id, i.content_hash, {', '.join('i.' + c for c in cols)}
+            f"""{insert} coalesce(c.versions, 0) + 1, case when {recorded_in} >= c.recorded then c.ledger_id end,
+                i.content_hash, {', '.join('i.' + c for c in cols)}
             from {incoming} i
             left join (
-                select {keys}, ledger_id, version, content_hash from ledger.{table}
+                select {keys}, ledger_id, content_hash, {recorded} as recorded,
+                       max(version) over record as versions, list(content_hash) over record as hashes
+                from ledger.{table}
                 semi join (select distinct {keys} from {incoming}) using ({keys})
                 where source = $source
-                qualify row_number() over (partition by {keys} order by version desc) = 1
+                window record as (partition by {keys})
+                qualify row_number() over (partition by {keys} order by {NEWEST_FIRST[table]}) = 1
             ) c on {join}
-            where c.content_hash is distinct from i.content_hash""", {"source": source})
+            where c.content_hash is distinct from i.content_hash {resent}""", {"source": source})
     return con.execute(f"select count(*) from ledger.{table}").fetchone()[0] - before
 
 

@@ -32,7 +32,8 @@ with referrals as (
 ),
 
 known as (
-    -- per referral, each of the child's records in its latest version known on the decision day
+    -- per referral, each of the child's records in its current version (the latest recorded) among
+    -- those known on the decision day
     select referrals.referral_id, referrals.decision_date, referrals.event_seq as referral_seq, versions.*
     from referrals
     join {{ ref('int_event_versions__known_from') }} as versions
@@ -40,7 +41,7 @@ known as (
         and versions.known_from_date <= referrals.decision_date
     qualify row_number() over (
         partition by referrals.referral_id, versions.source_name, versions.agency, versions.record_id, versions.via_household
-        order by versions.version desc
+        order by {{ newest_version_first('versions') }}
     ) = 1
 ),
 
