@@ -10,7 +10,10 @@ Tables (schema ledger):
   files           one row per attempt to load a file: checksum, provenance, counts, outcome
   event_records   every version of every event, with the row it came from and its original values
   person_records  every version of every person as each source holds them
-  quarantine      one row per problem found in a row that could not be loaded, with its values
+  quarantine      one row per problem found in a row, or in one of its events, that could not be
+                  loaded, with its values: row_outcome says whether the row was quarantined whole
+                  or loaded in part (its other events and person loaded); record_id and event_type
+                  name the event a problem is about (null: the row's own problem)
 """
 
 from __future__ import annotations
@@ -64,6 +67,14 @@ create table if not exists ledger.quarantine (
     file_checksum varchar not null, row_number integer not null, locator varchar not null,
     column_name varchar, value varchar, reason varchar not null, message varchar not null,
     original json, received_at timestamp not null);
+-- stores made before an event could be quarantined without its row
+alter table ledger.quarantine add column if not exists table_name varchar;
+alter table ledger.quarantine add column if not exists record_id varchar;
+alter table ledger.quarantine add column if not exists event_type varchar;
+alter table ledger.quarantine add column if not exists row_outcome varchar;  -- quarantined | loaded_in_part
+alter table ledger.quarantine add column if not exists attempt integer;  -- 1: the file's load
+alter table ledger.files add column if not exists rows_loaded_in_part bigint;
+alter table ledger.loads add column if not exists rows_loaded_in_part bigint;
 """
 
 EVENT_COLUMNS = ["source", "agency", "record_id", "content_hash", "subject_ref", "subject_namespace",
@@ -73,12 +84,16 @@ PERSON_COLUMNS = ["source", "agency", "subject_ref", "subject_namespace", "conte
                   "nhs_number_valid", "upn_valid", "file_name", "file_checksum", "row_number", "locator",
                   "load_id", "received_at"]
 QUARANTINE_COLUMNS = ["load_id", "source", "agency", "file_name", "file_checksum", "row_number", "locator",
-                      "column_name", "value", "reason", "message", "original", "received_at"]
+                      "column_name", "value", "reason", "message", "original", "received_at", "table_name",
+                      "record_id", "event_type", "row_outcome", "attempt"]
 EVENT_KEY = ("source", "agency", "record_id")
 PERSON_KEY = ("source", "agency", "subject_ref")
 FILE_COLUMNS = ["load_id", "source", "file_name", "file_path", "checksum", "size_bytes", "modified_at",
                 "received_at", "status", "reason", "detail", "rows_read", "rows_loaded", "rows_quarantined",
-                "events_added", "persons_added", "archived_as", "modified_ns"]
+                "events_added", "persons_added", "archived_as", "modified_ns", "rows_loaded_in_part"]
+LOAD_COLUMNS = ["load_id", "run_id", "source", "started_at", "finished_at", "status", "files_seen", "files_loaded",
+                "files_skipped", "files_rejected", "rows_read", "rows_loaded", "rows_quarantined", "events_added",
+                "persons_added", "message", "rows_loaded_in_part"]
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -133,6 +148,10 @@ class FileAppend:
     def __exit__(self, *exc) -> None:
         if not self._committed:
             self.con.execute("rollback")
+
+
+def record_load(con: duckdb.DuckDBPyConnection, load_row: dict) -> None:
+    insert_rows(con, "ledger.loads", LOAD_COLUMNS, [load_row])
 
 
 def record_file(con: duckdb.DuckDBPyConnection, file_row: dict) -> None:
