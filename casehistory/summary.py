@@ -57,6 +57,19 @@ def build_summary(settings: Settings, run_id: str) -> dict:
                        as rows_in_part
             from ledger.quarantine where starts_with(load_id, ? || '/') group by all order by source, reason""",
                            [run_id]) if _table_exists(con, "ledger", "quarantine") else []
+        # every night, not only the night it happened: rows stay open until loaded or dismissed
+        open_quarantine = _rows(con, """
+            select source, count(*) filter (where outcome = 'quarantined') as rows,
+                   count(*) filter (where outcome = 'loaded_in_part') as rows_in_part, min(received)::date as oldest
+            from (select source, max(coalesce(row_outcome, 'quarantined')) as outcome, min(received_at) as received
+                  from ledger.quarantine q anti join ledger.quarantine_resolutions r
+                       using (file_checksum, row_number, locator)
+                  group by source, file_checksum, row_number, locator)
+            group by source order by source""") if _table_exists(con, "ledger", "quarantine_resolutions") else []
+        retried = _rows(con, """select source, sum(rows_retried) as rows, sum(rows_loaded) as loaded,
+                                       last(rows_open order by started_at) as still_open
+                                from ledger.quarantine_retries where run_id = ? group by source order by source""",
+                        [run_id]) if _table_exists(con, "ledger", "quarantine_retries") else []
         marts = {}
         if _table_exists(con, "marts", "fct_child_events"):
             marts = _rows(con, """
@@ -100,6 +113,8 @@ def build_summary(settings: Settings, run_id: str) -> dict:
         "rows_loaded_in_part": sum(s["rows_loaded_in_part"] or 0 for s in sources),
         "rows_quarantined": sum(s["rows_quarantined"] or 0 for s in sources),
         "quarantine_by_reason": quarantine,
+        "quarantine_open": open_quarantine,
+        "quarantine_retried": retried,
         "persons": persons,
         **marts,
         "checks_passed": sum(1 for c in checks if c["success"]),
@@ -151,6 +166,14 @@ def render(s: dict) -> str:
     if by_source:
         out.append("Quarantined rows (source: reason rows, and rows loaded in part for it):")
         out.extend(f"  {source}: {', '.join(reasons)}" for source, reasons in by_source.items())
+    for r in s.get("quarantine_retried", []):
+        out.append(f"Quarantine retried ({r['source']}, its mapping changed): {r['rows']:,} rows, "
+                   f"{r['loaded']:,} loaded, {r['still_open']:,} still open")
+    if s.get("quarantine_open"):
+        out.append("Open quarantine, until loaded or dismissed (source: rows, rows loaded in part, oldest received):")
+        out.extend(f"  {q['source']}: {q['rows']:,}, {q['rows_in_part']:,} in part, {q['oldest']}"
+                   for q in s["quarantine_open"])
+        out.append("  (casehistory quarantine list / retry / dismiss)")
     out.append("")
     if "children" in s:
         out.append(f"People: {s['persons']:,}; children: {s['children']:,}")

@@ -13,7 +13,10 @@ Tables (schema ledger):
   quarantine      one row per problem found in a row, or in one of its events, that could not be
                   loaded, with its values: row_outcome says whether the row was quarantined whole
                   or loaded in part (its other events and person loaded); record_id and event_type
-                  name the event a problem is about (null: the row's own problem)
+                  name the event a problem is about (null: the row's own problem); attempt 1 is the
+                  file's load, a later one a retry that still found problems
+  quarantine_resolutions  a quarantined row loaded by a retry, or dismissed by a named person
+  quarantine_retries      each retry of a source's open quarantined rows (ingest/quarantine.py)
 """
 
 from __future__ import annotations
@@ -72,9 +75,21 @@ alter table ledger.quarantine add column if not exists table_name varchar;
 alter table ledger.quarantine add column if not exists record_id varchar;
 alter table ledger.quarantine add column if not exists event_type varchar;
 alter table ledger.quarantine add column if not exists row_outcome varchar;  -- quarantined | loaded_in_part
-alter table ledger.quarantine add column if not exists attempt integer;  -- 1: the file's load
+alter table ledger.quarantine add column if not exists attempt integer;  -- 1: the file's load; more: a retry
 alter table ledger.files add column if not exists rows_loaded_in_part bigint;
 alter table ledger.loads add column if not exists rows_loaded_in_part bigint;
+-- what the source's mapping was made from when it loaded (ingest/quarantine.py: registry_hash)
+alter table ledger.loads add column if not exists registry_hash varchar;
+-- a quarantined row (file, row) loaded by a retry or dismissed by a named person; append-only
+create table if not exists ledger.quarantine_resolutions (
+    source varchar not null, file_checksum varchar not null, table_name varchar, row_number integer not null,
+    locator varchar not null, resolution varchar not null, resolved_by varchar not null,
+    resolved_at timestamp not null, note varchar, load_id varchar);
+-- each retry of a source's open quarantined rows (ingest/quarantine.py), under a load id of its own
+create table if not exists ledger.quarantine_retries (
+    load_id varchar primary key, run_id varchar not null, source varchar not null, started_at timestamp not null,
+    finished_at timestamp not null, registry_hash varchar not null, rows_retried bigint, rows_loaded bigint,
+    rows_open bigint, events_added bigint, persons_added bigint, message varchar);
 """
 
 EVENT_COLUMNS = ["source", "agency", "record_id", "content_hash", "subject_ref", "subject_namespace",
@@ -93,7 +108,7 @@ FILE_COLUMNS = ["load_id", "source", "file_name", "file_path", "checksum", "size
                 "events_added", "persons_added", "archived_as", "modified_ns", "rows_loaded_in_part"]
 LOAD_COLUMNS = ["load_id", "run_id", "source", "started_at", "finished_at", "status", "files_seen", "files_loaded",
                 "files_skipped", "files_rejected", "rows_read", "rows_loaded", "rows_quarantined", "events_added",
-                "persons_added", "message", "rows_loaded_in_part"]
+                "persons_added", "message", "rows_loaded_in_part", "registry_hash"]
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -157,6 +172,13 @@ def record_load(con: duckdb.DuckDBPyConnection, load_row: dict) -> None:
 def record_file(con: duckdb.DuckDBPyConnection, file_row: dict) -> None:
     """A file that was rejected (or matched no source): kept in the ledger with its reason."""
     insert_rows(con, "ledger.files", FILE_COLUMNS, [file_row])
+
+
+def append_records(con: duckdb.DuckDBPyConnection, source: str, events: list[dict], persons: list[dict]) -> Added:
+    """Events and persons (dicts with EVENT_COLUMNS, PERSON_COLUMNS) of one source appended as new
+    versions, outside a file's load (ingest/quarantine.py's retry); the caller holds the transaction."""
+    return Added(events=_append_rows(con, "event_records", events, EVENT_COLUMNS, EVENT_KEY, source),
+                 persons=_append_rows(con, "person_records", persons, PERSON_COLUMNS, PERSON_KEY, source))
 
 
 def _append_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], columns: list[str],

@@ -86,7 +86,8 @@ def archive(path: Path, checksum: str, archive_dir: Path) -> Path:
 
 
 def load_source(con: duckdb.DuckDBPyConnection, spec: SourceSpec, paths: list[Path], *, run_id: str,
-                run_date: date, archive_dir: Path) -> SourceLoad:
+                run_date: date, archive_dir: Path, registry_hash: str | None = None) -> SourceLoad:
+    """registry_hash: what the source's mapping is made from (ingest/quarantine.py), kept with the load."""
     ledger.ensure_schema(con)
     started = ledger.now()
     # a retried task loads again under a load id of its own (files it already loaded are skipped)
@@ -109,7 +110,8 @@ def load_source(con: duckdb.DuckDBPyConnection, spec: SourceSpec, paths: list[Pa
         "files_rejected": len(result.rejected),
         **{name: result.total(name) for name in ("rows_read", "rows_loaded", "rows_quarantined", "rows_loaded_in_part",
                                                   "events_added", "persons_added")},
-        "message": "; ".join(f"{f.file_name}: {f.reason}: {f.detail}" for f in result.rejected) or None})
+        "message": "; ".join(f"{f.file_name}: {f.reason}: {f.detail}" for f in result.rejected) or None,
+        "registry_hash": registry_hash})
     return result
 
 

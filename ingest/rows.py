@@ -36,7 +36,7 @@ class RowOutcomes:
     def __init__(self, spec: SourceSpec, provenance: dict, attempt: int = 1):
         self.spec = spec
         self.provenance = provenance
-        self.attempt = attempt  # 1 on the file's load
+        self.attempt = attempt  # 1 on the file's load; more when ingest/quarantine.py maps a row again
         self.quarantine: list[dict] = []
         self._by_row: dict[tuple[str, int], list[dict]] = {}
         self.bad_rows: set[tuple[str, int]] = set()  # quarantined whole
