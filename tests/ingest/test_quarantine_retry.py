@@ -194,6 +194,62 @@ def test_a_date_in_the_future_on_the_files_night_is_still_one_on_a_retry(tmp_pat
     assert _open(con) == [("line 2", "quarantined", ["date_in_future"], 2)]
 
 
+# The ledger's tables as stores made before rows could be loaded in part hold them.
+STORE_BEFORE_THE_SPLIT = """
+create schema if not exists ledger;
+create sequence if not exists ledger.record_seq;
+create table if not exists ledger.loads (
+    load_id varchar primary key, run_id varchar not null, source varchar not null,
+    started_at timestamp not null, finished_at timestamp, status varchar not null,
+    files_seen integer, files_loaded integer, files_skipped integer, files_rejected integer,
+    rows_read bigint, rows_loaded bigint, rows_quarantined bigint, events_added bigint, persons_added bigint,
+    message varchar);
+create table if not exists ledger.files (
+    load_id varchar not null, source varchar not null, file_name varchar not null, file_path varchar not null,
+    checksum varchar not null, size_bytes bigint, modified_at timestamp, received_at timestamp not null,
+    status varchar not null, reason varchar, detail varchar,
+    rows_read bigint, rows_loaded bigint, rows_quarantined bigint, events_added bigint, persons_added bigint,
+    archived_as varchar);
+alter table ledger.files add column if not exists modified_ns bigint;  -- stores made before it was recorded
+create table if not exists ledger.event_records (
+    ledger_id bigint primary key, source varchar not null, agency varchar not null, record_id varchar not null,
+    version integer not null, supersedes bigint, content_hash varchar not null,
+    subject_ref varchar not null, subject_namespace varchar not null,
+    event_type varchar not null, event_date date not null, event_time time, outcome varchar,
+    related_agency varchar, practitioner_role varchar, summary varchar, recorded_at timestamp,
+    review_id varchar, family_ref varchar, person_role varchar,
+    file_name varchar not null, file_checksum varchar not null, row_number integer not null,
+    locator varchar not null, load_id varchar not null, received_at timestamp not null, original json);
+create table if not exists ledger.person_records (
+    ledger_id bigint primary key, source varchar not null, agency varchar not null, subject_ref varchar not null,
+    subject_namespace varchar not null, version integer not null, supersedes bigint, content_hash varchar not null,
+    nhs_number varchar, nhs_number_valid boolean, upn varchar, upn_valid boolean, la_child_id varchar,
+    forename varchar, surname varchar, date_of_birth date, sex varchar, postcode varchar,
+    family_ref varchar, person_role varchar,
+    file_name varchar not null, file_checksum varchar not null, row_number integer not null,
+    locator varchar not null, load_id varchar not null, received_at timestamp not null);
+create table if not exists ledger.quarantine (
+    load_id varchar not null, source varchar not null, agency varchar, file_name varchar not null,
+    file_checksum varchar not null, row_number integer not null, locator varchar not null,
+    column_name varchar, value varchar, reason varchar not null, message varchar not null,
+    original json, received_at timestamp not null);
+"""
+
+
+def test_a_store_made_before_the_split_opens_and_its_quarantined_rows_are_open(tmp_path, clock):
+    con = duckdb.connect(str(tmp_path / "store.duckdb"))
+    con.execute(STORE_BEFORE_THE_SPLIT)
+    con.execute("""insert into ledger.quarantine values ('old/front_door', 'front_door', 'csc', 'old.csv', 'abc123',
+                   7, 'line 8', 'Activity', 'XYZ', 'unknown_code', 'event_type: XYZ', '{}', timestamp '2025-12-01')""")
+    registry = load_registry(write_registry(tmp_path / "sources", fixed=False))
+    path = write_extract(tmp_path / "front_door_2024-03.csv", ROWS[:1])
+    [outcome] = load_source(con, registry[SOURCE], [path], run_id="night1", run_date=RUN_DATE,
+                            archive_dir=tmp_path / "archive").files
+    assert (outcome.status, outcome.rows_loaded, outcome.rows_loaded_in_part) == ("loaded", 1, 0)
+    # the old row: quarantined whole (nothing was loaded in part then), first attempt, open
+    assert _open(con) == [("line 8", "quarantined", ["unknown_code"], 1)]
+
+
 def test_a_dismissal_needs_a_name_and_an_open_row(first_night):
     con, _, _ = first_night
     checksum = con.execute("select checksum from ledger.files").fetchone()[0]
