@@ -12,7 +12,13 @@ Tables (schema ledger):
   files           one row per attempt to load a file: checksum, provenance, counts, outcome
   event_records   every version of every event, with the row it came from and its original values
   person_records  every version of every person as each source holds them
-  quarantine      one row per problem found in a row that could not be loaded, with its values
+  quarantine      one row per problem found in a row, or in one of its events, that could not be
+                  loaded, with its values: row_outcome says whether the row was quarantined whole
+                  or loaded in part (its other events and person loaded); record_id and event_type
+                  name the event a problem is about (null: the row's own problem); attempt 1 is the
+                  file's load, a later one a retry that still found problems
+  quarantine_resolutions  a quarantined row loaded by a retry, or dismissed by a named person
+  quarantine_retries      each retry of a source's open quarantined rows (ingest/quarantine.py)
 """
 
 from __future__ import annotations
@@ -67,6 +73,26 @@ create table if not exists ledger.quarantine (
     file_checksum varchar not null, row_number integer not null, locator varchar not null,
     column_name varchar, value varchar, reason varchar not null, message varchar not null,
     original json, received_at timestamp not null);
+-- stores made before an event could be quarantined without its row
+alter table ledger.quarantine add column if not exists table_name varchar;
+alter table ledger.quarantine add column if not exists record_id varchar;
+alter table ledger.quarantine add column if not exists event_type varchar;
+alter table ledger.quarantine add column if not exists row_outcome varchar;  -- quarantined | loaded_in_part
+alter table ledger.quarantine add column if not exists attempt integer;  -- 1: the file's load; more: a retry
+alter table ledger.files add column if not exists rows_loaded_in_part bigint;
+alter table ledger.loads add column if not exists rows_loaded_in_part bigint;
+-- what the source's mapping was made from when it loaded (ingest/quarantine.py: registry_hash)
+alter table ledger.loads add column if not exists registry_hash varchar;
+-- a quarantined row (file, row) loaded by a retry or dismissed by a named person; append-only
+create table if not exists ledger.quarantine_resolutions (
+    source varchar not null, file_checksum varchar not null, table_name varchar, row_number integer not null,
+    locator varchar not null, resolution varchar not null, resolved_by varchar not null,
+    resolved_at timestamp not null, note varchar, load_id varchar);
+-- each retry of a source's open quarantined rows (ingest/quarantine.py), under a load id of its own
+create table if not exists ledger.quarantine_retries (
+    load_id varchar primary key, run_id varchar not null, source varchar not null, started_at timestamp not null,
+    finished_at timestamp not null, registry_hash varchar not null, rows_retried bigint, rows_loaded bigint,
+    rows_open bigint, events_added bigint, persons_added bigint, message varchar);
 """
 
 EVENT_COLUMNS = ["source", "agency", "record_id", "content_hash", "subject_ref", "subject_namespace",
@@ -76,12 +102,16 @@ PERSON_COLUMNS = ["source", "agency", "subject_ref", "subject_namespace", "conte
                   "nhs_number_valid", "upn_valid", "file_name", "file_checksum", "row_number", "locator",
                   "load_id", "received_at"]
 QUARANTINE_COLUMNS = ["load_id", "source", "agency", "file_name", "file_checksum", "row_number", "locator",
-                      "column_name", "value", "reason", "message", "original", "received_at"]
+                      "column_name", "value", "reason", "message", "original", "received_at", "table_name",
+                      "record_id", "event_type", "row_outcome", "attempt"]
 EVENT_KEY = ("source", "agency", "record_id")
 PERSON_KEY = ("source", "agency", "subject_ref")
 FILE_COLUMNS = ["load_id", "source", "file_name", "file_path", "checksum", "size_bytes", "modified_at",
                 "received_at", "status", "reason", "detail", "rows_read", "rows_loaded", "rows_quarantined",
-                "events_added", "persons_added", "archived_as", "modified_ns", "encoding"]
+                "events_added", "persons_added", "archived_as", "modified_ns", "encoding", "rows_loaded_in_part"]
+LOAD_COLUMNS = ["load_id", "run_id", "source", "started_at", "finished_at", "status", "files_seen", "files_loaded",
+                "files_skipped", "files_rejected", "rows_read", "rows_loaded", "rows_quarantined", "events_added",
+                "persons_added", "message", "rows_loaded_in_part", "registry_hash"]
 
 
 # A record's current version (the rule is written in full beside the dbt macro newest_version_first,
@@ -146,9 +176,20 @@ class FileAppend:
             self.con.execute("rollback")
 
 
+def record_load(con: duckdb.DuckDBPyConnection, load_row: dict) -> None:
+    insert_rows(con, "ledger.loads", LOAD_COLUMNS, [load_row])
+
+
 def record_file(con: duckdb.DuckDBPyConnection, file_row: dict) -> None:
     """A file that was rejected (or matched no source): kept in the ledger with its reason."""
     insert_rows(con, "ledger.files", FILE_COLUMNS, [file_row])
+
+
+def append_records(con: duckdb.DuckDBPyConnection, source: str, events: list[dict], persons: list[dict]) -> Added:
+    """Events and persons (dicts with EVENT_COLUMNS, PERSON_COLUMNS) of one source appended as new
+    versions, outside a file's load (ingest/quarantine.py's retry); the caller holds the transaction."""
+    return Added(events=_append_rows(con, "event_records", events, EVENT_COLUMNS, EVENT_KEY, source),
+                 persons=_append_rows(con, "person_records", persons, PERSON_COLUMNS, PERSON_KEY, source))
 
 
 def _append_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], columns: list[str],
