@@ -203,15 +203,23 @@ def _dbt_result_line(log_file: Path) -> str | None:
 
 
 def check(settings: Settings, run_id: str) -> dict:
-    """Great Expectations suites (expectations/); results kept as data in quality.check_results."""
-    from expectations.runner import run_suites
+    """Great Expectations suites (expectations/); results kept as data in quality.check_results.
+
+    The publish gate: an error-severity check that failed, or that could not run (its table
+    missing), fails the step, and publish (downstream of it) does not run. Only checks that passed
+    move the extract suites' starting point on (expectations.runner.record_passed)."""
+    from expectations.runner import record_passed, run_suites
 
     with _step(settings, run_id, "check") as detail:
         outcome = run_suites(settings, run_id)
         detail.update(outcome.as_dict())
-        if outcome.errors_failed:
-            raise StepFailed("checks failed: " + "; ".join(outcome.errors_failed)
-                             + " (the analyst warehouse was not replaced)")
+        if outcome.errors_failed or outcome.errors_not_run:
+            raise StepFailed("; ".join(part for part in (
+                outcome.errors_failed and "checks failed: " + "; ".join(outcome.errors_failed),
+                outcome.errors_not_run and "checks could not run: " + "; ".join(outcome.errors_not_run)) if part)
+                + " (the analyst warehouse was not replaced)")
+        with warehouse.store(settings) as con:
+            record_passed(con, run_id, outcome)
         return detail
 
 
