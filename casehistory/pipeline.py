@@ -18,19 +18,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterator
 
+import yaml
+
 from casehistory import freshness, warehouse
 from casehistory.dbt_command import DbtCall, run_dbt_calls
 from casehistory.identity.decisions import DECISIONS_FILE, read_decisions
 from casehistory.identity.pseudonym import load_key
 from casehistory.identity.resolve import resolve
 from casehistory.readiness import nightly_readiness, record_run, review_readiness  # noqa: F401 (steps the DAGs call)
-from casehistory.reviews import load_reviews, write_reviews
+from casehistory.reviews import Review, ReviewsError, load_reviews, write_reviews
 from casehistory.settings import Settings
 from casehistory.vocabulary import write_reference_tables
 from ingest import ledger
 from ingest.detect import discover
 from ingest.load import load_source, sha256
-from ingest.registry import load_registry
+from ingest.registry import Registry, RegistryError, load_registry
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,11 @@ UNMATCHED = "(unmatched)"
 
 class StepFailed(Exception):
     """The step finished and recorded its outcome, and that outcome needs a person's attention."""
+
+
+class ConfigurationError(StepFailed):
+    """A configuration file (the source registry, the reviews file, identity thresholds) cannot be
+    used. The message names each file, key and problem; retrying cannot fix it."""
 
 
 @contextmanager
@@ -76,8 +83,7 @@ def prepare(settings: Settings, run_id: str) -> dict[str, list[str]]:
     source's task shows on its own every night). Files matching no source are recorded as rejected.
     """
     with _step(settings, run_id, "prepare") as detail:
-        registry = load_registry(settings.sources_dir)
-        reviews = load_reviews(settings.reviews) if settings.reviews else []
+        registry, reviews = _configuration(settings)
         found = discover(settings.extracts, registry, *_loaded_before(settings))
         with warehouse.store(settings) as con:
             ledger.ensure_schema(con)
@@ -92,6 +98,34 @@ def prepare(settings: Settings, run_id: str) -> dict[str, list[str]]:
         for path, why in found.unmatched:
             log.warning("%s was not loaded: %s", path, why)
         return {source: [str(p) for p in paths] for source, paths in found.by_source.items()}
+
+
+def _configuration(settings: Settings) -> tuple[Registry, list[Review]]:
+    """The source registry and the reviews, validated, and the identity thresholds checked: every
+    problem in any of them at once, as a ConfigurationError naming file, key and problem."""
+    from casehistory.identity import model as identity_model
+
+    problems: list[str] = []
+    registry: Registry | None = None
+    reviews: list[Review] = []
+    try:
+        registry = load_registry(settings.sources_dir)
+    except RegistryError as exc:
+        problems.append(str(exc))
+    try:
+        reviews = load_reviews(settings.reviews) if settings.reviews else []
+    except ReviewsError as exc:
+        problems.append(str(exc))
+    try:
+        identity_model.config()
+    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+        why = f"key {exc.args[0]!r} is missing" if isinstance(exc, KeyError) else str(exc)
+        problems.append(why if why.startswith(str(identity_model.CONFIG)) else f"{identity_model.CONFIG}: {why}")
+    if problems:
+        raise ConfigurationError("configuration error (fix the file and run again; retrying cannot help):\n"
+                                 + "\n".join(problems))
+    assert registry is not None
+    return registry, reviews
 
 
 def _loaded_before(settings: Settings) -> tuple[dict[str, str], dict[tuple[str, int, int], str]]:

@@ -8,6 +8,8 @@ a new analyst warehouse.
 
 * A rejected file fails its source's task (no retry: the file will not change by itself) and
   every other source still loads and publishes.
+* A configuration error (reviews file, a source's YAML, identity thresholds) fails `prepare` at
+  once, without retries; the run summary names each file, key and problem.
 * A failing error-severity check holds the analyst warehouse back: analysts keep yesterday's.
 * `feeds` always runs: it alerts when an agency's feed is not fresh (freshness.stale_feeds; thresholds
   in dbt/models/staging/ledger/_agency_feeds__sources.yml); a failed task alerts too (casehistory/alerts.py).
