@@ -30,6 +30,7 @@ from casehistory.reviews import Review, ReviewsError, load_reviews, write_review
 from casehistory.settings import Settings
 from casehistory.vocabulary import write_reference_tables
 from ingest import ledger
+from ingest.attribution import UNMATCHED, attribute_rejected
 from ingest.detect import discover
 from ingest.load import load_source, sha256
 from ingest.registry import Registry, RegistryError, load_registry
@@ -42,7 +43,6 @@ create table if not exists run.steps (
     run_id varchar not null, step varchar not null, status varchar not null,
     started_at timestamp not null, finished_at timestamp not null, detail json);
 """
-UNMATCHED = "(unmatched)"
 
 
 class StepFailed(Exception):
@@ -150,7 +150,8 @@ def _record_unmatched(con, run_id: str, path: Path, why: str) -> None:
             "load_id": f"{run_id}/{UNMATCHED}", "source": UNMATCHED, "file_name": path.name,
             "file_path": str(path), "checksum": checksum, "size_bytes": stat.st_size,
             "modified_at": datetime.fromtimestamp(stat.st_mtime).replace(microsecond=0), "modified_ns": stat.st_mtime_ns,
-            "received_at": ledger.now(), "status": "rejected", "reason": why.split(":")[0], "detail": why})
+            "received_at": ledger.now(), "status": "rejected", "reason": why.split(":")[0], "detail": why,
+            **attribute_rejected(con, UNMATCHED, path)})  # a chronology nothing recognised: who sent it
 
 
 def load(settings: Settings, run_id: str, source: str, files: list[str]) -> dict:

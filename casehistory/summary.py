@@ -69,7 +69,8 @@ def build_summary(settings: Settings, run_id: str) -> dict:
                                       coalesce(outcome, case when success then 'passed' else 'failed' end) as outcome
                                from quality.check_results where run_id = ? order by suite, check_name""",
                        [run_id]) if _table_exists(con, "quality", "check_results") else []
-        reviews = _rows(con, """select review_id, agency, status from audit.review_readiness
+        # every column: a table built before a column was added still gives the summary its rows
+        reviews = _rows(con, """select * from audit.review_readiness
                                 where status <> 'received' order by review_id, agency""") \
             if _table_exists(con, "audit", "review_readiness") else []
 
@@ -164,7 +165,9 @@ def render(s: dict) -> str:
     if s.get("checks_not_run"):
         out.append(f"  not run (their table does not exist yet): {'; '.join(s['checks_not_run'])}")
     for r in s["review_findings"]:
-        out.append(f"  review {r['review_id']}: {r['agency']} {r['status'].replace('_', ' ')}")
+        out.append(f"  review {r['review_id']}: {r['agency']} {r.get('status_label') or r['status'].replace('_', ' ')}"
+                   + (f" ({r['unreadable_file_names']}: {r['unreadable_reasons']})" if r.get("unreadable_file_names")
+                      else ""))
     out.append("")
     if s["failed_steps"]:
         out.append("FAILED: " + ", ".join(s["failed_steps"]))

@@ -18,7 +18,7 @@ a new analyst warehouse.
 * `report` always runs: it writes the run summary and fails the run if any step failed.
 * `review_readiness` checks every review whose deadline is within CASEHISTORY_REVIEW_WINDOW_DAYS
   (or has passed): a report per review, and outcome "warning" with alert lines when chronologies
-  are missing, late, partial or not asked for (it does not fail the run).
+  were sent but unreadable, are missing, late, partial or not asked for (it does not fail the run).
 
 Params: `extracts` (drop folder), `warehouse` (analyst DuckDB file), `reviews` (reviews YAML),
 `run_date` (ISO date treated as today; empty = today). Defaults come from CASEHISTORY_EXTRACTS,

@@ -221,8 +221,9 @@ REVIEW_READINESS = Suite(
               or readiness.review_id = $review_id""",
     checks=[
         Check("chronologies_received", "completeness", "warn",
-              "Every agency asked to contribute has sent records of the subjects within the scope.",
-              lambda c: gxe.ExpectColumnValuesToNotBeInSet(column="status", value_set=["missing"])),
+              "Every agency asked to contribute has sent records of the subjects within the scope, readably "
+              "(a chronology sent but unreadable is not received).",
+              lambda c: gxe.ExpectColumnValuesToNotBeInSet(column="status", value_set=["missing", "sent_unreadable"])),
         Check("involved_agencies_asked", "completeness", "warn",
               "No agency evidenced as involved (by its own or other agencies' records) was left unasked.",
               lambda c: gxe.ExpectColumnValuesToNotBeInSet(column="status", value_set=["involved_not_asked"])),

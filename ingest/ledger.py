@@ -42,6 +42,10 @@ create table if not exists ledger.files (
     rows_read bigint, rows_loaded bigint, rows_quarantined bigint, events_added bigint, persons_added bigint,
     archived_as varchar);
 alter table ledger.files add column if not exists modified_ns bigint;  -- stores made before it was recorded
+-- who sent a rejected chronology, and for which reviews (ingest/attribution.py); null otherwise
+alter table ledger.files add column if not exists sent_by_agencies varchar[];
+alter table ledger.files add column if not exists sent_for_reviews varchar[];
+alter table ledger.files add column if not exists attributed_from varchar;
 create table if not exists ledger.event_records (
     ledger_id bigint primary key, source varchar not null, agency varchar not null, record_id varchar not null,
     version integer not null, supersedes bigint, content_hash varchar not null,
@@ -78,7 +82,8 @@ EVENT_KEY = ("source", "agency", "record_id")
 PERSON_KEY = ("source", "agency", "subject_ref")
 FILE_COLUMNS = ["load_id", "source", "file_name", "file_path", "checksum", "size_bytes", "modified_at",
                 "received_at", "status", "reason", "detail", "rows_read", "rows_loaded", "rows_quarantined",
-                "events_added", "persons_added", "archived_as", "modified_ns"]
+                "events_added", "persons_added", "archived_as", "modified_ns", "sent_by_agencies",
+                "sent_for_reviews", "attributed_from"]
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -280,7 +280,8 @@ def _readiness(review_id, agency, status, deadline):
 
 READY = [_readiness("R1", "csc", "received", date(2026, 2, 1)), _readiness("R1", "eh", "received", date(2026, 2, 1)),
          _readiness("R2", "eh", "missing", date(2026, 9, 1))]  # due long after the window: not checked tonight
-READINESS_FAULTS = [("missing", "chronologies_received"), ("involved_not_asked", "involved_agencies_asked"),
+READINESS_FAULTS = [("missing", "chronologies_received"), ("sent_unreadable", "chronologies_received"),
+                    ("involved_not_asked", "involved_agencies_asked"),
                     ("late", "chronologies_on_time_and_whole"), ("partial", "chronologies_on_time_and_whole")]
 
 
