@@ -103,8 +103,9 @@ def _text_values(path: Path) -> Iterator[tuple[str | None, str | None]]:
         for delimiter in DELIMITERS:
             header = [h.strip().strip('"').casefold() for h in next(csv.reader([line], delimiter=delimiter), [])]
             if "agency" in header:
-                yield from _columns(csv.reader(io.StringIO("\n".join(lines[number + 1:])), delimiter=delimiter),
-                                    header)
+                # a row of another length than the header's would put another column's value here
+                rows = csv.reader(io.StringIO("\n".join(lines[number + 1:])), delimiter=delimiter)
+                yield from _columns((r for r in rows if len(r) == len(header)), header)
                 return
 
 

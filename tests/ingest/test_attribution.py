@@ -128,3 +128,13 @@ def test_reviews_come_from_the_declared_ones_when_the_name_says(con, tmp_path):
     path.write_bytes(b"%PDF-1.4")
     assert attribute_rejected(con, "(unmatched)", path) == {
         "sent_by_agencies": ["gp"], "sent_for_reviews": ["REV-2025-002"], "attributed_from": "file name"}
+
+
+def test_a_row_of_another_length_than_the_header_gives_nothing(tmp_path):
+    # a summary with an unquoted comma shifts the row: its review_id cell holds free text
+    path = tmp_path / "chronology.csv"
+    path.write_text("agency,summary,review_id\n"
+                    "police,Mother said, she was fine,REV-2025-001\n"
+                    "police,seen,REV-2025-002\n")
+    assert attribute(path, REVIEWS) == {"sent_by_agencies": ["police"], "sent_for_reviews": ["REV-2025-002"],
+                                        "attributed_from": "rows"}
