@@ -3,7 +3,7 @@
     casehistory run                the nightly DAG end to end through Airflow (make run)
     casehistory generate           synthetic agency extracts with ground truth
     casehistory sources            validate the source registry and show what a folder's files are
-    casehistory identity review    pairs the linking model is unsure of, for a person to decide
+    casehistory identity review    pairs for a person to decide, with why and what agrees
     casehistory identity decide    record that decision (obeyed on every later run)
     casehistory evaluate-linking   score linking against generated ground truth
     casehistory docs               the dbt docs site for analysts (a static page)
@@ -24,11 +24,12 @@ from typing import Iterator, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from casehistory.settings import DEFAULT_WAREHOUSE, DEMO_DIR, SOURCES_DIR, Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-identity_app = typer.Typer(no_args_is_help=True, help="Review and decide pairs the linking model is unsure of.")
+identity_app = typer.Typer(no_args_is_help=True, help="Review and decide pairs of records the evidence leaves open.")
 app.add_typer(identity_app, name="identity")
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -218,7 +219,8 @@ def identity_review(
     warehouse: Path = typer.Option(DEFAULT_WAREHOUSE, help="Analyst warehouse (its restricted store is read)."),
     limit: int = typer.Option(20, help="How many pairs to show, most likely first."),
 ) -> None:
-    """Show the review queue: pairs of records side by side (restricted: names and identifiers)."""
+    """Show the review queue: each pair's records side by side, why it is queued, and the fields
+    that agree and disagree (restricted: names and identifiers)."""
     from casehistory import warehouse as wh
 
     settings = Settings(extracts=Path("."), warehouse=warehouse)
@@ -226,18 +228,28 @@ def identity_review(
         err.print(f"[red]error:[/red] no restricted store at {settings.store}: run the pipeline first")
         raise typer.Exit(2)
     with wh.store(settings, read_only=True) as con:
-        pairs = con.execute("select subject_a, subject_b, probability from identity.review_queue "
-                            "order by probability desc, subject_a, subject_b limit ?", [limit]).fetchall()
+        pairs = con.execute("""select subject_a, subject_b, probability, reason, agree, disagree from identity.review_queue
+                               order by probability desc nulls last, subject_a, subject_b limit ?""", [limit]).fetchall()
         total = con.execute("select count(*) from identity.review_queue").fetchone()[0]
-        for a, b, p in pairs:
-            console.print(f"[bold]{a}[/bold]  vs  [bold]{b}[/bold]   model probability {p:.4f}")
+        for a, b, p, reason, agree, disagree in pairs:
+            score = f"model probability {p:.4f}" if p is not None else "not scored by the model"
+            console.print(f"[bold]{escape(a)}[/bold]  vs  [bold]{escape(b)}[/bold]   {score}", highlight=False)
+            console.print(f"    queued: {reason}", markup=False, highlight=False)
+            console.print(f"    agree: {', '.join(agree) or '-'}    disagree: {', '.join(disagree) or '-'}",
+                          markup=False, highlight=False)
             for subject in (a, b):
-                for r in con.execute("""select source, forename_key, surname_key, date_of_birth, sex, postcode,
+                for r in con.execute("""select source, forename_key, surname_key, date_of_birth, sex, postcode, family_ref,
                                                nhs_number, upn from identity.subject_records where subject_key = ?""",
                                      [subject]).fetchall():
                     console.print(f"    {subject:<22} {r[0]:<20} {r[1] or '-':<12} {r[2] or '-':<14} {r[3] or '-'} "
-                                  f"{r[4] or '-'} {r[5] or '-':<9} NHS {r[6] or '-'} UPN {r[7] or '-'}")
-    console.print(f"{len(pairs)} of {total} pairs shown. Decide with: casehistory identity decide A B --same|--different --by NAME")
+                                  f"{r[4] or '-'} {r[5] or '-':<9} family {r[6] or '-'} NHS {r[7] or '-'} UPN {r[8] or '-'}",
+                                  markup=False, highlight=False)
+        apart = con.execute("select reason, count(*) from identity.kept_apart group by all order by 2 desc, 1").fetchall()
+    console.print(f"{len(pairs)} of {total} pairs shown. Decide with: "
+                  "casehistory identity decide A B --same|--different --by NAME --note WHY")
+    if apart:  # never offered as links: a rail forbids them whatever a person says
+        console.print("Not offered (identity.kept_apart): " + "; ".join(f"{reason} ({n})" for reason, n in apart),
+                      markup=False, highlight=False)
 
 
 @identity_app.command("decide")
