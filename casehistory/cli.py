@@ -4,7 +4,8 @@
     casehistory generate           synthetic agency extracts with ground truth
     casehistory sources            validate the source registry and show what a folder's files are
     casehistory identity review    pairs for a person to decide, with why and what agrees
-    casehistory identity decide    record that decision (obeyed on every later run)
+    casehistory identity decide    record that decision (obeyed on every later run), or withdraw it
+    casehistory identity decisions who decided what and when
     casehistory evaluate-linking   score linking against generated ground truth
     casehistory docs               the dbt docs site for analysts (a static page)
     casehistory rollback           publish an earlier analyst warehouse again
@@ -258,21 +259,75 @@ def identity_decide(
     subject_b: str = typer.Argument(..., help="The other subject key."),
     same: bool = typer.Option(False, "--same", help="They are the same person."),
     different: bool = typer.Option(False, "--different", help="They are different people."),
+    withdraw: bool = typer.Option(False, "--withdraw", help="Take back the decision standing on the pair."),
     by: str = typer.Option(..., "--by", help="Who decided (kept with the decision)."),
     note: str = typer.Option("", help="Why (kept with the decision)."),
     warehouse: Path = typer.Option(DEFAULT_WAREHOUSE, help="Analyst warehouse whose restricted folder keeps decisions."),
 ) -> None:
-    """Record a person's decision on a pair; every later run obeys it (latest decision wins)."""
-    from casehistory.identity.decisions import DECISIONS_FILE, record_decision
+    """Record a person's decision on a pair; every later run obeys it (latest decision wins). Both
+    subjects must be in the restricted store; --withdraw leaves the pair to the evidence again."""
+    from casehistory import warehouse as wh
+    from casehistory.identity.decisions import (DECISIONS_FILE, WITHDRAWN, DecisionsError, key_problem,
+                                                record_decision, unknown_subjects)
 
-    if same == different:
-        err.print("[red]error:[/red] say --same or --different")
+    if same + different + withdraw != 1:
+        err.print("[red]error:[/red] say one of --same, --different or --withdraw")
         raise typer.Exit(2)
     settings = Settings(extracts=Path("."), warehouse=warehouse)
-    decision = record_decision(settings.restricted_dir / DECISIONS_FILE, subject_a, subject_b,
-                               "same" if same else "different", by, note)
-    console.print(f"Recorded: {decision.subject_a} and {decision.subject_b} are "
-                  f"{'the same person' if same else 'different people'} ({decision.decided_by}, {decision.decided_at}).")
+    decision = "same" if same else "different" if different else WITHDRAWN
+    problems = [p for p in (key_problem(subject_a), key_problem(subject_b)) if p]
+    if not problems and decision != WITHDRAWN:  # a decision that stood on a subject since gone may still be withdrawn
+        if not settings.store.exists():
+            err.print(f"[red]error:[/red] no restricted store at {settings.store} to check the subjects against: "
+                      "run the pipeline first")
+            raise typer.Exit(2)
+        with wh.store(settings, read_only=True) as con:
+            problems = [f"{k} is not a subject in {settings.store} (casehistory identity review shows subject keys)"
+                        for k in unknown_subjects(con, [subject_a, subject_b])]
+    if problems:
+        for problem in problems:
+            err.print(f"[red]error:[/red] {escape(problem)}", highlight=False)
+        raise typer.Exit(2)
+    try:
+        d = record_decision(settings.restricted_dir / DECISIONS_FILE, subject_a, subject_b, decision, by, note)
+    except DecisionsError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
+    said = {"same": "are the same person", "different": "are different people",
+            WITHDRAWN: "have no standing decision: the evidence decides again"}[decision]
+    console.print(f"Recorded: {d.subject_a} and {d.subject_b} {said} ({d.decided_by}, {d.decided_at}).",
+                  markup=False, highlight=False)
+
+
+@identity_app.command("decisions")
+def identity_decisions(
+    warehouse: Path = typer.Option(DEFAULT_WAREHOUSE, help="Analyst warehouse whose restricted folder keeps decisions."),
+) -> None:
+    """Every decision ever recorded, oldest first: who decided what and when, and whether it stands,
+    was superseded or withdrawn; a standing one naming a subject the store no longer holds is not applied."""
+    from casehistory import warehouse as wh
+    from casehistory.identity.decisions import DECISIONS_FILE, DecisionsError, read_history, unknown_subjects
+
+    settings = Settings(extracts=Path("."), warehouse=warehouse)
+    path = settings.restricted_dir / DECISIONS_FILE
+    try:
+        history = read_history(path)
+    except DecisionsError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from None
+    missing: set[str] = set()
+    if settings.store.exists():
+        keys = sorted({k for e in history if e.status == "standing" for k in (e.decision.subject_a, e.decision.subject_b)})
+        with wh.store(settings, read_only=True) as con:
+            missing = set(unknown_subjects(con, keys))
+    for e in history:
+        d = e.decision
+        status = e.status
+        if status == "standing" and {d.subject_a, d.subject_b} & missing:
+            status = "standing, not applied: " + ", ".join(sorted({d.subject_a, d.subject_b} & missing)) + " not in the store"
+        console.print(f"{d.decided_at}  {d.decided_by:<20} {d.decision:<9} {d.subject_a}  {d.subject_b}  [{status}]"
+                      + (f"  {d.note}" if d.note else ""), markup=False, highlight=False)
+    console.print(f"{len(history)} decision(s) in {path}", highlight=False)
 
 
 @app.command("evaluate-linking")

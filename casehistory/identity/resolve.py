@@ -19,7 +19,7 @@ Writes (schema identity, restricted store):
                    and people were made from (a night when none of it changed reuses them)
   review_queue     pairs for a person to decide, with why and what agrees (review_queue.py;
                    casehistory identity review); kept_apart: pairs a rail forbids, never offered
-  decisions        the standing human decisions (from identity_decisions.csv)
+  decisions        the standing human decisions (from identity_decisions.csv), each applied or not
   household_evidence, household_members, relationships   families (households.py)
 """
 
@@ -83,6 +83,7 @@ class IdentityResult:
     links_refused: dict[str, int] = field(default_factory=dict)
     review_queue: int = 0
     kept_apart: int = 0  # pairs the queue would have offered that a rail forbids
+    decisions_not_applied: int = 0  # standing decisions naming a subject no longer in the ledger
     households: int = 0
     model: str = ""
     records_changed: int = 0  # subject records new, changed or gone since the last run
@@ -282,6 +283,11 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
     for subject, nhs, upns, dobs, sexes in nodes:
         clusters.add(subject, set(nhs or ()), set(upns or ()), set(dobs or ()), set(sexes or ()))
     known = clusters.parent
+    # a decision naming a subject the ledger no longer holds cannot be obeyed: said, not skipped quietly
+    not_applied = [d for d in decisions if d.subject_a not in known or d.subject_b not in known]
+    if not_applied:
+        log.warning("identity: %d standing decision(s) name a subject no longer in the ledger and are not "
+                    "applied (casehistory identity decisions lists them)", len(not_applied))
     for d in decisions:
         if d.decision == "different" and d.subject_a in known and d.subject_b in known:
             clusters.keep_apart(d.subject_a, d.subject_b)
@@ -344,7 +350,7 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
         _write_links(con, run_id, clusters)
         pause_here("link")
         queued = review_queue.write(con, run_id, queue, by_pair)
-        _write_decisions(con, decisions)
+        _write_decisions(con, decisions, known)
         households = build_households(con, people_unchanged=not full and records_changed == 0 and not people_moved)
         con.execute("delete from identity.clustered_from")
         con.execute("insert into identity.clustered_from values (?)", [inputs])
@@ -361,7 +367,7 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
     for r in clusters.refused:
         refused[r.rule] = refused.get(r.rule, 0) + 1
     return IdentityResult(len(nodes), len(set(result.person_of.values())), count("created"), count("merged"),
-                          count("split"), applied, refused, queued, len(queue.kept_apart),
+                          count("split"), applied, refused, queued, len(queue.kept_apart), len(not_applied),
                           households["households"], refresh.note, records_changed, refresh.retrained, refresh.rescored)
 
 
@@ -400,7 +406,7 @@ def _as_last_clustered(con: duckdb.DuckDBPyConnection, refresh: Refresh, records
         counted("select method, count(*) from identity.links where applied group by all"),
         counted("select refused_because, count(*) from identity.links where not applied group by all"),
         one("select count(*) from identity.review_queue"), one("select count(*) from identity.kept_apart"),
-        households["households"],
+        one("select count(*) from identity.decisions where not applied"), households["households"],
         refresh.note + "; people as clustered last run: nothing clustering reads has changed",
         records_changed, refresh.retrained, refresh.rescored)
 
@@ -430,11 +436,14 @@ def _update_subject_person(con: duckdb.DuckDBPyConnection, rows: list[tuple[str,
         con.unregister("_now")
 
 
-def _write_decisions(con: duckdb.DuckDBPyConnection, decisions: list[Decision]) -> None:
+def _write_decisions(con: duckdb.DuckDBPyConnection, decisions: list[Decision], known: dict[str, str]) -> None:
     con.execute("""create or replace table identity.decisions (subject_a varchar, subject_b varchar, decision varchar,
-                   decided_by varchar, decided_at varchar, note varchar)""")
-    insert_rows(con, "identity.decisions", ["subject_a", "subject_b", "decision", "decided_by", "decided_at", "note"],
-                [(d.subject_a, d.subject_b, d.decision, d.decided_by, d.decided_at, d.note) for d in decisions])
+                   decided_by varchar, decided_at varchar, note varchar,
+                   applied boolean not null)  -- false: a subject is no longer in the ledger""")
+    insert_rows(con, "identity.decisions",
+                ["subject_a", "subject_b", "decision", "decided_by", "decided_at", "note", "applied"],
+                [(d.subject_a, d.subject_b, d.decision, d.decided_by, d.decided_at, d.note,
+                  d.subject_a in known and d.subject_b in known) for d in decisions])
 
 
 def _write_links(con: duckdb.DuckDBPyConnection, run_id: str, clusters: Clusters) -> None:
