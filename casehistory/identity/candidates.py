@@ -3,9 +3,12 @@ or a plausible typo of each other, judged on what corroborates them. Needs no tr
 small run (a review's template chronologies alone) links and queues exactly as a large one does.
 
 Names agree when the surname keys are equal and the forename keys are equal or known variants
-(names.py). Dates: rules.dob_relation. Corroboration, on one pair of records: the same postcode;
-the same family reference within one agency (an agency's own family id means nothing in another's);
-a shared LA child id, NHS number or UPN (a shared NHS number or UPN links by itself already).
+(names.py). Dates: rules.dob_relation. Corroboration, on one pair of records: the same full
+postcode (not the NHS's ZZ99 no-fixed-abode codes, not "NFA" or a district alone); the same family
+reference within one agency (an agency's own family id means nothing in another's), unless the
+agency files more than MAX_FAMILY_SUBJECTS people under it (a placeholder such as "N/A", not a
+family); a shared valid NHS number or UPN (which links by itself already; an LA child id counts
+through the council's record it names).
 
 Each pair of subjects gets the strongest verdict any pair of their records earns:
 
@@ -52,23 +55,36 @@ class Candidate:
     one_family: bool  # one agency files both under one family reference
 
 
+MAX_FAMILY_SUBJECTS = 20  # more people than any household holds under one reference
+
+
+def postcode_key_sql(column: str) -> str:
+    """A full UK postcode without spaces, or null: what may corroborate an address."""
+    return f"""case when regexp_full_match(replace({column}, ' ', ''), '[A-Z]{{1,2}}[0-9][A-Z0-9]?[0-9][A-Z]{{2}}')
+                     and not starts_with({column}, 'ZZ99') then replace({column}, ' ', '') end"""
+
+
 _PAIR_COLUMNS = """a.subject_key as subject_a, b.subject_key as subject_b, a.forename_key as forename_a,
        b.forename_key as forename_b, a.date_of_birth as dob_a, b.date_of_birth as dob_b, a.sex as sex_a, b.sex as sex_b,
        a.postcode is not distinct from b.postcode and a.postcode is not null as same_postcode,
        a.subject_namespace = b.subject_namespace and a.family_ref = b.family_ref as one_family,
-       a.la_child_id = b.la_child_id or a.nhs_number = b.nhs_number or a.upn = b.upn as shared_identifier,
+       a.nhs_number = b.nhs_number or a.upn = b.upn as shared_identifier,
        a.la_child_id <> b.la_child_id or a.nhs_number <> b.nhs_number or a.upn <> b.upn as identifier_differs"""
 
 # same name block (one forename variant group, or the forename itself) and surname, then each kind
 # of date relation as its own equi-join; a subject pair found twice is one pair
 _BLOCK = "a.name_block = b.name_block and a.surname_key = b.surname_key"
 CANDIDATES_SQL = f"""
-with records as (
+with families as (
+    select subject_namespace, family_ref from identity.subject_records where family_ref is not null
+    group by all having count(distinct subject_key) <= {MAX_FAMILY_SUBJECTS}
+),
+records as (
     select subject_key, subject_namespace, forename_key, surname_key, date_of_birth,
            case when sex in ('M', 'F') then sex end as sex,
-           nullif(replace(postcode, ' ', ''), '') as postcode,
-           family_ref, nhs_number, upn, la_child_id
-    from identity.subject_records
+           {postcode_key_sql('postcode')} as postcode,
+           f.family_ref, nhs_number, upn, la_child_id
+    from identity.subject_records left join families f using (subject_namespace, family_ref)
     -- an initial is no forename: twins J and J Smith must not match
     where length(forename_key) > 1 and surname_key is not null and date_of_birth is not null
 ),

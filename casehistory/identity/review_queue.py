@@ -24,6 +24,7 @@ from itertools import product
 import duckdb
 import pyarrow as pa
 
+from casehistory.identity.candidates import postcode_key_sql
 from casehistory.identity.cluster import Clusters
 from casehistory.identity.names import forenames_relation
 from casehistory.identity.rules import DOB_RELATIONS, dob_relation
@@ -144,9 +145,9 @@ def _records(con: duckdb.DuckDBPyConnection, subjects: set[str]) -> dict[str, li
         return {}
     con.register("_queued_subjects", pa.table({"subject_key": pa.array(sorted(subjects), pa.string())}))
     try:
-        rows = con.execute("""
+        rows = con.execute(f"""
             select subject_key, forename_key, surname_key, date_of_birth,
-                   case when sex in ('M', 'F') then sex end, replace(postcode, ' ', ''),
+                   case when sex in ('M', 'F') then sex end, {postcode_key_sql('postcode')},
                    subject_namespace, family_ref, nhs_number, upn, la_child_id
             from identity.subject_records semi join _queued_subjects using (subject_key)""").fetchall()
     finally:

@@ -93,6 +93,27 @@ def test_a_family_reference_of_another_agency_corroborates_nothing(store, settin
     assert p["eh:EH-1"] != p["police:PN1"]
 
 
+def test_placeholder_postcodes_and_family_references_corroborate_nothing(store, settings, tmp_path):
+    rows = [
+        # no fixed abode, as the NHS codes it and as a police officer types it; a district alone
+        _row("hosp", "H1", fn="Leo", sn="Ward", dob="2016-02-02", sex="M", pc="ZZ99 3VZ"),
+        _row("gp", "G1", fn="Leo", sn="Ward", dob="2016-02-02", sex="M", pc="ZZ99 3VZ"),
+        _row("police", "P1", fn="Ava", sn="Khan", dob="2017-03-03", sex="F", pc="NFA"),
+        _row("school", "S1", fn="Ava", sn="Khan", dob="2017-03-03", sex="F", pc="NFA"),
+        _row("hv", "V1", fn="Ivy", sn="Cole", dob="2018-04-04", sex="F", pc="LU1"),
+        _row("amb", "A1", fn="Ivy", sn="Cole", dob="2018-04-04", sex="F", pc="LU1"),
+        # an agency that files everyone under "N/A": two of its records, one name and birthday
+        _row("eh", "E1", fn="Max", sn="Hall", dob="2019-05-05", sex="M", pc="IP1 1AA", fam="N/A"),
+        _row("eh", "E2", fn="Max", sn="Hall", dob="2019-05-05", sex="M", pc="IP2 2BB", fam="N/A"),
+    ]
+    rows += [_row("eh", f"E{n}", fn=f"Child{'abcdefghijklmnopqrs'[n - 3]}", sn="Other", dob="2015-01-01", fam="N/A")
+             for n in range(3, 22)]  # 21 people under "N/A" in all
+    _load(store, tmp_path / "in", rows, "a.csv")
+    resolve(store, "r1", KEY, settings=settings, scorer=None)
+    assert len(set(person_of(store).values())) == 27  # nobody linked
+    assert _links(store) == set() and _links(store, applied=False) == set()
+
+
 def test_twins_recorded_as_twin_1_and_twin_2_or_by_an_initial_are_never_one_child(store, settings, tmp_path):
     # digits and punctuation leave name keys: "Twin 1" and "Twin 2" would both read "twin"
     _load(store, tmp_path / "in", [
