@@ -22,8 +22,6 @@ from casehistory.identity.rules import dobs_compatible, identifiers_compatible, 
 
 NAME_METHODS = ("exact_name_dob", "corroborated_typo")  # candidates.py
 WEAK_METHODS = ("model", *NAME_METHODS)
-# Rails that hold whatever the evidence: a pair they forbid is never offered to a person as a link.
-ABSOLUTE_RULES = ("different_nhs", "different_upn", "implausible_dob", "human_said_different")
 
 
 @dataclass
@@ -38,7 +36,8 @@ class Link:
 @dataclass
 class Refusal:
     link: Link
-    rule: str  # one of ABSOLUTE_RULES | same_agency_two_records | different_sex
+    rule: str  # absolute: different_nhs | different_upn | implausible_dob | human_said_different;
+    # binding weak links only: same_agency_two_records | different_sex (name rules)
 
 
 @dataclass
@@ -96,7 +95,8 @@ class Clusters:
         return True
 
     def forbids(self, a: str, b: str) -> str | None:
-        """The absolute rail (ABSOLUTE_RULES) that keeps a's person and b's apart, if any."""
+        """The absolute rail that keeps a's person and b's apart whatever the evidence, if any: such
+        a pair is never offered to a person as a link."""
         ra, rb = self.find(a), self.find(b)
         return None if ra == rb else self._absolute(self.groups[ra], self.groups[rb])
 
