@@ -3,8 +3,9 @@
     casehistory run                the nightly DAG end to end through Airflow (make run)
     casehistory generate           synthetic agency extracts with ground truth
     casehistory sources            validate the source registry and show what a folder's files are
-    casehistory identity review    pairs the linking model is unsure of, for a person to decide
-    casehistory identity decide    record that decision (obeyed on every later run)
+    casehistory identity review    pairs for a person to decide, with why and what agrees
+    casehistory identity decide    record that decision (obeyed on every later run), or withdraw it
+    casehistory identity decisions who decided what and when
     casehistory evaluate-linking   score linking against generated ground truth
     casehistory docs               the dbt docs site for analysts (a static page)
     casehistory rollback           publish an earlier analyst warehouse again
@@ -27,11 +28,12 @@ from typing import Iterator, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from casehistory.settings import DEFAULT_WAREHOUSE, DEMO_DIR, SOURCES_DIR, Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-identity_app = typer.Typer(no_args_is_help=True, help="Review and decide pairs the linking model is unsure of.")
+identity_app = typer.Typer(no_args_is_help=True, help="Review and decide pairs of records the evidence leaves open.")
 app.add_typer(identity_app, name="identity")
 quarantine_app = typer.Typer(no_args_is_help=True, help="Quarantined rows: list, retry, dismiss (ingest/quarantine.py).")
 app.add_typer(quarantine_app, name="quarantine")
@@ -223,7 +225,8 @@ def identity_review(
     warehouse: Path = typer.Option(DEFAULT_WAREHOUSE, help="Analyst warehouse (its restricted store is read)."),
     limit: int = typer.Option(20, help="How many pairs to show, most likely first."),
 ) -> None:
-    """Show the review queue: pairs of records side by side (restricted: names and identifiers)."""
+    """Show the review queue: each pair's records side by side, why it is queued, and the fields
+    that agree and disagree (restricted: names and identifiers)."""
     from casehistory import warehouse as wh
 
     settings = Settings(extracts=Path("."), warehouse=warehouse)
@@ -231,18 +234,28 @@ def identity_review(
         err.print(f"[red]error:[/red] no restricted store at {settings.store}: run the pipeline first")
         raise typer.Exit(2)
     with wh.store(settings, read_only=True) as con:
-        pairs = con.execute("select subject_a, subject_b, probability from identity.review_queue "
-                            "order by probability desc, subject_a, subject_b limit ?", [limit]).fetchall()
+        pairs = con.execute("""select subject_a, subject_b, probability, reason, agree, disagree from identity.review_queue
+                               order by probability desc nulls last, subject_a, subject_b limit ?""", [limit]).fetchall()
         total = con.execute("select count(*) from identity.review_queue").fetchone()[0]
-        for a, b, p in pairs:
-            console.print(f"[bold]{a}[/bold]  vs  [bold]{b}[/bold]   model probability {p:.4f}")
+        for a, b, p, reason, agree, disagree in pairs:
+            score = f"model probability {p:.4f}" if p is not None else "not scored by the model"
+            console.print(f"[bold]{escape(a)}[/bold]  vs  [bold]{escape(b)}[/bold]   {score}", highlight=False)
+            console.print(f"    queued: {reason}", markup=False, highlight=False)
+            console.print(f"    agree: {', '.join(agree) or '-'}    disagree: {', '.join(disagree) or '-'}",
+                          markup=False, highlight=False)
             for subject in (a, b):
-                for r in con.execute("""select source, forename_key, surname_key, date_of_birth, sex, postcode,
+                for r in con.execute("""select source, forename_key, surname_key, date_of_birth, sex, postcode, family_ref,
                                                nhs_number, upn from identity.subject_records where subject_key = ?""",
                                      [subject]).fetchall():
                     console.print(f"    {subject:<22} {r[0]:<20} {r[1] or '-':<12} {r[2] or '-':<14} {r[3] or '-'} "
-                                  f"{r[4] or '-'} {r[5] or '-':<9} NHS {r[6] or '-'} UPN {r[7] or '-'}")
-    console.print(f"{len(pairs)} of {total} pairs shown. Decide with: casehistory identity decide A B --same|--different --by NAME")
+                                  f"{r[4] or '-'} {r[5] or '-':<9} family {r[6] or '-'} NHS {r[7] or '-'} UPN {r[8] or '-'}",
+                                  markup=False, highlight=False)
+        apart = con.execute("select reason, count(*) from identity.kept_apart group by all order by 2 desc, 1").fetchall()
+    console.print(f"{len(pairs)} of {total} pairs shown. Decide with: "
+                  "casehistory identity decide A B --same|--different --by NAME --note WHY")
+    if apart:  # never offered as links: a rail forbids them whatever a person says
+        console.print("Not offered (identity.kept_apart): " + "; ".join(f"{reason} ({n})" for reason, n in apart),
+                      markup=False, highlight=False)
 
 
 @identity_app.command("decide")
@@ -251,21 +264,75 @@ def identity_decide(
     subject_b: str = typer.Argument(..., help="The other subject key."),
     same: bool = typer.Option(False, "--same", help="They are the same person."),
     different: bool = typer.Option(False, "--different", help="They are different people."),
+    withdraw: bool = typer.Option(False, "--withdraw", help="Take back the decision standing on the pair."),
     by: str = typer.Option(..., "--by", help="Who decided (kept with the decision)."),
     note: str = typer.Option("", help="Why (kept with the decision)."),
     warehouse: Path = typer.Option(DEFAULT_WAREHOUSE, help="Analyst warehouse whose restricted folder keeps decisions."),
 ) -> None:
-    """Record a person's decision on a pair; every later run obeys it (latest decision wins)."""
-    from casehistory.identity.decisions import DECISIONS_FILE, record_decision
+    """Record a person's decision on a pair; every later run obeys it (latest decision wins). Both
+    subjects must be in the restricted store; --withdraw leaves the pair to the evidence again."""
+    from casehistory import warehouse as wh
+    from casehistory.identity.decisions import (DECISIONS_FILE, WITHDRAWN, DecisionsError, key_problem,
+                                                record_decision, unknown_subjects)
 
-    if same == different:
-        err.print("[red]error:[/red] say --same or --different")
+    if same + different + withdraw != 1:
+        err.print("[red]error:[/red] say one of --same, --different or --withdraw")
         raise typer.Exit(2)
     settings = Settings(extracts=Path("."), warehouse=warehouse)
-    decision = record_decision(settings.restricted_dir / DECISIONS_FILE, subject_a, subject_b,
-                               "same" if same else "different", by, note)
-    console.print(f"Recorded: {decision.subject_a} and {decision.subject_b} are "
-                  f"{'the same person' if same else 'different people'} ({decision.decided_by}, {decision.decided_at}).")
+    decision = "same" if same else "different" if different else WITHDRAWN
+    problems = [p for p in (key_problem(subject_a), key_problem(subject_b)) if p]
+    if not problems and decision != WITHDRAWN:  # a decision that stood on a subject since gone may still be withdrawn
+        if not settings.store.exists():
+            err.print(f"[red]error:[/red] no restricted store at {settings.store} to check the subjects against: "
+                      "run the pipeline first")
+            raise typer.Exit(2)
+        with wh.store(settings, read_only=True) as con:
+            problems = [f"{k} is not a subject in {settings.store} (casehistory identity review shows subject keys)"
+                        for k in unknown_subjects(con, [subject_a, subject_b])]
+    if problems:
+        for problem in problems:
+            err.print(f"[red]error:[/red] {escape(problem)}", highlight=False)
+        raise typer.Exit(2)
+    try:
+        d = record_decision(settings.restricted_dir / DECISIONS_FILE, subject_a, subject_b, decision, by, note)
+    except DecisionsError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
+    said = {"same": "are the same person", "different": "are different people",
+            WITHDRAWN: "have no standing decision: the evidence decides again"}[decision]
+    console.print(f"Recorded: {d.subject_a} and {d.subject_b} {said} ({d.decided_by}, {d.decided_at}).",
+                  markup=False, highlight=False)
+
+
+@identity_app.command("decisions")
+def identity_decisions(
+    warehouse: Path = typer.Option(DEFAULT_WAREHOUSE, help="Analyst warehouse whose restricted folder keeps decisions."),
+) -> None:
+    """Every decision ever recorded, oldest first: who decided what and when, and whether it stands,
+    was superseded or withdrawn; a standing one naming a subject the store no longer holds is not applied."""
+    from casehistory import warehouse as wh
+    from casehistory.identity.decisions import DECISIONS_FILE, DecisionsError, read_history, unknown_subjects
+
+    settings = Settings(extracts=Path("."), warehouse=warehouse)
+    path = settings.restricted_dir / DECISIONS_FILE
+    try:
+        history = read_history(path)
+    except DecisionsError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from None
+    missing: set[str] = set()
+    if settings.store.exists():
+        keys = sorted({k for e in history if e.status == "standing" for k in (e.decision.subject_a, e.decision.subject_b)})
+        with wh.store(settings, read_only=True) as con:
+            missing = set(unknown_subjects(con, keys))
+    for e in history:
+        d = e.decision
+        status = e.status
+        if status == "standing" and {d.subject_a, d.subject_b} & missing:
+            status = "standing, not applied: " + ", ".join(sorted({d.subject_a, d.subject_b} & missing)) + " not in the store"
+        console.print(f"{d.decided_at}  {d.decided_by:<20} {d.decision:<9} {d.subject_a}  {d.subject_b}  [{status}]"
+                      + (f"  {d.note}" if d.note else ""), markup=False, highlight=False)
+    console.print(f"{len(history)} decision(s) in {path}", highlight=False)
 
 
 @app.command("evaluate-linking")

@@ -4,10 +4,13 @@ Links are applied strongest first (shared identifiers, then confirmed by a perso
 model's by descending probability), so a weak link can never pull apart what a strong one joined,
 and a refused union is recorded for a person to look at.
 
-Besides the guard rails (rules.py), weak links (the model's, exact name and birth date) may not
-join two groups holding different records of one agency: an agency that keeps two records keeps
-them for two people (twins, above all). Only an identifier or a person can say it registered one
-child twice.
+Besides the guard rails (rules.py), weak links (the model's and the name rules') may not join two
+groups holding different records of one agency: an agency that keeps two records keeps them for
+two people (twins, above all). Only an identifier, a person, or the agency's own family reference
+can say it registered one child twice: a name rule's link between two records one agency files
+under one family, with the same forename (twins never share one), may join those two records
+(and only those: another record of that agency in either group still refuses it). And the name
+rules never join groups whose recorded sexes conflict.
 """
 
 from __future__ import annotations
@@ -15,23 +18,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from casehistory.identity.rules import dobs_compatible, identifiers_compatible
+from casehistory.identity.rules import dobs_compatible, identifiers_compatible, sexes_conflict
 
-WEAK_METHODS = ("model", "exact_name_dob")
+NAME_METHODS = ("exact_name_dob", "corroborated_typo")  # candidates.py
+WEAK_METHODS = ("model", *NAME_METHODS)
 
 
 @dataclass
 class Link:
     a: str
     b: str
-    method: str  # subject_ref | nhs_number | upn | la_child_id | exact_name_dob | human | model
+    method: str  # nhs_number | upn | la_child_id | human | exact_name_dob | corroborated_typo | model
     probability: float = 1.0
+    one_family: bool = False  # a name rule's: one agency files both subjects under one family reference
 
 
 @dataclass
 class Refusal:
     link: Link
-    rule: str  # different_nhs | different_upn | implausible_dob | same_agency_two_records | human_said_different
+    rule: str  # absolute: different_nhs | different_upn | implausible_dob | human_said_different;
+    # binding weak links only: same_agency_two_records | different_sex (name rules)
 
 
 @dataclass
@@ -40,6 +46,7 @@ class _Group:
     nhs: set[str]
     upns: set[str]
     dobs: set[date]
+    sexes: set[str]
 
 
 @dataclass
@@ -50,9 +57,9 @@ class Clusters:
     applied: list[Link] = field(default_factory=list)
     _apart: dict[str, set[str]] = field(default_factory=dict)  # record -> records a person said differ
 
-    def add(self, record: str, nhs: set[str], upns: set[str], dobs: set[date]) -> None:
+    def add(self, record: str, nhs: set[str], upns: set[str], dobs: set[date], sexes: set[str] = frozenset()) -> None:
         self.parent[record] = record
-        self.groups[record] = _Group([record], set(nhs), set(upns), set(dobs))
+        self.groups[record] = _Group([record], set(nhs), set(upns), set(dobs), set(sexes))
 
     def keep_apart(self, a: str, b: str) -> None:
         self._apart.setdefault(a, set()).add(b)
@@ -71,7 +78,7 @@ class Clusters:
         if ra == rb:
             return True
         ga, gb = self.groups[ra], self.groups[rb]
-        rule = self._breaks(ga, gb, link.method)
+        rule = self._breaks(ga, gb, link)
         if rule:
             self.refused.append(Refusal(link, rule))
             return False
@@ -82,19 +89,35 @@ class Clusters:
         ga.nhs |= gb.nhs
         ga.upns |= gb.upns
         ga.dobs |= gb.dobs
+        ga.sexes |= gb.sexes
         del self.groups[rb]
         self.applied.append(link)
         return True
 
-    def _breaks(self, ga: _Group, gb: _Group, method: str) -> str | None:
+    def forbids(self, a: str, b: str) -> str | None:
+        """The absolute rail that keeps a's person and b's apart whatever the evidence, if any: such
+        a pair is never offered to a person as a link."""
+        ra, rb = self.find(a), self.find(b)
+        return None if ra == rb else self._absolute(self.groups[ra], self.groups[rb])
+
+    def _breaks(self, ga: _Group, gb: _Group, link: Link) -> str | None:
+        rule = self._absolute(ga, gb)
+        if rule:
+            return rule
+        if link.method in NAME_METHODS and sexes_conflict(ga.sexes, gb.sexes):
+            return "different_sex"
+        if link.method in WEAK_METHODS and _two_records_of_one_agency(
+                ga.members, gb.members, exempt={link.a, link.b} if link.one_family else set()):
+            return "same_agency_two_records"
+        return None
+
+    def _absolute(self, ga: _Group, gb: _Group) -> str | None:
         if not identifiers_compatible(ga.nhs, gb.nhs):
             return "different_nhs"
         if not identifiers_compatible(ga.upns, gb.upns):
             return "different_upn"
         if not dobs_compatible(ga.dobs, gb.dobs):
             return "implausible_dob"
-        if method in WEAK_METHODS and _two_records_of_one_agency(ga.members, gb.members):
-            return "same_agency_two_records"
         small, large = (ga, gb) if len(ga.members) <= len(gb.members) else (gb, ga)
         large_set = None
         for m in small.members:
@@ -109,9 +132,15 @@ class Clusters:
         return [sorted(g.members) for g in self.groups.values()]
 
 
-def _two_records_of_one_agency(a: list[str], b: list[str]) -> bool:
-    """Subject keys are "<namespace>:<ref>": does some namespace appear in both with another ref?"""
+def _two_records_of_one_agency(a: list[str], b: list[str], exempt: set[str] = frozenset()) -> bool:
+    """Subject keys are "<namespace>:<ref>": does some namespace appear in both (groups are
+    disjoint, so with another ref)? Not when the namespace's records in both are the `exempt` pair."""
     small, large = (a, b) if len(a) <= len(b) else (b, a)
-    namespaces = {m.split(":", 1)[0] for m in small}
-    large_by_namespace = {m for m in large if m.split(":", 1)[0] in namespaces}
-    return any(m not in small for m in large_by_namespace)
+    namespaces: dict[str, set[str]] = {}
+    for m in small:
+        namespaces.setdefault(m.split(":", 1)[0], set()).add(m)
+    for m in large:
+        theirs = namespaces.get(m.split(":", 1)[0])
+        if theirs is not None and not (len(exempt) == 2 and m in exempt and theirs <= exempt):
+            return True
+    return False

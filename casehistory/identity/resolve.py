@@ -3,9 +3,9 @@
 The unit is the subject: an agency's own id for a person within its namespace (records from two
 sources of one agency that share an id are the same subject by the agency's own word). Subjects
 are linked into people by, strongest first: shared valid identifiers (NHS number, UPN, the LA
-child id), a person's confirmed decision, exact name and date of birth, and the probabilistic
-model. Every union passes the guard rails (cluster.py); each person keeps its id across runs
-(stable.py).
+child id), a person's confirmed decision, name and date of birth with corroboration
+(candidates.py), and the probabilistic model. Every union passes the guard rails (cluster.py);
+each person keeps its id across runs (stable.py).
 
 Writes (schema identity, restricted store):
   subject_records  the current person records, normalised for matching
@@ -17,8 +17,9 @@ Writes (schema identity, restricted store):
                    kept between runs (model.py; docs/identity.md)
   subject_records_built, households_built, clustered_from   what the kept subject records, households
                    and people were made from (a night when none of it changed reuses them)
-  review_queue     pairs the model is unsure of, for a person to decide (casehistory identity review)
-  decisions        the standing human decisions (from identity_decisions.csv)
+  review_queue     pairs for a person to decide, with why and what agrees (review_queue.py;
+                   casehistory identity review); kept_apart: pairs a rail forbids, never offered
+  decisions        the standing human decisions (from identity_decisions.csv), each applied or not
   household_evidence, household_members, relationships   families (households.py)
 """
 
@@ -36,9 +37,13 @@ import pyarrow as pa
 from casehistory.settings import Settings
 from casehistory.crashpoint import pause_here
 from casehistory.warehouse import insert_rows
+from casehistory.identity import candidates as candidates_module
 from casehistory.identity import cluster as cluster_module
+from casehistory.identity import names as names_module
+from casehistory.identity import review_queue
 from casehistory.identity import rules as rules_module
 from casehistory.identity import stable as stable_module
+from casehistory.identity.candidates import LINK_VERDICTS, candidate_pairs
 from casehistory.identity.cluster import Clusters, Link
 from casehistory.identity.decisions import Decision
 from casehistory.identity.households import build_households
@@ -62,8 +67,9 @@ create table if not exists identity.subject_person (
 create table if not exists identity.clustered_from (inputs varchar not null);
 """
 
-# Links in the order they are applied: a weaker kind never undoes a stronger one.
-DETERMINISTIC = ("nhs_number", "la_child_id", "upn", "exact_name_dob")  # exact_name_dob: name, birth date, postcode
+# Identifier links in the order they are applied (then people's "same", the name rules, the model):
+# a weaker kind never undoes a stronger one.
+IDENTIFIER_METHODS = ("nhs_number", "la_child_id", "upn")
 
 
 @dataclass
@@ -76,6 +82,8 @@ class IdentityResult:
     links_applied: dict[str, int] = field(default_factory=dict)
     links_refused: dict[str, int] = field(default_factory=dict)
     review_queue: int = 0
+    kept_apart: int = 0  # pairs the queue would have offered that a rail forbids
+    decisions_not_applied: int = 0  # standing decisions naming a subject no longer in the ledger
     households: int = 0
     model: str = ""
     records_changed: int = 0  # subject records new, changed or gone since the last run
@@ -217,7 +225,8 @@ def _shape(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple] | None:
         return None
 
 
-def deterministic_links(con: duckdb.DuckDBPyConnection) -> list[Link]:
+def identifier_links(con: duckdb.DuckDBPyConnection) -> list[Link]:
+    """Subjects sharing a valid NHS number or UPN, and subjects naming a csc subject's LA child id."""
     rows = con.execute(
         """
         with star as (  -- each subject to the first subject sharing the value: n-1 links, not n^2
@@ -227,11 +236,6 @@ def deterministic_links(con: duckdb.DuckDBPyConnection) -> list[Link]:
             union all
             select 'upn', subject_key, min(subject_key) over (partition by upn)
             from identity.subject_records where upn is not null
-            union all
-            select 'exact_name_dob', subject_key,  -- and postcode: two children may share a name and birthday
-                   min(subject_key) over (partition by forename_key, surname_key, date_of_birth)
-            from identity.subject_records
-            where forename_key is not null and surname_key is not null and date_of_birth is not null
         )
         select distinct method, subject_key, anchor from star where subject_key <> anchor
         union all
@@ -241,7 +245,7 @@ def deterministic_links(con: duckdb.DuckDBPyConnection) -> list[Link]:
         where s.subject_key <> c.subject_key
         """
     ).fetchall()
-    order = {m: i for i, m in enumerate(DETERMINISTIC)}
+    order = {m: i for i, m in enumerate(IDENTIFIER_METHODS)}
     rows.sort(key=lambda r: (order[r[0]], r[1], r[2]))
     return [Link(a, b, method) for method, a, b in rows]
 
@@ -250,11 +254,12 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
             decisions: list[Decision] = (), scorer=refresh_pair_scores, full: bool = False) -> IdentityResult:
     """Cluster subjects into people and write the identity tables.
 
-    Links are applied strongest first: identifiers, then a person's "same" decisions, then the
-    model's links by descending probability. A person's "different" decisions hold whatever the
-    evidence. `scorer(con, settings, config, run_id=, full=)` brings identity.pair_scores (scored
-    record pairs) up to date and returns a Refresh (the Splink model, scoring only pairs with a
-    new or changed record unless `full`; None links on identifiers and decisions alone).
+    Links are applied strongest first: identifiers, then a person's "same" decisions, then name
+    and date of birth with corroboration (candidates.py), then the model's links by descending
+    probability. A person's "different" decisions hold whatever the evidence.
+    `scorer(con, settings, config, run_id=, full=)` brings identity.pair_scores (scored record
+    pairs) up to date and returns a Refresh (the Splink model, scoring only pairs with a new or
+    changed record unless `full`; None: no model, as in a run too small to train one).
     Clustering runs over every subject, so every decision and guard rail applies to everyone,
     whenever anything it reads has changed (identity.clustered_from keeps a digest of it all); on
     a night when nothing has, last night's people stand and only the households are refreshed.
@@ -263,20 +268,26 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
     records_changed = build_subject_records(con, full=full)
     cfg = model_config()
     refresh = (scorer(con, settings, cfg, run_id=run_id, full=full) if scorer
-               else Refresh("not used: linking on identifiers and decisions only"))
+               else Refresh("not used: linking on identifiers, decisions and name rules only"))
     inputs = _clustering_inputs(con, key, cfg, decisions, scored=scorer is not None)
     if not full and con.execute("select inputs from identity.clustered_from").fetchall() == [(inputs,)]:
         return _as_last_clustered(con, refresh, records_changed)
     nodes = con.execute(
         """select subject_key, list(distinct nhs_number) filter (where nhs_number is not null),
                   list(distinct upn) filter (where upn is not null),
-                  list(distinct date_of_birth) filter (where date_of_birth is not null)
+                  list(distinct date_of_birth) filter (where date_of_birth is not null),
+                  list(distinct sex) filter (where sex in ('M', 'F'))
            from identity.subject_records group by subject_key order by subject_key"""
     ).fetchall()
     clusters = Clusters()
-    for subject, nhs, upns, dobs in nodes:
-        clusters.add(subject, set(nhs or ()), set(upns or ()), set(dobs or ()))
+    for subject, nhs, upns, dobs, sexes in nodes:
+        clusters.add(subject, set(nhs or ()), set(upns or ()), set(dobs or ()), set(sexes or ()))
     known = clusters.parent
+    # a decision naming a subject the ledger no longer holds cannot be obeyed: said, not skipped quietly
+    not_applied = [d for d in decisions if d.subject_a not in known or d.subject_b not in known]
+    if not_applied:
+        log.warning("identity: %d standing decision(s) name a subject no longer in the ledger and are not "
+                    "applied (casehistory identity decisions lists them)", len(not_applied))
     for d in decisions:
         if d.decision == "different" and d.subject_a in known and d.subject_b in known:
             clusters.keep_apart(d.subject_a, d.subject_b)
@@ -299,14 +310,29 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
                           if p >= cfg.link_threshold and (a, b) not in forenames_differ),
                          key=lambda l: (-l.probability, l.a, l.b))
     human = [Link(d.subject_a, d.subject_b, "human") for d in decisions if d.decision == "same"]
-    for link in deterministic_links(con) + human + model_links:
+    candidates = candidate_pairs(con)
+    name_links = sorted((Link(c.a, c.b, c.verdict, one_family=c.one_family) for c in candidates
+                         if c.verdict in LINK_VERDICTS), key=lambda l: (LINK_VERDICTS.index(l.method), l.a, l.b))
+    for link in identifier_links(con) + human + name_links + model_links:
         if link.a in known and link.b in known:
             clusters.union(link)
 
+    queue = review_queue.Queue()
     decided = {d.pair for d in decisions}
-    unsure = [(a, b, p) for (a, b), p in sorted(by_pair.items())
-              if (p < cfg.link_threshold or (a, b) in forenames_differ)
-              and (a, b) not in decided and clusters.find(a) != clusters.find(b)]
+    for (a, b), p in sorted(by_pair.items()):
+        if p < cfg.link_threshold:
+            queue.offer(a, b, review_queue.MODEL_UNSURE, clusters, decided)
+        elif (a, b) in forenames_differ:
+            queue.offer(a, b, review_queue.FORENAMES_DIFFER, clusters, decided)
+    # with no model, nobody else would look at a pair the name rules cannot settle
+    model_scored = scorer is not None and not refresh.note.startswith("not used")
+    for c in candidates:
+        if c.verdict == "corroborated" or (c.verdict == "uncorroborated" and not model_scored):
+            queue.offer(c.a, c.b, review_queue.CANDIDATE_WEAK if c.verdict == "corroborated"
+                        else review_queue.UNCORROBORATED, clusters, decided)
+    for r in clusters.refused:
+        if r.link.method != "human":  # a person's "same" a rail refused stays decided: kept apart in links
+            queue.offer(r.link.a, r.link.b, review_queue.REFUSED.get(r.rule, r.rule), clusters, decided)
 
     previous = dict(con.execute("select subject_key, person_id from identity.subject_person").fetchall())
     issued = con.execute("select coalesce(max(cast(substr(person_id, 2) as bigint)), 0) from identity.persons").fetchone()[0]
@@ -323,8 +349,8 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
                     [(run_id, now, c.action, c.person_id, c.other_person_id, c.subjects) for c in result.changes])
         _write_links(con, run_id, clusters)
         pause_here("link")
-        _write_review_queue(con, run_id, unsure)
-        _write_decisions(con, decisions)
+        queued = review_queue.write(con, run_id, queue, by_pair)
+        _write_decisions(con, decisions, known)
         households = build_households(con, people_unchanged=not full and records_changed == 0 and not people_moved)
         con.execute("delete from identity.clustered_from")
         con.execute("insert into identity.clustered_from values (?)", [inputs])
@@ -341,8 +367,8 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
     for r in clusters.refused:
         refused[r.rule] = refused.get(r.rule, 0) + 1
     return IdentityResult(len(nodes), len(set(result.person_of.values())), count("created"), count("merged"),
-                          count("split"), applied, refused, len(unsure), households["households"], refresh.note,
-                          records_changed, refresh.retrained, refresh.rescored)
+                          count("split"), applied, refused, queued, len(queue.kept_apart), len(not_applied),
+                          households["households"], refresh.note, records_changed, refresh.retrained, refresh.rescored)
 
 
 def _clustering_inputs(con: duckdb.DuckDBPyConnection, key: bytes, cfg, decisions: list[Decision], *,
@@ -350,9 +376,10 @@ def _clustering_inputs(con: duckdb.DuckDBPyConnection, key: bytes, cfg, decision
     """Everything clustering reads, as one digest: the subject records, the scored pairs, the
     decisions, the thresholds, the code and the pseudonym secret (a changed secret changes every key)."""
     h = hashlib.sha256()
-    for module in (cluster_module, rules_module, stable_module):
+    for module in (candidates_module, cluster_module, names_module, review_queue, rules_module, stable_module):
         h.update(Path(module.__file__).read_bytes())
     h.update(Path(__file__).read_bytes())
+    h.update(names_module.VARIANTS_FILE.read_bytes())
     h.update(repr((cfg, list(decisions), scored)).encode())
     h.update(pseudonym(key, "identity.clustered_from").encode())
     for table in ("identity.subject_records", "identity.pair_scores" if scored else None):
@@ -378,7 +405,8 @@ def _as_last_clustered(con: duckdb.DuckDBPyConnection, refresh: Refresh, records
         one("select count(distinct person_id) from identity.subject_person"), 0, 0, 0,
         counted("select method, count(*) from identity.links where applied group by all"),
         counted("select refused_because, count(*) from identity.links where not applied group by all"),
-        one("select count(*) from identity.review_queue"), households["households"],
+        one("select count(*) from identity.review_queue"), one("select count(*) from identity.kept_apart"),
+        one("select count(*) from identity.decisions where not applied"), households["households"],
         refresh.note + "; people as clustered last run: nothing clustering reads has changed",
         records_changed, refresh.retrained, refresh.rescored)
 
@@ -408,18 +436,14 @@ def _update_subject_person(con: duckdb.DuckDBPyConnection, rows: list[tuple[str,
         con.unregister("_now")
 
 
-def _write_review_queue(con: duckdb.DuckDBPyConnection, run_id: str, unsure: list[tuple[str, str, float]]) -> None:
-    con.execute("""create or replace table identity.review_queue (run_id varchar, subject_a varchar, subject_b varchar,
-                   probability double)""")
-    insert_rows(con, "identity.review_queue", ["run_id", "subject_a", "subject_b", "probability"],
-                [(run_id, a, b, p) for a, b, p in unsure])
-
-
-def _write_decisions(con: duckdb.DuckDBPyConnection, decisions: list[Decision]) -> None:
+def _write_decisions(con: duckdb.DuckDBPyConnection, decisions: list[Decision], known: dict[str, str]) -> None:
     con.execute("""create or replace table identity.decisions (subject_a varchar, subject_b varchar, decision varchar,
-                   decided_by varchar, decided_at varchar, note varchar)""")
-    insert_rows(con, "identity.decisions", ["subject_a", "subject_b", "decision", "decided_by", "decided_at", "note"],
-                [(d.subject_a, d.subject_b, d.decision, d.decided_by, d.decided_at, d.note) for d in decisions])
+                   decided_by varchar, decided_at varchar, note varchar,
+                   applied boolean not null)  -- false: a subject is no longer in the ledger""")
+    insert_rows(con, "identity.decisions",
+                ["subject_a", "subject_b", "decision", "decided_by", "decided_at", "note", "applied"],
+                [(d.subject_a, d.subject_b, d.decision, d.decided_by, d.decided_at, d.note,
+                  d.subject_a in known and d.subject_b in known) for d in decisions])
 
 
 def _write_links(con: duckdb.DuckDBPyConnection, run_id: str, clusters: Clusters) -> None:

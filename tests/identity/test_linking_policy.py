@@ -114,7 +114,7 @@ def test_a_transposed_date_of_birth_may_still_link(store, settings, tmp_path):
 
 def test_the_model_links_above_the_threshold_and_queues_pairs_between_thresholds(store, settings, tmp_path):
     _load(store, tmp_path / "in", [_row("gp", "G1"), _row("police", "X1", fn="aimee", dob="2018-02-02"),
-                                   _row("hosp", "H1", fn="ammy", sn="leigh", dob="2018-01-02"),
+                                   _row("hosp", "H1", fn="ammy", sn="leigh"),  # a dob no typo of X1's would keep it apart
                                    _row("school", "S1", fn="amy", sn="lea")], "a.csv")
     result = resolve(store, "r1", KEY, settings=settings, scorer=scores(store, {
         ("gp:G1", "police:X1"): 0.9990, ("gp:G1", "hosp:H1"): 0.90, ("gp:G1", "school:S1"): 0.5}))

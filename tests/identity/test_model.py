@@ -20,7 +20,10 @@ def test_scoring_counts_pairs_wrong_merges_and_missed_links():
 def test_linking_2000_children_at_default_noise_is_precise_and_finds_nearly_every_link(tmp_path):
     result = evaluate(2000, seed=42, noise="default", workdir=tmp_path)
     assert result["precision"] >= 0.995
-    assert result["recall"] >= 0.98
+    # Name and date of birth link only with corroboration (docs/identity.md): the generator has no
+    # same-name, same-birthday strangers for that to save, and its children who moved between two
+    # agencies' records are left to the model's score, queued for a person (0.988 -> 0.976 at seed 42)
+    assert result["recall"] >= 0.97
     assert result["links_applied"]["model"] > 0  # the model, not only identifiers, found links
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+
+import duckdb
 
 import pytest
 
 from casehistory.identifiers import is_valid_nhs_number, is_valid_upn, normalise_upn, upn_check_letter
-from casehistory.identity.rules import dob_plausible, dobs_compatible, identifiers_compatible
+from casehistory.identity.rules import (dob_plausible, dob_relation, dob_relation_sql, dobs_compatible,
+                                       identifiers_compatible)
 
 
 @pytest.mark.parametrize("nhs, valid", [
@@ -46,3 +49,26 @@ def test_groups_with_different_valid_identifiers_are_incompatible():
     assert identifiers_compatible({"9434765919"}, {"9434765919"})
     assert not identifiers_compatible({"9434765919"}, {"4010232137"})
     assert not dobs_compatible({date(2019, 3, 4)}, {date(2015, 1, 1)})
+
+
+@pytest.mark.parametrize("a, b, relation", [
+    (date(2019, 3, 4), date(2019, 3, 4), "exact"),
+    (date(2019, 3, 4), date(2019, 4, 3), "day_month_swapped"),
+    (date(2019, 12, 31), date(2020, 1, 1), "one_day_apart"),  # across a year
+    (date(2019, 3, 4), date(2009, 3, 4), "one_year_digit"),
+    (date(2019, 3, 4), date(2018, 4, 3), None),  # swapped and another year: two typos
+])
+def test_how_two_dates_of_birth_relate(a, b, relation):
+    assert dob_relation(a, b) == relation and dob_relation(b, a) == relation
+
+
+def test_the_sql_date_relation_is_the_python_one():
+    # every pair among dates around a birthday, transposable ones and year typos
+    days = sorted({date(2019, 3, 4) + timedelta(days=n) for n in range(-3, 4)}
+                  | {date(2019, 4, 3), date(2019, 12, 31), date(2020, 1, 1), date(2009, 3, 4), date(2018, 3, 4),
+                     date(2019, 1, 1), date(1919, 3, 4), date(2012, 11, 12), date(2012, 12, 11)})
+    pairs = [(a, b) for a in days for b in days]
+    con = duckdb.connect()
+    got = con.execute(f"select a, b, {dob_relation_sql('a', 'b')} from (select unnest(?) as a, unnest(?) as b)",
+                      [[a for a, _ in pairs], [b for _, b in pairs]]).fetchall()
+    assert {(a, b): r for a, b, r in got} == {(a, b): dob_relation(a, b) for a, b in pairs}
