@@ -130,6 +130,7 @@ def _native(args) -> dict:
     import duckdb
 
     from ingest.detect import discover
+    from ingest.readers.text import DETECT, detect_encoding
     from ingest.registry import load_registry
 
     registry = load_registry(ROOT / "ingest" / "sources")
@@ -144,8 +145,9 @@ def _native(args) -> dict:
             native = NATIVE.get(path.suffix.casefold())
             if not native:
                 continue
+            declared = detect_encoding(path) if spec.encoding == DETECT else spec.encoding
             # DuckDB reads latin-1, which differs from Windows-1252 only in unused control codes
-            encoding = {"cp1252": "latin-1", "utf-8-sig": "utf-8"}.get(spec.encoding, spec.encoding)
+            encoding = {"cp1252": "latin-1", "utf-8-sig": "utf-8"}.get(declared, declared)
             started = time.perf_counter()
             con.execute("create or replace table native as select * from " + native.format(p=path, encoding=encoding,
                                                                                   size=path.stat().st_size + 2 ** 20))

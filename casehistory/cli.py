@@ -10,6 +10,9 @@
     casehistory rollback           publish an earlier analyst warehouse again
     casehistory rebuild            rebuild identity, dbt and checks from the ledger, and publish
     casehistory timeline           a child's merged timeline picture, for a review panel (restricted)
+    casehistory quarantine list    quarantined rows still open (not loaded, not dismissed)
+    casehistory quarantine retry   map the open rows again with the current registry, load what maps
+    casehistory quarantine dismiss record that a named person decided an open row will not be loaded
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from casehistory.settings import DEFAULT_WAREHOUSE, DEMO_DIR, SOURCES_DIR, Setti
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 identity_app = typer.Typer(no_args_is_help=True, help="Review and decide pairs the linking model is unsure of.")
 app.add_typer(identity_app, name="identity")
+quarantine_app = typer.Typer(no_args_is_help=True, help="Quarantined rows: list, retry, dismiss (ingest/quarantine.py).")
+app.add_typer(quarantine_app, name="quarantine")
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -371,3 +376,91 @@ def rebuild(
             code = 1
     print((settings.reports_dir / "run_summary.txt").read_text(), flush=True)
     raise typer.Exit(code)
+
+
+def _store_settings(warehouse: Path) -> Settings:
+    settings = Settings(extracts=Path("."), warehouse=warehouse)
+    if not settings.store.exists():
+        err.print(f"[red]error:[/red] no restricted store at {settings.store}: run the pipeline first")
+        raise typer.Exit(2)
+    return settings
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    warehouse: Path = typer.Option(DEFAULT_WAREHOUSE, help="Analyst warehouse (its restricted store is read)."),
+    source: Optional[str] = typer.Option(None, help="Only this source's rows."),
+) -> None:
+    """Every open quarantined row: file, checksum, row, where in the file, and its reasons (no values)."""
+    from casehistory import warehouse as wh
+    from ingest import quarantine
+
+    settings = _store_settings(warehouse)
+    with wh.store(settings) as con:
+        rows = quarantine.open_rows(con, source)
+    for r in rows:
+        part = " (loaded in part)" if r.row_outcome == "loaded_in_part" else ""
+        console.print(f"{r.source:<20} {r.file_name} {r.file_checksum[:12]} row {r.row_number} "
+                      f"[{r.table_name or '-'}] {r.locator}{part}: {', '.join(r.reasons)}", highlight=False)
+    console.print(f"{len(rows)} open quarantined row(s). Load them after fixing the source's YAML with "
+                  "`casehistory quarantine retry`, or dismiss one with "
+                  "`casehistory quarantine dismiss CHECKSUM ROW --by NAME --note TEXT`.")
+
+
+@quarantine_app.command("retry")
+def quarantine_retry(
+    warehouse: Path = typer.Option(DEFAULT_WAREHOUSE, help="Analyst warehouse whose restricted store holds the ledger."),
+    source: Optional[str] = typer.Option(None, help="Only this source's rows (default: every source with open rows)."),
+) -> None:
+    """Map the open rows again from the archived files with the current registry; load what maps."""
+    from casehistory import warehouse as wh
+    from ingest import quarantine
+    from ingest.registry import RegistryError, load_registry
+
+    settings = _store_settings(warehouse)
+    try:
+        registry = load_registry(settings.sources_dir)
+    except RegistryError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    if source is not None and source not in registry.sources:
+        err.print(f"[red]error:[/red] no source {source!r} in {settings.sources_dir}")
+        raise typer.Exit(2)
+    run_id = f"quarantine_retry__{datetime.now():%Y-%m-%dT%H:%M:%S}"
+    code = 0
+    with _sole_writer(settings), wh.store(settings) as con:
+        sources = [source] if source else sorted({r.source for r in quarantine.open_rows(con)} & set(registry.sources))
+        for name in sources:
+            result = quarantine.retry(con, registry, name, run_id=run_id)
+            console.print(f"{name}: {result.rows_retried} row(s) retried, {result.rows_loaded} loaded "
+                          f"({result.events_added} events, {result.persons_added} persons), {result.rows_open} still open")
+            for problem in result.problems:
+                err.print(f"  [red]not retried:[/red] {problem}", highlight=False)
+                code = 1
+    if not sources:
+        console.print("No open quarantined rows.")
+    raise typer.Exit(code)
+
+
+@quarantine_app.command("dismiss")
+def quarantine_dismiss(
+    checksum: str = typer.Argument(..., help="The file's checksum, or its first 8 or more characters (as listed)."),
+    row: int = typer.Argument(..., help="The row number (as listed)."),
+    by: str = typer.Option(..., "--by", help="Who decided the row will not be loaded (kept with the decision)."),
+    note: str = typer.Option(..., "--note", help="Why (kept with the decision)."),
+    table: Optional[str] = typer.Option(None, help="The file's table, where several number their rows alike."),
+    warehouse: Path = typer.Option(DEFAULT_WAREHOUSE, help="Analyst warehouse whose restricted store holds the ledger."),
+) -> None:
+    """Record that a named person decided an open quarantined row will not be loaded."""
+    from casehistory import warehouse as wh
+    from ingest import quarantine
+
+    settings = _store_settings(warehouse)
+    with _sole_writer(settings), wh.store(settings) as con:
+        try:
+            dismissed = quarantine.dismiss(con, checksum, row, by=by, note=note, table=table)
+        except quarantine.QuarantineError as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(2) from None
+    console.print(f"Dismissed: {dismissed.file_name} row {dismissed.row_number} ({dismissed.locator}) by {by.strip()}.",
+                  highlight=False)

@@ -27,7 +27,7 @@ from casehistory.readiness import nightly_readiness, record_run, review_readines
 from casehistory.reviews import load_reviews, write_reviews
 from casehistory.settings import Settings
 from casehistory.vocabulary import write_reference_tables
-from ingest import ledger
+from ingest import ledger, quarantine
 from ingest.detect import discover
 from ingest.load import load_source, sha256
 from ingest.registry import load_registry
@@ -122,10 +122,17 @@ def _record_unmatched(con, run_id: str, path: Path, why: str) -> None:
 def load(settings: Settings, run_id: str, source: str, files: list[str]) -> dict:
     """Load one source's files. Raises StepFailed if any file was rejected (after recording it)."""
     with _step(settings, run_id, f"load:{source}") as detail:
-        spec = load_registry(settings.sources_dir)[source]
+        registry = load_registry(settings.sources_dir)
+        mapping_hash = quarantine.registry_hash(registry, source)
         with warehouse.store(settings) as con:
-            result = load_source(con, spec, [Path(f) for f in files], run_id=run_id,
-                                 run_date=settings.run_date, archive_dir=settings.archive_dir)
+            result = load_source(con, registry[source], [Path(f) for f in files], run_id=run_id,
+                                 run_date=settings.run_date, archive_dir=settings.archive_dir,
+                                 registry_hash=mapping_hash)
+            # rows quarantined under an earlier mapping are tried again once the mapping changed
+            if quarantine.needs_retry(con, source, mapping_hash):
+                retried = quarantine.retry(con, registry, source, run_id=run_id)
+                detail["quarantine_retried"] = {"rows": retried.rows_retried, "loaded": retried.rows_loaded,
+                                                "still_open": retried.rows_open, "problems": retried.problems}
         detail.update(files=len(result.files), loaded=result.count("loaded"), skipped=result.count("skipped"),
                       rejected=len(result.rejected), rows_read=result.total("rows_read"),
                       rows_loaded=result.total("rows_loaded"), rows_quarantined=result.total("rows_quarantined"),

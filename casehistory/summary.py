@@ -44,14 +44,32 @@ def build_summary(settings: Settings, run_id: str) -> dict:
             )
             select l.source, coalesce(string_agg(distinct e.agency, ', ' order by e.agency), '') as agencies,
                    l.files_seen, l.files_loaded, l.files_skipped, l.files_rejected,
-                   l.rows_read, l.rows_loaded, l.rows_quarantined, l.events_added, l.status, l.message
+                   l.rows_read, l.rows_loaded, coalesce(l.rows_loaded_in_part, 0) as rows_loaded_in_part,
+                   l.rows_quarantined, l.events_added, l.status, l.message
             from latest l
             left join (select distinct load_id, agency from ledger.event_records) e using (load_id)
             group by all order by l.source""", [run_id]) if _table_exists(con, "ledger", "loads") else []
         quarantine = _rows(con, """
-            select source, reason, count(distinct file_name || ':' || row_number) as rows
+            select source, reason,
+                   count(distinct file_checksum || ':' || locator) filter (where row_outcome is distinct from 'loaded_in_part')
+                       as rows,
+                   count(distinct file_checksum || ':' || locator) filter (where row_outcome = 'loaded_in_part')
+                       as rows_in_part
             from ledger.quarantine where starts_with(load_id, ? || '/') group by all order by source, reason""",
                            [run_id]) if _table_exists(con, "ledger", "quarantine") else []
+        # every night, not only the night it happened: rows stay open until loaded or dismissed
+        open_quarantine = _rows(con, """
+            select source, count(*) filter (where outcome = 'quarantined') as rows,
+                   count(*) filter (where outcome = 'loaded_in_part') as rows_in_part, min(received)::date as oldest
+            from (select source, max(coalesce(row_outcome, 'quarantined')) as outcome, min(received_at) as received
+                  from ledger.quarantine q anti join ledger.quarantine_resolutions r
+                       using (file_checksum, row_number, locator)
+                  group by source, file_checksum, row_number, locator)
+            group by source order by source""") if _table_exists(con, "ledger", "quarantine_resolutions") else []
+        retried = _rows(con, """select source, sum(rows_retried) as rows, sum(rows_loaded) as loaded,
+                                       last(rows_open order by started_at) as still_open
+                                from ledger.quarantine_retries where run_id = ? group by source order by source""",
+                        [run_id]) if _table_exists(con, "ledger", "quarantine_retries") else []
         marts = {}
         if _table_exists(con, "marts", "fct_child_events"):
             marts = _rows(con, """
@@ -92,8 +110,11 @@ def build_summary(settings: Settings, run_id: str) -> dict:
         "unmatched_files": unmatched,
         "rows_read": sum(s["rows_read"] or 0 for s in sources),
         "rows_loaded": sum(s["rows_loaded"] or 0 for s in sources),
+        "rows_loaded_in_part": sum(s["rows_loaded_in_part"] or 0 for s in sources),
         "rows_quarantined": sum(s["rows_quarantined"] or 0 for s in sources),
         "quarantine_by_reason": quarantine,
+        "quarantine_open": open_quarantine,
+        "quarantine_retried": retried,
         "persons": persons,
         **marts,
         "checks_passed": sum(1 for c in checks if c["success"]),
@@ -125,21 +146,34 @@ def _ground_truth(settings: Settings) -> dict | None:
 
 def render(s: dict) -> str:
     out = [f"Nightly run {s['run_id']} (run date {s['run_date']})", f"Extracts: {s['extracts']}", ""]
-    out.append(f"{'source':<22}{'agency':<18}{'files':>6}{'new':>5}{'rejected':>9}{'rows':>9}{'loaded':>9}{'quarantined':>12}")
+    # loaded counts the rows loaded whole or in part; "in part" those of them with an event quarantined
+    out.append(f"{'source':<22}{'agency':<18}{'files':>6}{'new':>5}{'rejected':>9}{'rows':>9}{'loaded':>9}"
+               f"{'in part':>8}{'quarantined':>12}")
     for src in s["sources"]:
         out.append(f"{src['source']:<22}{(src['agencies'] or '-'):<18}{src['files_seen']:>6}{src['files_loaded']:>5}"
-                   f"{src['files_rejected']:>9}{src['rows_read']:>9,}{src['rows_loaded']:>9,}{src['rows_quarantined']:>12,}")
+                   f"{src['files_rejected']:>9}{src['rows_read']:>9,}{src['rows_loaded']:>9,}"
+                   f"{src['rows_loaded_in_part']:>8,}{src['rows_quarantined']:>12,}")
         if src["message"]:
             out.append(f"    rejected: {src['message']}")
-    out.append(f"{'total':<40}{'':>20}{s['rows_read']:>9,}{s['rows_loaded']:>9,}{s['rows_quarantined']:>12,}")
+    out.append(f"{'total':<40}{'':>20}{s['rows_read']:>9,}{s['rows_loaded']:>9,}{s['rows_loaded_in_part']:>8,}"
+               f"{s['rows_quarantined']:>12,}")
     for f in s["unmatched_files"]:
         out.append(f"not loaded: {f['file_name']}: {f['detail']}")
     by_source: dict[str, list[str]] = {}
     for q in s["quarantine_by_reason"]:
-        by_source.setdefault(q["source"], []).append(f"{q['reason']} {q['rows']}")
+        in_part = f" (+{q['rows_in_part']} in part)" if q["rows_in_part"] else ""
+        by_source.setdefault(q["source"], []).append(f"{q['reason']} {q['rows']}{in_part}")
     if by_source:
-        out.append("Quarantined rows (source: reason rows):")
+        out.append("Quarantined rows (source: reason rows, and rows loaded in part for it):")
         out.extend(f"  {source}: {', '.join(reasons)}" for source, reasons in by_source.items())
+    for r in s.get("quarantine_retried", []):
+        out.append(f"Quarantine retried ({r['source']}, its mapping changed): {r['rows']:,} rows, "
+                   f"{r['loaded']:,} loaded, {r['still_open']:,} still open")
+    if s.get("quarantine_open"):
+        out.append("Open quarantine, until loaded or dismissed (source: rows, rows loaded in part, oldest received):")
+        out.extend(f"  {q['source']}: {q['rows']:,}, {q['rows_in_part']:,} in part, {q['oldest']}"
+                   for q in s["quarantine_open"])
+        out.append("  (casehistory quarantine list / retry / dismiss)")
     out.append("")
     if "children" in s:
         out.append(f"People: {s['persons']:,}; children: {s['children']:,}")

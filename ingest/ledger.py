@@ -2,15 +2,23 @@
 
 Nothing here is ever updated or deleted. A record is keyed by (source, agency, record_id) for
 events and (source, agency, subject_ref) for persons; a row whose content differs from the
-current version becomes the next version and names the one it supersedes. "What did we know on
-date D" is the latest version received on or before D (the dbt macro as_known_on).
+current version becomes the next version. `version` counts a record's versions as they arrive;
+which one is current is decided by when the agency recorded them (NEWEST_FIRST), so an amendment
+that arrives before its original stays current. "What did we know on date D" is the current
+version among those received on or before D (the dbt macro as_known_on).
 
 Tables (schema ledger):
   loads           one row per source per run: what was seen, loaded, skipped, rejected
   files           one row per attempt to load a file: checksum, provenance, counts, outcome
   event_records   every version of every event, with the row it came from and its original values
   person_records  every version of every person as each source holds them
-  quarantine      one row per problem found in a row that could not be loaded, with its values
+  quarantine      one row per problem found in a row, or in one of its events, that could not be
+                  loaded, with its values: row_outcome says whether the row was quarantined whole
+                  or loaded in part (its other events and person loaded); record_id and event_type
+                  name the event a problem is about (null: the row's own problem); attempt 1 is the
+                  file's load, a later one a retry that still found problems
+  quarantine_resolutions  a quarantined row loaded by a retry, or dismissed by a named person
+  quarantine_retries      each retry of a source's open quarantined rows (ingest/quarantine.py)
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ create table if not exists ledger.files (
     rows_read bigint, rows_loaded bigint, rows_quarantined bigint, events_added bigint, persons_added bigint,
     archived_as varchar);
 alter table ledger.files add column if not exists modified_ns bigint;  -- stores made before it was recorded
+alter table ledger.files add column if not exists encoding varchar;  -- the text encoding the file was read in
 create table if not exists ledger.event_records (
     ledger_id bigint primary key, source varchar not null, agency varchar not null, record_id varchar not null,
     version integer not null, supersedes bigint, content_hash varchar not null,
@@ -64,6 +73,26 @@ create table if not exists ledger.quarantine (
     file_checksum varchar not null, row_number integer not null, locator varchar not null,
     column_name varchar, value varchar, reason varchar not null, message varchar not null,
     original json, received_at timestamp not null);
+-- stores made before an event could be quarantined without its row
+alter table ledger.quarantine add column if not exists table_name varchar;
+alter table ledger.quarantine add column if not exists record_id varchar;
+alter table ledger.quarantine add column if not exists event_type varchar;
+alter table ledger.quarantine add column if not exists row_outcome varchar;  -- quarantined | loaded_in_part
+alter table ledger.quarantine add column if not exists attempt integer;  -- 1: the file's load; more: a retry
+alter table ledger.files add column if not exists rows_loaded_in_part bigint;
+alter table ledger.loads add column if not exists rows_loaded_in_part bigint;
+-- what the source's mapping was made from when it loaded (ingest/quarantine.py: registry_hash)
+alter table ledger.loads add column if not exists registry_hash varchar;
+-- a quarantined row (file, row) loaded by a retry or dismissed by a named person; append-only
+create table if not exists ledger.quarantine_resolutions (
+    source varchar not null, file_checksum varchar not null, table_name varchar, row_number integer not null,
+    locator varchar not null, resolution varchar not null, resolved_by varchar not null,
+    resolved_at timestamp not null, note varchar, load_id varchar);
+-- each retry of a source's open quarantined rows (ingest/quarantine.py), under a load id of its own
+create table if not exists ledger.quarantine_retries (
+    load_id varchar primary key, run_id varchar not null, source varchar not null, started_at timestamp not null,
+    finished_at timestamp not null, registry_hash varchar not null, rows_retried bigint, rows_loaded bigint,
+    rows_open bigint, events_added bigint, persons_added bigint, message varchar);
 """
 
 EVENT_COLUMNS = ["source", "agency", "record_id", "content_hash", "subject_ref", "subject_namespace",
@@ -73,12 +102,24 @@ PERSON_COLUMNS = ["source", "agency", "subject_ref", "subject_namespace", "conte
                   "nhs_number_valid", "upn_valid", "file_name", "file_checksum", "row_number", "locator",
                   "load_id", "received_at"]
 QUARANTINE_COLUMNS = ["load_id", "source", "agency", "file_name", "file_checksum", "row_number", "locator",
-                      "column_name", "value", "reason", "message", "original", "received_at"]
+                      "column_name", "value", "reason", "message", "original", "received_at", "table_name",
+                      "record_id", "event_type", "row_outcome", "attempt"]
 EVENT_KEY = ("source", "agency", "record_id")
 PERSON_KEY = ("source", "agency", "subject_ref")
 FILE_COLUMNS = ["load_id", "source", "file_name", "file_path", "checksum", "size_bytes", "modified_at",
                 "received_at", "status", "reason", "detail", "rows_read", "rows_loaded", "rows_quarantined",
-                "events_added", "persons_added", "archived_as", "modified_ns"]
+                "events_added", "persons_added", "archived_as", "modified_ns", "encoding", "rows_loaded_in_part"]
+LOAD_COLUMNS = ["load_id", "run_id", "source", "started_at", "finished_at", "status", "files_seen", "files_loaded",
+                "files_skipped", "files_rejected", "rows_read", "rows_loaded", "rows_quarantined", "events_added",
+                "persons_added", "message", "rows_loaded_in_part", "registry_hash"]
+
+
+# A record's current version (the rule is written in full beside the dbt macro newest_version_first,
+# dbt/macros/as_known_on.sql, which the models use): the latest recorded, recorded_at or else when
+# received; equal times go to the later arrival. Person records carry no recorded_at: the latest
+# to arrive is current.
+NEWEST_FIRST = {"event_records": "coalesce(recorded_at, received_at) desc, ledger_id desc",
+                "person_records": "ledger_id desc"}
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -135,9 +176,20 @@ class FileAppend:
             self.con.execute("rollback")
 
 
+def record_load(con: duckdb.DuckDBPyConnection, load_row: dict) -> None:
+    insert_rows(con, "ledger.loads", LOAD_COLUMNS, [load_row])
+
+
 def record_file(con: duckdb.DuckDBPyConnection, file_row: dict) -> None:
     """A file that was rejected (or matched no source): kept in the ledger with its reason."""
     insert_rows(con, "ledger.files", FILE_COLUMNS, [file_row])
+
+
+def append_records(con: duckdb.DuckDBPyConnection, source: str, events: list[dict], persons: list[dict]) -> Added:
+    """Events and persons (dicts with EVENT_COLUMNS, PERSON_COLUMNS) of one source appended as new
+    versions, outside a file's load (ingest/quarantine.py's retry); the caller holds the transaction."""
+    return Added(events=_append_rows(con, "event_records", events, EVENT_COLUMNS, EVENT_KEY, source),
+                 persons=_append_rows(con, "person_records", persons, PERSON_COLUMNS, PERSON_KEY, source))
 
 
 def _append_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], columns: list[str],
@@ -158,10 +210,16 @@ def _append_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict], c
 
 def append_versions(con: duckdb.DuckDBPyConnection, table: str, incoming: str, columns: list[str],
                     key: tuple[str, ...], source: str) -> int:
-    """Each incoming record (all of one source) whose content differs from its current version
-    (or that has none) becomes the next version, naming the one it supersedes. Ledger ids rise
-    from file to file (the models read them as the order records arrived in); within a file they
-    follow no order, its row numbers do (an ORDER BY here sorted the rows after their ids were drawn)."""
+    """Each incoming record (all of one source) that says something the ledger does not hold
+    becomes its record's next version: when its content differs from the record's current version
+    (NEWEST_FIRST), or it has none. An event row with a recorded_at whose exact content (recorded_at
+    included) some earlier version has is a re-sent copy of that version and adds nothing: an
+    original sent again after its amendment must not come back as a new arrival. A new version names
+    the current one it displaces (`supersedes`), none when it was recorded before it.
+
+    Ledger ids rise from file to file (the models read them as the order records arrived in);
+    within a file they follow no order, its row numbers do (an ORDER BY here sorted the rows after
+    their ids were drawn)."""
     cols = [c for c in columns if c != "content_hash"]
     before = con.execute(f"select count(*) from ledger.{table}").fetchone()[0]
     insert = (f"insert into ledger.{table} (ledger_id, version, supersedes, content_hash, {', '.join(cols)}) "
@@ -173,16 +231,25 @@ def append_versions(con: duckdb.DuckDBPyConnection, table: str, incoming: str, c
     else:
         keys = ", ".join(key)
         join = " and ".join(f"c.{k} = i.{k}" for k in key)
+        if "recorded_at" in cols:
+            recorded, recorded_in = "coalesce(recorded_at, received_at)", "coalesce(i.recorded_at, i.received_at)"
+            resent = "and (i.recorded_at is null or not coalesce(list_contains(c.hashes, i.content_hash), false))"
+        else:  # every version is recorded when it arrives
+            recorded, recorded_in, resent = "received_at", "i.received_at", ""
         con.execute(
-            f"""{insert} coalesce(c.version, 0) + 1, c.ledger_id, i.content_hash, {', '.join('i.' + c for c in cols)}
+            f"""{insert} coalesce(c.versions, 0) + 1, case when {recorded_in} >= c.recorded then c.ledger_id end,
+                i.content_hash, {', '.join('i.' + c for c in cols)}
             from {incoming} i
             left join (
-                select {keys}, ledger_id, version, content_hash from ledger.{table}
+                select {keys}, ledger_id, content_hash, {recorded} as recorded,
+                       max(version) over record as versions, list(content_hash) over record as hashes
+                from ledger.{table}
                 semi join (select distinct {keys} from {incoming}) using ({keys})
                 where source = $source
-                qualify row_number() over (partition by {keys} order by version desc) = 1
+                window record as (partition by {keys})
+                qualify row_number() over (partition by {keys} order by {NEWEST_FIRST[table]}) = 1
             ) c on {join}
-            where c.content_hash is distinct from i.content_hash""", {"source": source})
+            where c.content_hash is distinct from i.content_hash {resent}""", {"source": source})
     return con.execute(f"select count(*) from ledger.{table}").fetchone()[0] - before
 
 

@@ -20,8 +20,8 @@ from typing import Callable
 import duckdb
 
 from ingest import columnar, ledger
-from ingest.mapping import Mapper
-from ingest.readers import BadRow, FileRejected, read
+from ingest.mapping import MappedRow, Mapper
+from ingest.readers import BadRow, FileRejected, as_read, is_text, read
 from ingest.registry import SourceSpec
 from ingest.rows import FirstSeen, ParsedFile, RowOutcomes, person_hash, provenance_of
 
@@ -36,8 +36,9 @@ class FileOutcome:
     reason: str | None = None
     detail: str | None = None
     rows_read: int = 0
-    rows_loaded: int = 0
-    rows_quarantined: int = 0
+    rows_loaded: int = 0  # loaded whole or in part (rows_read = rows_loaded + rows_quarantined)
+    rows_quarantined: int = 0  # nothing of the row loaded
+    rows_loaded_in_part: int = 0  # of rows_loaded: some of its events quarantined (ingest/rows.py)
     events_added: int = 0
     persons_added: int = 0
     read_by: str | None = None  # "columnar" or "rows": which path read the file (ingest/columnar)
@@ -85,7 +86,8 @@ def archive(path: Path, checksum: str, archive_dir: Path) -> Path:
 
 
 def load_source(con: duckdb.DuckDBPyConnection, spec: SourceSpec, paths: list[Path], *, run_id: str,
-                run_date: date, archive_dir: Path) -> SourceLoad:
+                run_date: date, archive_dir: Path, registry_hash: str | None = None) -> SourceLoad:
+    """registry_hash: what the source's mapping is made from (ingest/quarantine.py), kept with the load."""
     ledger.ensure_schema(con)
     started = ledger.now()
     # a retried task loads again under a load id of its own (files it already loaded are skipped)
@@ -97,17 +99,19 @@ def load_source(con: duckdb.DuckDBPyConnection, spec: SourceSpec, paths: list[Pa
         result.files.append(outcome)
         log.info("%s: %s %s%s", spec.source, path.name, outcome.status,
                  f" ({outcome.reason}: {outcome.detail})" if outcome.reason else
-                 f" ({outcome.rows_loaded} rows loaded, {outcome.rows_quarantined} quarantined"
+                 f" ({outcome.rows_loaded} rows loaded ({outcome.rows_loaded_in_part} in part),"
+                 f" {outcome.rows_quarantined} quarantined"
                  f"{', read ' + ('in bulk' if outcome.read_by == 'columnar' else 'a row at a time') if outcome.read_by else ''})")
     status = "failed" if result.rejected else "succeeded"
-    con.execute(
-        "insert into ledger.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [result.load_id, run_id, spec.source, started, ledger.now(), status, len(result.files),
-         result.count("loaded"), result.count("skipped"), len(result.rejected), result.total("rows_read"),
-         result.total("rows_loaded"), result.total("rows_quarantined"), result.total("events_added"),
-         result.total("persons_added"),
-         "; ".join(f"{f.file_name}: {f.reason}: {f.detail}" for f in result.rejected) or None],
-    )
+    ledger.record_load(con, {
+        "load_id": result.load_id, "run_id": run_id, "source": spec.source, "started_at": started,
+        "finished_at": ledger.now(), "status": status, "files_seen": len(result.files),
+        "files_loaded": result.count("loaded"), "files_skipped": result.count("skipped"),
+        "files_rejected": len(result.rejected),
+        **{name: result.total(name) for name in ("rows_read", "rows_loaded", "rows_quarantined", "rows_loaded_in_part",
+                                                  "events_added", "persons_added")},
+        "message": "; ".join(f"{f.file_name}: {f.reason}: {f.detail}" for f in result.rejected) or None,
+        "registry_hash": registry_hash})
     return result
 
 
@@ -127,6 +131,8 @@ def load_file(con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, *, l
                 "received_at": ledger.now(), "archived_as": str(archive(path, checksum, archive_dir))}
     staged = None
     try:
+        spec = as_read(path, spec)  # this file's encoding and delimiter, where the YAML leaves them to it
+        file_row["encoding"] = spec.encoding if is_text(path, spec) else None
         staged = _columnar(con, spec, path, file_row, run_date)
         with ledger.FileAppend(con, spec.source) as append:  # a rejected file rolls back whatever it had appended
             if staged is not None:
@@ -140,10 +146,12 @@ def load_file(con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, *, l
             outcome = FileOutcome(path.name, "loaded", detail=detail, rows_read=parsed.rows_read,
                                   rows_quarantined=parsed.rows_quarantined,
                                   rows_loaded=parsed.rows_read - parsed.rows_quarantined,
+                                  rows_loaded_in_part=parsed.rows_loaded_in_part,
                                   read_by="rows" if staged is None else "columnar")
             added = append.finish(
                 {**file_row, "status": "loaded", "detail": detail, "rows_read": outcome.rows_read,
-                 "rows_loaded": outcome.rows_loaded, "rows_quarantined": outcome.rows_quarantined},
+                 "rows_loaded": outcome.rows_loaded, "rows_quarantined": outcome.rows_quarantined,
+                 "rows_loaded_in_part": outcome.rows_loaded_in_part},
                 parsed.persons, parsed.quarantine)
     except FileRejected as exc:
         ledger.record_file(con, {**file_row, "status": "rejected", "reason": exc.reason, "detail": exc.detail})
@@ -205,13 +213,8 @@ def parse_file(spec: SourceSpec, path: Path, file_row: dict, run_date: date,
             if accepted is None:
                 continue
             mapped, original = accepted
-            keys = [(ev["agency"], ev["record_id"]) for ev in mapped.events]
-            repeated = seen.repeated(keys)
-            if repeated is not None:
-                outcomes.duplicate(table.name, row.row_number, row.locator, mapped.agency, original, repeated[1],
-                                   seen.first_row_of[repeated])
+            if not take_new_records(outcomes, seen, table.name, mapped, original):
                 continue
-            seen.add(keys, row.locator)
             events.extend(outcomes.events_of(mapped, original))
             if len(events) >= EVENT_BATCH:
                 on_events(events)
@@ -225,4 +228,25 @@ def parse_file(spec: SourceSpec, path: Path, file_row: dict, run_date: date,
     on_events(events)
     for person in persons.values():  # hashed once kept: a child's details repeat on each of their rows
         person["content_hash"] = person_hash(person)
-    return ParsedFile(list(persons.values()), outcomes.quarantine, rows_read, len(outcomes.bad_rows), ignored)
+    return ParsedFile(list(persons.values()), outcomes.quarantine, rows_read, len(outcomes.bad_rows), ignored,
+                      outcomes.rows_loaded_in_part)
+
+
+def take_new_records(outcomes: RowOutcomes, seen: FirstSeen, table_name: str, mapped: MappedRow,
+                     original: str) -> bool:
+    """Quarantine the row's events whose record ids an earlier row of the file gave (duplicate_record)
+    and count the others' as seen; False when none is left (the row is quarantined whole)."""
+    row = mapped.row
+    keys = [(ev["agency"], ev["record_id"]) for ev in mapped.events]
+    repeated = set(seen.repeated(keys))
+    if repeated:
+        kept = [ev for ev, key in zip(mapped.events, keys) if key not in repeated]
+        outcomes.duplicates(table_name, row.row_number, row.locator, mapped.agency, original,
+                            [(ev["record_id"], ev["event_type"], seen.first_row_of[key])
+                             for ev, key in zip(mapped.events, keys) if key in repeated], whole=not kept)
+        mapped.events = kept
+        keys = [key for key in keys if key not in repeated]
+        if not kept:
+            return False
+    seen.add(keys, row.locator)
+    return True

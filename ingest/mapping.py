@@ -1,7 +1,13 @@
-"""Apply a source's mapping to each row: canonical person and event records, or the row's problems.
+"""Apply a source's mapping to each row: canonical person and event records, and the problems found.
 
-A row with any problem is quarantined whole, with every problem found (column, value, reason):
-half a row in the ledger would be worse than none. Quarantine reasons:
+A problem of the row itself (its agency, its person: subject id, date of birth or any person field;
+a value the reader could not take) quarantines the row whole, with every problem found (column,
+value, reason): a person or events without the row they stand on would be worse than none. A
+problem of one event (its record id, type, date, time, outcome, related agency, recorded_at, ...)
+quarantines that event only, and with it every other event of the row made from the same wrong
+value (an event whose record id is built from a date that is not a date cannot be identified); the
+row's other events and its person load. A row whose every event is quarantined is quarantined
+whole. Quarantine reasons:
 
   missing_required   a required value is empty (record id, subject, event type, event date)
   bad_date           a date that is not a date in any of the source's formats
@@ -45,12 +51,31 @@ class Problem:
 
 
 @dataclass
+class RejectedEvent:
+    """An event of a row that is quarantined, with its problems: which event, where known."""
+    record_id: str | None
+    event_type: str | None
+    problems: list[Problem]
+
+
+@dataclass
 class MappedRow:
     row: RawRow
     agency: str | None
     person: dict | None = None
-    events: list[dict] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)  # the events that load
+    row_problems: list[Problem] = field(default_factory=list)  # the row's own: it is quarantined whole
+    rejected: list[RejectedEvent] = field(default_factory=list)  # events quarantined on their own
+
+    @property
+    def problems(self) -> list[Problem]:
+        """Every problem found: the row's own and its quarantined events'."""
+        return [*self.row_problems, *(p for event in self.rejected for p in event.problems)]
+
+    @property
+    def quarantined_whole(self) -> bool:
+        """Nothing of the row loads: a problem of its own, or every event it gives is quarantined."""
+        return bool(self.row_problems) or (bool(self.rejected) and not self.events)
 
 
 class DateParser:
@@ -115,6 +140,7 @@ class Mapper:
         person = table.person.fields().values() if table.person is not None else ()
         self._person_columns = list(dict.fromkeys(self.cols.get(c, c) for fld in person for c in fld.columns))
         self._persons: dict[tuple, tuple[dict | None, list[Problem]]] = {}
+        self._event_columns: dict[int, set[str]] = {}
 
     # ---- raw values --------------------------------------------------------------------------------
     def raw(self, fld: Field_, values: dict) -> tuple[Any, str | None]:
@@ -188,7 +214,7 @@ class Mapper:
     # ---- one row --------------------------------------------------------------------------------
     def map(self, row: RawRow) -> MappedRow:
         values = row.values
-        problems: list[Problem] = []
+        problems: list[Problem] = []  # the row's own
         agency = self.agency_of(values, problems)
         out = MappedRow(row, agency)
         dob = None
@@ -198,17 +224,35 @@ class Mapper:
         elif self.table.date_of_birth is not None:
             born, _ = self.date_of(self.table.date_of_birth, "date_of_birth", values, problems)
             dob = born.date() if born else None
+        mapped: list[tuple[EventSpec, dict, list[Problem]]] = []
         for spec in self.table.events:
             if not self.wanted(spec, values):
                 continue
-            event = self.event(spec, values, problems, agency, dob)
-            if event is not None:
+            found: list[Problem] = []
+            mapped.append((spec, self.event(spec, values, found, problems, agency, dob), found))
+        # a wrong value quarantines every event made from it, not only the one that found it
+        for spec, event, found in mapped:
+            reads = self._columns_read(spec)
+            found += [p for other_spec, _, other in mapped if other_spec is not spec for p in other
+                      if p.column in reads and (p.column, p.reason) not in {(q.column, q.reason) for q in found}]
+        for spec, event, found in mapped:
+            if found:
+                out.rejected.append(RejectedEvent(event["record_id"], event["event_type"], _one_per_fault(found)))
+            else:
                 out.events.append(event)
-        # one problem per (column, reason): an empty subject id is one fault, not one per record
-        out.problems = list({(p.column, p.reason): p for p in problems}.values())
-        if problems:
+        out.row_problems = _one_per_fault(problems)
+        if out.quarantined_whole:
             out.person, out.events = None, []
         return out
+
+    def _columns_read(self, spec: EventSpec) -> set[str]:
+        """Every column an event's values are made from (its record id's template included)."""
+        cols = self._event_columns.get(id(spec))
+        if cols is None:
+            cols = self._event_columns[id(spec)] = {
+                c for name in EventSpec.model_fields if isinstance(fld := getattr(spec, name), Field_)
+                for c in fld.columns}
+        return cols
 
     def wanted(self, spec: EventSpec, values: dict) -> bool:
         """Does the row give this event? Every `when` condition must hold."""
@@ -271,13 +315,14 @@ class Mapper:
         rec["subject_namespace"] = self.spec.namespace_for(agency) if agency else None
         return rec
 
-    def event(self, spec: EventSpec, values: dict, problems: list[Problem], agency: str | None,
-              dob: date | None) -> dict | None:
+    def event(self, spec: EventSpec, values: dict, problems: list[Problem], row_problems: list[Problem],
+              agency: str | None, dob: date | None) -> dict:
+        """The event's record; its own problems into `problems`, the row's (who it is about) into `row_problems`."""
         rec: dict[str, Any] = {}
-        for name in ("record_id", "subject_ref"):
+        for name, found in (("record_id", problems), ("subject_ref", row_problems)):
             value, col = self.raw(getattr(spec, name), values)
             if value is None:
-                problems.append(Problem(col, None, "missing_required", f"{name}: empty"))
+                found.append(Problem(col, None, "missing_required", f"{name}: empty"))
             rec[name] = _text(value)
         etype = rec["event_type"] = self.event_type_of(spec, values, problems)
         when, col = self.date_of(spec.event_date, "event_date", values, problems)
@@ -372,6 +417,11 @@ class Mapper:
                                         f"outcome: {text!r} is not an outcome of {etype} (allowed: {allowed})"))
             return canonical
         return text
+
+
+def _one_per_fault(problems: list[Problem]) -> list[Problem]:
+    """One problem per (column, reason): an empty subject id is one fault, not one per record."""
+    return list({(p.column, p.reason): p for p in problems}.values())
 
 
 def _text(value: Any) -> str | None:

@@ -259,8 +259,9 @@ class SourceSpec(Strict):
     format: Literal[FORMATS]  # type: ignore[valid-type]
     files: list[str] = Field(min_length=1)  # file name patterns (glob, case-insensitive)
     # what the reader needs
-    encoding: Literal["utf-8", "utf-8-sig", "cp1252", "latin-1"] = "utf-8-sig"
-    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    # text: "detect" finds each file's (ingest/readers/text.py); a value given is used as given
+    encoding: Literal["detect", "utf-8", "utf-8-sig", "utf-16", "cp1252", "latin-1"] = "detect"
+    delimiter: str | None = Field(default=None, min_length=1, max_length=1)  # CSV; None: found from each header
     quotechar: str = Field(default='"', min_length=1, max_length=1)
     sheet: str | None = None  # xlsx: the sheet to read (default: the first)
     header_row: int = Field(default=1, ge=1)  # xlsx: the row holding the column names

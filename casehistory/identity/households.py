@@ -32,6 +32,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from ingest.ledger import NEWEST_FIRST
+
 EVIDENCE_COLUMNS = "subject_key, person_id, group_key, role, evidence_date, evidence"
 
 
@@ -50,7 +52,7 @@ with subject_person as (select subject_key, person_id from identity.subject_pers
 current_events as (
     select * from (
         select *, subject_namespace || ':' || subject_ref as subject_key from {records}
-        qualify row_number() over (partition by source, agency, record_id order by version desc) = 1
+        qualify row_number() over (partition by source, agency, record_id order by {NEWEST_FIRST['event_records']}) = 1
     ) {theirs}
 ),
 by_ref as (  -- an agency's family or household id, on its event rows

@@ -41,7 +41,7 @@ FORMATS = ("csv", "json", "jsonl")
 # second whatever the file's size (a 700 KB CSV of 5,000 rows takes as long either way).
 MIN_BYTES = 1 << 20
 # the tables a staged file keeps until its append (RAW and the lookups are SqlMapping's)
-_STAGED = ("_events", "_persons_kept", "_duplicates", "_keys", "_flagged", "_excluded", "_event_keys",
+_STAGED = ("_events", "_persons_kept", "_duplicates", "_duplicate_events", "_keys", "_flagged", "_excluded", "_event_keys",
            "_person_last", "_raw_persons")
 
 
@@ -83,11 +83,12 @@ def stage(con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, file_row
         for row in raw.bad_rows:
             outcomes.unreadable(SINGLE_TABLE, row)
         # one evaluation of the mapping over every row gives the rows it flags and the others' record ids
-        keys = "".join(f", e{k}_wanted, e{k}_record_id" for k in range(len(table.events)))
+        keys = "".join(f", e{k}_wanted, e{k}_record_id, e{k}_event_type" for k in range(len(table.events)))
         con.execute(f"create or replace temp table _keys as select row_number, flagged, agency{keys} from {mapping.rows()} m")
         con.execute("create or replace temp table _flagged as select row_number from _keys where flagged")
         mapper_persons = _rows_for_the_mapper(con, raw, mapping, mapper, outcomes)
         _duplicates(con, mapping, outcomes)
+        # rows SQL leaves alone: the Mapper's, and those whose every event repeats an earlier row's
         con.execute("create or replace temp table _excluded as select row_number from _flagged "
                     "union select row_number from _duplicates")
         if table.person is not None:
@@ -96,7 +97,7 @@ def stage(con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, file_row
         else:
             persons = []
         parsed = ParsedFile(persons, sorted(outcomes.quarantine, key=lambda q: q["row_number"]),
-                            raw.rows_read, len(outcomes.bad_rows))
+                            raw.rows_read, len(outcomes.bad_rows), rows_loaded_in_part=outcomes.rows_loaded_in_part)
         return Staged(con, raw, mapping, parsed, outcomes.provenance)
     except BaseException:
         if mapping is not None:
@@ -128,9 +129,10 @@ def _events_sql(mapping: SqlMapping, provenance: dict) -> str:
                    subject_namespace, {', '.join(f'{p}{f} as {f}' for f in EVENT_FIELDS)},
                    {src['file_name']} as file_name, {src['file_checksum']} as file_checksum, row_number, locator,
                    {src['load_id']} as load_id, {src['received_at']} as received_at, original
-            from {mapping.rows(ACCEPTED)} m where {p}wanted""")
+            from {mapping.rows(ACCEPTED)} m where {p}wanted
+                 and m.row_number not in (select row_number from _duplicate_events where event_index = {k})""")
     selects.append(f"select {', '.join(ledger.EVENT_COLUMNS)} from _events "
-                   "where row_number not in (select row_number from _duplicates)")
+                   "anti join _duplicate_events using (row_number, event_index)")
     return "(" + "\nunion all\n".join(selects) + ")"
 
 
@@ -218,41 +220,55 @@ def _rows_for_the_mapper(con: duckdb.DuckDBPyConnection, raw: RawTable, mapping:
 
 
 def _duplicates(con: duckdb.DuckDBPyConnection, mapping: SqlMapping, outcomes: RowOutcomes) -> None:
-    """A record id given by an earlier accepted row of the file: the later row is quarantined whole,
-    as the row path does (FirstSeen over the rows that share a record id, in file order)."""
-    unflagged = "r.row_number not in (select row_number from _flagged)"
-    keys = [f"select row_number, {k} as event_index, agency, e{k}_record_id as record_id "
+    """An event whose record id an earlier row of the file gave is quarantined, as the row path
+    does (FirstSeen over the rows that share a record id, in file order): _duplicate_events holds
+    (row_number, event_index) of each; _duplicates the rows it leaves with nothing to load."""
+    keys = [f"select row_number, {k} as event_index, agency, e{k}_record_id as record_id, e{k}_event_type as event_type "
             f"from _keys where flagged is not true and e{k}_wanted" for k in range(len(mapping.table.events))]
-    keys.append("select row_number, event_index, agency, record_id from _events")
+    keys.append("select row_number, event_index, agency, record_id, event_type from _events")
     con.execute("create or replace temp table _event_keys as " + " union all ".join(keys))
     con.execute("drop table _keys")
     rows = con.execute("""
-        with repeated as (select agency, record_id from _event_keys group by all having count(distinct row_number) > 1)
-        select row_number, any_value(agency), list((agency, record_id) order by event_index)
-        from _event_keys semi join repeated using (agency, record_id)
+        with repeated as (select agency, record_id from _event_keys group by all having count(distinct row_number) > 1),
+        counted as (select *, count(*) over (partition by row_number) as events_of_row from _event_keys)
+        select row_number, any_value(agency), any_value(events_of_row),
+               list((agency, record_id, event_index, event_type) order by event_index)
+        from counted semi join repeated using (agency, record_id)
         group by row_number order by row_number""").fetchall()
     con.execute("drop table _event_keys")
+    con.execute("create or replace temp table _duplicate_events (row_number bigint, event_index integer)")
     con.execute("create or replace temp table _duplicates (row_number bigint)")
     if not rows:
         return
     seen = FirstSeen()
-    duplicates: dict[int, tuple] = {}
-    for row_number, agency, keys_of_row in rows:
+    duplicates: dict[int, tuple] = {}  # row_number -> agency, [(record id, event type, first at)], whole
+    dropped: list[tuple[int, int]] = []  # (row_number, event_index)
+    for row_number, agency, events_of_row, keys_of_row in rows:
         keys_of_row = [tuple(k.values()) if isinstance(k, dict) else tuple(k) for k in keys_of_row]
-        repeated = seen.repeated(keys_of_row)
-        if repeated is None:
-            seen.add(keys_of_row, _locator(con, mapping, row_number))
-            continue
-        duplicates[row_number] = (agency, repeated[1], seen.first_row_of[repeated])
-    con.register("_duplicates_in", pa.table({"row_number": pa.array(list(duplicates), pa.int64())}))
+        pairs = [(a, r) for a, r, _, _ in keys_of_row]
+        repeated = set(seen.repeated(pairs))
+        fresh = [k for k in pairs if k not in repeated]
+        if fresh:
+            seen.add(fresh, _locator(con, mapping, row_number))
+        if repeated:
+            found = [(r, t, seen.first_row_of[(a, r)]) for a, r, _, t in keys_of_row if (a, r) in repeated]
+            dropped += [(row_number, i) for a, r, i, _ in keys_of_row if (a, r) in repeated]
+            duplicates[row_number] = (agency, found, len(found) == events_of_row)
+    con.register("_duplicates_in", pa.table({"row_number": pa.array([r for r, _ in dropped], pa.int64()),
+                                             "event_index": pa.array([i for _, i in dropped], pa.int32())}))
+    con.execute("create or replace temp table _duplicate_events as select * from _duplicates_in")
+    con.unregister("_duplicates_in")
+    whole = [r for r, (_, _, all_of_it) in duplicates.items() if all_of_it]
+    con.register("_duplicates_in", pa.table({"row_number": pa.array(whole, pa.int64())}))
     con.execute("create or replace temp table _duplicates as select * from _duplicates_in")
     con.unregister("_duplicates_in")
+    unflagged = "r.row_number not in (select row_number from _flagged)"
     found = con.execute(f"""select row_number, locator, original from {mapping.rows(
-        f'{unflagged} and r.row_number in (select row_number from _duplicates)')} m
-        union all select row_number, locator, original from _events semi join _duplicates using (row_number)""").fetchall()
+        f'{unflagged} and r.row_number in (select row_number from _duplicate_events)')} m
+        union all select distinct row_number, locator, original from _events semi join _duplicate_events using (row_number)""").fetchall()
     for row_number, locator, original in found:
-        agency, record_id, first_at = duplicates[row_number]
-        outcomes.duplicate(SINGLE_TABLE, row_number, locator, agency, original, record_id, first_at)
+        agency, repeated, all_of_it = duplicates[row_number]
+        outcomes.duplicates(SINGLE_TABLE, row_number, locator, agency, original, repeated, all_of_it)
 
 
 def _locator(con: duckdb.DuckDBPyConnection, mapping: SqlMapping, row_number: int) -> str:

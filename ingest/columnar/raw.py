@@ -98,8 +98,9 @@ def _scratch_file(con: duckdb.DuckDBPyConnection, suffix: str) -> Iterator[Path]
 @contextmanager
 def _as_utf8(con: duckdb.DuckDBPyConnection, path: Path, encoding: str) -> Iterator[Path]:
     """The file as UTF-8 (DuckDB reads only UTF-8 and Latin-1, and refuses Latin-1's control codes
-    that Windows-1252 uses for quotes and the euro). Decoded by Python's own codec, so a byte the
-    row path cannot decode makes the file the row path's to reject."""
+    that Windows-1252 uses for quotes and the euro; UTF-16 is transcoded too). Decoded by Python's
+    own codec, as the row path decodes it, so both read the same text, and a byte the row path
+    cannot decode makes the file the row path's to reject."""
     if encoding in UTF8:
         yield path
         return

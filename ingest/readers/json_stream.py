@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ingest.readers.base import BadRow, FileRejected, RawRow, Table, flatten
+from ingest.readers.text import encoding_error
 
 _SPACE = re.compile(r"[ \t\n\r]*")
 CHUNK_CHARS = 1 << 22
@@ -168,8 +169,6 @@ def _table(path: Path, encoding: str, records) -> Table:
             if isinstance(record, dict):
                 _flat_names(record, "", columns)
     except UnicodeDecodeError:
-        from ingest.readers.tabular import encoding_error
-
         raise encoding_error(path, encoding) from None
     return Table(list(columns), (record_row(*item) for item in records()))
 

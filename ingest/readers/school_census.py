@@ -22,8 +22,9 @@ from typing import Iterator
 
 from dateutil.easter import easter
 
-from ingest.readers.base import BadRow, FileRejected, RawRow, Table, clean_header
-from ingest.readers.tabular import csv_table, first_csv_line
+from ingest.readers.base import BadRow, FileRejected, RawRow, Table
+from ingest.readers.tabular import csv_table
+from ingest.readers.text import any_header
 from ingest.registry import SourceSpec
 
 # census table (as exported) -> table name in the source's YAML
@@ -98,8 +99,14 @@ def read_school_census(path: Path, spec: SourceSpec) -> list[Table]:
     return [Table(table.columns, table.rows, name=name, where=where)]
 
 
+def columns_found(columns: list[str]) -> int:
+    """NativeId, sourceid and a table's own id and row order columns, as many as the header holds
+    (choosing its delimiter)."""
+    folded = {c.strip().casefold() for c in columns}
+    return len(folded & {"nativeid", "sourceid"}) + sum(c.endswith(("tableid", "orderseqcolumn")) for c in folded)
+
+
 def sniff_school_census(path: Path) -> bool:
     if path.suffix.casefold() != ".csv":
         return False
-    header = first_csv_line(path)
-    return header is not None and census_table([clean_header(c) for c in header]) is not None
+    return any_header(path, lambda columns: census_table(columns) is not None)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.readers.base import FileRejected, Table, clean_header
-from ingest.readers.tabular import csv_table, first_csv_line
+from ingest.readers.base import FileRejected, Table
+from ingest.readers.tabular import csv_table
+from ingest.readers.text import any_header
 from ingest.registry import SourceSpec
 
 # table -> the columns that identify it (a file may have more, e.g. a later year's additions)
@@ -54,8 +55,13 @@ def read_ssda903(path: Path, spec: SourceSpec) -> list[Table]:
     return [Table(table.columns, table.rows, name=name, where=f"SSDA903 table {name!r}")]
 
 
+def columns_found(columns: list[str]) -> int:
+    """The most identifying columns of one table the header holds (choosing its delimiter)."""
+    have = {c.strip().upper() for c in columns}
+    return max(len(needed & have) for needed in TABLES.values())
+
+
 def sniff_ssda903(path: Path) -> bool:
     if path.suffix.casefold() != ".csv":
         return False
-    header = first_csv_line(path)
-    return header is not None and table_of([clean_header(c) for c in header]) is not None
+    return any_header(path, lambda columns: table_of(columns) is not None)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import difflib
 import functools
+import re
 import zipfile
 from pathlib import Path
 from typing import Callable, Iterator
@@ -11,36 +13,29 @@ from typing import Callable, Iterator
 from ingest.readers import json_stream
 from ingest.readers.base import (BadRow, FileRejected, RawRow, Table, clean_header, clean_value,
                                  reject_repeated_columns)
+from ingest.readers.text import any_header, encoding_error
 from ingest.registry import SourceSpec
 
-# The domain's chronology template: these columns identify it, whatever the file is called.
+# The domain's chronology template (../shared/domain.md): its columns, and those it requires.
+TEMPLATE_COLUMNS = ("agency", "record_id", "subject_ref", "nhs_number", "upn", "la_child_id", "forename", "surname",
+                    "date_of_birth", "sex", "postcode", "family_ref", "person_role", "event_date", "event_time",
+                    "event_type", "outcome", "related_agency", "practitioner_role", "summary", "recorded_at",
+                    "review_id")
 CHRONOLOGY_REQUIRED = ("agency", "record_id", "subject_ref", "event_date", "event_type")
+# a chronology template saved as delimited text: CSV, or Excel's "Unicode text" (tab-delimited .txt)
+DELIMITED_SUFFIXES = (".csv", ".tsv", ".txt")
 
 
 # ---- CSV -------------------------------------------------------------------------------------------
-
-def encoding_error(path: Path, encoding: str) -> FileRejected:
-    """Why the file is not text in its declared encoding: the first bad byte and its line (the file
-    is read whole, once, only when a streamed read has already failed)."""
-    data = path.read_bytes()
-    try:
-        data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        return FileRejected(
-            "unreadable",
-            f"not valid {encoding} text: byte 0x{data[exc.start]:02x} on line {line} "
-            f"(set 'encoding' in the source's YAML, e.g. cp1252 for Windows exports)")
-    return FileRejected("unreadable", f"not valid {encoding} text")
-
 
 def read_csv(path: Path, spec: SourceSpec) -> list[Table]:
     return [csv_table(path, spec)]
 
 
-def csv_table(path: Path, spec: SourceSpec) -> Table:
-    """The file's header, and its rows as a stream (the file is never in memory whole)."""
-    handle, reader, columns = _open_csv(path, spec)
+def csv_table(path: Path, spec: SourceSpec, header: Callable[[list[str]], list[str]] | None = None) -> Table:
+    """The file's header, and its rows as a stream (the file is never in memory whole). header:
+    the column names a format gives the file's (it may reject the file: see template_header)."""
+    handle, reader, columns = _open_csv(path, spec, header)
     return Table(columns, _csv_rows(reader, columns, handle, path, spec.encoding))
 
 
@@ -52,7 +47,7 @@ def csv_header(path: Path, spec: SourceSpec) -> tuple[list[str], int]:
     return columns, reader.line_num
 
 
-def _open_csv(path: Path, spec: SourceSpec):
+def _open_csv(path: Path, spec: SourceSpec, names: Callable[[list[str]], list[str]] | None = None):
     handle = path.open(encoding=spec.encoding, newline="")
     try:
         reader = csv.reader(handle, delimiter=spec.delimiter, quotechar=spec.quotechar)
@@ -68,6 +63,8 @@ def _open_csv(path: Path, spec: SourceSpec):
         if not any(columns):
             raise FileRejected("empty", "the header row is blank")
         reject_other_delimiter(header, spec.delimiter)
+        if names is not None:
+            columns = names(columns)
         reject_repeated_columns(columns)
     except BaseException:
         handle.close()
@@ -77,14 +74,22 @@ def _open_csv(path: Path, spec: SourceSpec):
 
 def reject_other_delimiter(header: list[str], delimiter: str) -> None:
     """A header read as one column that another delimiter would split: say so, rather than list
-    every column as missing (a Windows export in a European locale uses ';')."""
+    every column as missing. (Only a delimiter the source's YAML sets can be wrong: one found from
+    the header splits it as well as any.)"""
     if len(header) != 1:
         return
     for other in (";", "\t", "|", ","):
         if other != delimiter and header[0].count(other) >= 2:
             raise FileRejected("wrong_columns", f"the header is one column holding {other!r}: the file looks "
-                                                f"delimited by {other!r}, the source expects {delimiter!r} "
-                                                f"(set 'delimiter' in the source's YAML if the agency changed it)")
+                                                f"delimited by {other!r}, the source's YAML sets delimiter "
+                                                f"{delimiter!r} (without it, each file's delimiter is found from "
+                                                "its header)")
+
+
+def mapped_columns_found(spec: SourceSpec) -> Callable[[list[str]], int]:
+    """How many of the columns the source's mapping reads a header holds (choosing its delimiter)."""
+    wanted = {c.casefold() for table in spec.table_specs.values() for c in table.columns_used(spec.agency)}
+    return lambda columns: len(wanted & {c.casefold() for c in columns})
 
 
 def _csv_rows(reader, columns: list[str], handle, path: Path, encoding: str) -> Iterator[RawRow | BadRow]:
@@ -222,8 +227,9 @@ def read_xlsx(path: Path, spec: SourceSpec) -> list[Table]:
 
 
 def sheet_table(ws, header_row: int, *, clean: Callable[[object], object] = clean_value,
-                name: str = "") -> Table:
-    """The sheet's rows under its header row; `clean` turns each cell into the value a row holds."""
+                name: str = "", names: Callable[[list[str]], list[str]] | None = None) -> Table:
+    """The sheet's rows under its header row; `clean` turns each cell into the value a row holds;
+    `names` gives the column names a format gives the sheet's."""
     rows = ws.iter_rows(min_row=header_row)
     header = next(rows, None)
     if header is None or not any(h is not None for h in header):
@@ -231,6 +237,8 @@ def sheet_table(ws, header_row: int, *, clean: Callable[[object], object] = clea
     columns = [clean_header(h) for h in header]
     while columns and not columns[-1]:
         columns.pop()
+    if names is not None:
+        columns = names(columns)
     reject_repeated_columns(columns, f"sheet {ws.title!r}")
     return Table(columns, _sheet_rows(ws.title, rows, columns, header_row, clean), name=name,
                  where=f"sheet {ws.title!r}")
@@ -258,51 +266,98 @@ def read_jsonl(path: Path, spec: SourceSpec) -> list[Table]:
 
 
 # ---- the chronology template ----------------------------------------------------------------------
+#
+# A header names a template column whatever its case and however its words are joined: 'Event Date',
+# 'event-date' and 'EVENT_DATE' are event_date. A header with every required column is the template.
+# One that nearly is (at least NEAR_REQUIRED of the required columns, and more template columns than
+# other named columns) is recognised as a chronology that cannot be read, and rejected naming what
+# differs, so the file is the template source's and the agency can be told (never "unrecognised").
 
-def _is_chronology_header(columns: list[str]) -> bool:
-    folded = {c.casefold() for c in columns}
-    return all(c in folded for c in CHRONOLOGY_REQUIRED)
+NEAR_REQUIRED = 3
+_WORD_JOINS = re.compile(r"[\s_\-]+")
+_TEMPLATE = frozenset(TEMPLATE_COLUMNS)
 
 
-def first_csv_line(path: Path) -> list[str] | None:
-    """The cells of a CSV file's first line (for recognising a header), or None if unreadable."""
-    with path.open("rb") as f:
-        line = f.readline(65536).rstrip(b"\r\n")
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            first = line.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        return next(csv.reader([first]), [])
-    return None
+def _joined(column: str) -> str:
+    return _WORD_JOINS.sub("_", column.casefold()).strip("_")
+
+
+def template_name(column: str) -> str | None:
+    """The template column a header cell names, or None."""
+    name = _joined(column)
+    return name if name in _TEMPLATE else None
+
+
+def template_columns_found(columns: list[str]) -> int:
+    return sum(template_name(c) is not None for c in columns)
+
+
+def _missing_required(columns: list[str]) -> list[str]:
+    named = {template_name(c) for c in columns}
+    return [c for c in CHRONOLOGY_REQUIRED if c not in named]
+
+
+def is_template_like(columns: list[str]) -> bool:
+    """The template, or nearly it (see above)."""
+    named = [c for c in columns if c]
+    required = len(CHRONOLOGY_REQUIRED) - len(_missing_required(named))
+    return required == len(CHRONOLOGY_REQUIRED) or (
+        required >= NEAR_REQUIRED and template_columns_found(named) > len(named) / 2)
+
+
+def template_header(columns: list[str]) -> list[str]:
+    """The header with each template column under its template name; wrong_columns, naming each
+    missing required column and a column that looks like it, where one is missing."""
+    missing = _missing_required(columns)
+    if not missing:
+        return [template_name(c) or c for c in columns]
+    others = {_joined(c): c for c in columns if c and template_name(c) is None}
+    problems = []
+    for name in missing:
+        alike = difflib.get_close_matches(name, list(others), n=1, cutoff=0.7)
+        problems.append(f"required column {name!r} is missing" + (f"; {others[alike[0]]!r} looks like it" if alike else ""))
+    raise FileRejected("wrong_columns", "not the chronology template as it stands: " + "; ".join(problems)
+                       + f" (the template requires {', '.join(CHRONOLOGY_REQUIRED)}; a name matches whatever "
+                         "its case, with spaces, hyphens or underscores between words)")
+
+
+def _first_row(ws) -> list[str]:
+    return [clean_header(c) for c in next(ws.iter_rows(max_row=1), ())]
 
 
 def sniff_chronology(path: Path) -> bool:
     suffix = path.suffix.casefold()
-    if suffix == ".csv":
-        header = first_csv_line(path)
-        return header is not None and _is_chronology_header([clean_header(c) for c in header])
+    if suffix in DELIMITED_SUFFIXES:
+        return any_header(path, is_template_like)
     if suffix == ".xlsx":
         try:
             wb = open_workbook(path)
         except FileRejected:
             return False
-        return any(_is_chronology_header([clean_header(c) for c in next(ws.iter_rows(max_row=1), ())])
-                   for ws in wb.worksheets)
+        return any(is_template_like(_first_row(ws)) for ws in wb.worksheets)
     return False
 
 
 def read_chronology(path: Path, spec: SourceSpec) -> list[Table]:
-    """Header case does not matter: the mapping matches columns case-insensitively."""
+    """The template's columns under their own names (template_header), whatever a file's header
+    makes of their case and the joins between their words. A workbook: its first sheet with the
+    template's header, else one nearly with it, rejected naming what differs."""
     suffix = path.suffix.casefold()
-    if suffix == ".csv":
-        return [csv_table(path, spec)]
+    if suffix in DELIMITED_SUFFIXES:
+        return [csv_table(path, spec, template_header)]
     elif suffix == ".xlsx":
         wb = open_workbook(path)
-        sheets = [ws for ws in wb.worksheets
-                  if _is_chronology_header([clean_header(c) for c in next(ws.iter_rows(max_row=1), ())])]
-        if not sheets:
-            raise FileRejected("wrong_columns", "no sheet has the chronology template header "
-                               f"(needs {', '.join(CHRONOLOGY_REQUIRED)})")
-        return [sheet_table(sheets[0], 1)]
-    raise FileRejected("unsupported", f"a chronology template must be .csv or .xlsx, not {path.suffix or 'no extension'}")
+        headers = [(ws, _first_row(ws)) for ws in wb.worksheets]
+        for ws, header in headers:
+            if not _missing_required(header):
+                return [sheet_table(ws, 1, names=template_header)]
+        for ws, header in headers:
+            if is_template_like(header):
+                try:
+                    template_header(header)
+                except FileRejected as exc:
+                    raise FileRejected(exc.reason, f"sheet {ws.title!r}: {exc.detail}") from None
+        raise FileRejected("wrong_columns", "no sheet has the chronology template header "
+                           f"(needs {', '.join(CHRONOLOGY_REQUIRED)})")
+    raise FileRejected("unsupported", "a chronology template must be .csv, .tsv, .txt (delimited text) or .xlsx, "
+                                      f"not {path.suffix or 'no extension'}")

@@ -2,8 +2,9 @@
 
 Night 1 loads a generated authority (its csc corrections file held back) and a csc record of a
 child nobody has linked yet; night 2 brings the corrections, a school correction of a record
-already held, and a school record that links that csc child to a school child (her UPN, the csc
-record's name and date of birth): two children become one; a baby's family moving house, which
+already held, a csc referral's original version arriving after the version night 1 held (recorded
+a day before it, so it must not displace it), and a school record that links that csc child to a
+school child (her UPN, the csc record's name and date of birth): two children become one; a baby's family moving house, which
 reaches the baby's siblings through the household; and an analyst's decision that splits another child's two
 subjects: one child becomes two. Night 2's incremental build is then
 compared, row for row (EXCEPT ALL both ways), with a full rebuild of the same ledger, for every
@@ -160,6 +161,13 @@ def test_an_incremental_night_equals_a_full_rebuild_of_the_same_ledger(tmp_path,
 
     # night 2: the held-back csc corrections, a school correction, and the record that bridges them
     shutil.copy(demo.extracts / HELD_BACK, drop / HELD_BACK)
+    # a referral's original, recorded a day before the version night 1 loaded, arrives only now
+    with (demo.extracts / "csc_activity_2025-03-31.csv").open(newline="") as f:
+        held = next(r for r in csv.DictReader(f) if r["Activity"] == "REF" and r["Outcome"] == "NFA"
+                    and f"csc_activity:csc:{r['Child ID']}" not in corrected_children)
+    recorded = datetime.strptime(held["Recorded"], "%d/%m/%Y %H:%M")
+    _write_csv(drop / "csc_activity_2025-03-28_late.csv", CSC_HEADER, [
+        {**held, "Outcome": "EH", "Recorded": f"{recorded - timedelta(days=1):%d/%m/%Y %H:%M}"}])
     corrected = {**school[0], "Detail": "U" if school[0]["Detail"] != "U" else "A"}
     bridge = {**child, "Record Ref": "S9999901", "Adno": BRIDGING_ADNO, "Legal Forename": "Layla",
               "Legal Surname": "Whitfield", "Postcode": "NR1 1AA", "Record Type": "WELF", "Date": "02/03/2025",
@@ -183,6 +191,12 @@ def test_an_incremental_night_equals_a_full_rebuild_of_the_same_ledger(tmp_path,
     with warehouse.store(settings, read_only=True) as con:
         assert con.execute("select max(version) from ledger.event_records where record_id = ?",
                            [school[0]["Record Ref"]]).fetchone()[0] == 2  # the correction is a new version
+        # the late original is kept, and the version recorded after it stays current
+        assert con.execute("""select version, outcome from ledger.event_records
+                              where source = 'csc_activity' and record_id = ? order by version""",
+                           [held["Record ID"]]).fetchall() == [(1, "nfa"), (2, "early_help")]
+        assert con.execute("select outcome from intermediate.int_event_records__current where record_id = ?",
+                           [held["Record ID"]]).fetchall() == [("nfa",)]
         persons = con.execute("select count(*) from identity.persons").fetchone()[0]
     assert 0 < second["persons_recomputed"] < persons / 2  # a night's worth, not everyone
     assert _publish(settings, "night2")["patched"] == PATCHED

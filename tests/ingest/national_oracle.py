@@ -3,7 +3,8 @@ csv, openpyxl), and what the ledger holds, for tests to compare.
 
 The expected quarantine reasons are the domain's rules applied by hand: a date after the run date
 is in the future; a date before the child's birth is wrong for a type that cannot precede birth
-(casehistory/reference/event_types.yml says which).
+(casehistory/reference/event_types.yml says which). A wrong date quarantines the events made from
+it: its own event, and the events whose record ids are built from it; the row's other events load.
 """
 
 from __future__ import annotations
@@ -43,18 +44,30 @@ def quarantined(con: duckdb.DuckDBPyConnection, source: str, file_name: str) -> 
     return out
 
 
-def expected_reasons(dates: dict[str, date | None], dob: date | None, run_date: date) -> set[str]:
-    """The reasons a row giving these events (type -> date) must be quarantined for."""
-    vocab = event_types()
-    reasons = set()
-    for etype, when in dates.items():
-        if when is None:
-            continue
-        if when > run_date:
-            reasons.add("date_in_future")
-        elif dob is not None and when < dob and not vocab[etype].may_precede_birth:
-            reasons.add("date_before_birth")
-    return reasons
+def date_reasons(etype: str, when: date | None, dob: date | None, run_date: date) -> set[str]:
+    """The reasons an event of this type on this date must be quarantined for."""
+    if when is None:
+        return set()
+    if when > run_date:
+        return {"date_in_future"}
+    if dob is not None and when < dob and not event_types()[etype].may_precede_birth:
+        return {"date_before_birth"}
+    return set()
+
+
+def expected_event_reasons(dates: dict[str, date | None], dob: date | None, run_date: date,
+                           ids_from: str | None = None) -> dict[str, set[str]]:
+    """Per event type a row gives (type -> date): the reasons it must be quarantined for. ids_from:
+    the type whose date every other event's record id is built from (a wrong one quarantines them too)."""
+    key = date_reasons(ids_from, dates[ids_from], dob, run_date) if ids_from else set()
+    return {etype: date_reasons(etype, when, dob, run_date) | (key if when is not None else set())
+            for etype, when in dates.items()}
+
+
+def expected_reasons(dates: dict[str, date | None], dob: date | None, run_date: date,
+                     ids_from: str | None = None) -> set[str]:
+    """Every reason a row giving these events (type -> date) has quarantine entries for."""
+    return set().union(*expected_event_reasons(dates, dob, run_date, ids_from).values())
 
 
 def iso(text: str | None) -> date | None:

@@ -1,5 +1,7 @@
 """Every referral, assessment, CIN plan, CP plan and CP review in the CIN census samples reaches the
-ledger, each at the XPath of its element, or is quarantined with the reason the domain gives.
+ledger, each at the XPath of its element, or is quarantined with the reason the domain gives: an
+event with a wrong date is quarantined with the events whose record ids are built from that date,
+and the element's other events load.
 
 The expectations are read from the files with xml.etree (XPath positions counted by hand), never
 with the project's reader.
@@ -15,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.ingest.national_oracle import as_date, current_events, expected_reasons, iso, load, quarantined
+from tests.ingest.national_oracle import as_date, current_events, expected_event_reasons, iso, load, quarantined
 
 pytestmark = pytest.mark.samples
 
@@ -53,7 +55,11 @@ class Expected:
     locator: str
     child: str | None
     dates: dict[str, date | None]
-    reasons: frozenset[str]
+    reasons: frozenset[str]  # every reason the element has quarantine entries for
+    held: frozenset[str]  # the event types quarantined
+
+    def loads(self, etype: str) -> bool:
+        return self.dates[etype] is not None and etype not in self.held
 
 
 def _elements(parent: ET.Element, path: list[str], at: str):
@@ -75,8 +81,13 @@ def expected(path: Path, kind: Kind, run_date: date) -> list[Expected]:
         for locator, element in _elements(child, kind.path, f"/Message/Children/Child[{i}]"):
             dates = {etype: iso(element.text if tag == "." else element.findtext(tag))
                      for etype, tag in kind.events.items()}
-            reasons = expected_reasons(dates, dob, run_date) | ({"missing_required"} if not la_id else set())
-            out.append(Expected(locator, la_id, dates, frozenset(reasons)))
+            # every event's record id is built from the element's first date (the counted event's)
+            by_event = expected_event_reasons(dates, dob, run_date, kind.counted)
+            held = {etype for etype, reasons in by_event.items() if reasons}
+            reasons = set().union(*by_event.values())
+            if not la_id:  # the row's own problem: nothing of it loads
+                reasons, held = reasons | {"missing_required"}, set(dates)
+            out.append(Expected(locator, la_id, dates, frozenset(reasons), frozenset(held)))
     return out
 
 
@@ -101,7 +112,7 @@ def test_every_cin_element_in_the_sample_reaches_the_ledger(ledger, samples, run
     for path in sorted((samples / "cin_census").glob("*.xml")):
         wanted = expected(path, kind, run_date)
         seen += len(wanted)
-        loaded = {(e.locator, e.child, e.dates[kind.counted]) for e in wanted if not e.reasons}
+        loaded = {(e.locator, e.child, e.dates[kind.counted]) for e in wanted if e.loads(kind.counted)}
         in_ledger = {(r["locator"], r["subject_ref"], as_date(r["event_date"]))
                      for r in current_events(con, SOURCE, path.name, kind.counted)}
         assert in_ledger == loaded, f"{path.name}: {kind.name} in the ledger differ from the file"
@@ -111,7 +122,7 @@ def test_every_cin_element_in_the_sample_reaches_the_ledger(ledger, samples, run
                {loc: reasons for loc, reasons in held.items() if loc in {e.locator for e in wanted}}
         # and every other event the elements give is there too, on the same element
         for etype in set(kind.events) - {kind.counted}:
-            want = {(e.locator, e.dates[etype]) for e in wanted if not e.reasons and e.dates[etype]}
+            want = {(e.locator, e.dates[etype]) for e in wanted if e.loads(etype)}
             got = {(r["locator"], as_date(r["event_date"])) for r in current_events(con, SOURCE, path.name, etype)
                    if r["locator"] in {e.locator for e in wanted}}
             assert got == want, f"{path.name}: {etype} from {kind.name}"
@@ -125,8 +136,10 @@ def test_every_cin_referral_in_the_sample_reaches_the_ledger(ledger, samples, ru
         root = ET.parse(path).getroot()
         details = root.findall("Children/Child/CINdetails")
         referrals = current_events(con, SOURCE, path.name, "referral")
-        held = [loc for loc in quarantined(con, SOURCE, path.name) if loc.endswith("]") and
-                loc.rsplit("/", 1)[-1].startswith("CINdetails[")]
+        held = {loc for (loc,) in con.execute(
+            "select distinct locator from ledger.quarantine where file_name = ? and regexp_matches(locator, "
+            "'/CINdetails\\[\\d+\\]$') and (event_type = 'referral' or row_outcome = 'quarantined')",
+            [path.name]).fetchall()}
         assert len(referrals) + len(held) == len(details) > 0
         # the NFA flag is the referral's outcome; the referral source names the referring agency
         nfa = {r["locator"]: r["outcome"] for r in referrals}
@@ -164,3 +177,30 @@ def test_cin_census_children_become_persons_in_the_csc_namespace(ledger, samples
                           "file_name = ? and subject_namespace = 'csc' and la_child_id = subject_ref",
                           [path.name]).fetchall())
     assert got == want
+
+
+def test_on_the_day_the_issue_was_found_400_referrals_load_and_the_future_closure_alone_is_held(samples, tmp_path):
+    """fake_CIN_data.xml run on 6 December 2026: 400 CINdetails have a referral date on or before
+    it (counted here from the XML); one has its closure in 2028. All 400 referrals load; that closure
+    is quarantined as date_in_future, its row loaded in part."""
+    run_date = date(2026, 12, 6)
+    path = samples / "cin_census" / "fake_CIN_data.xml"
+    episodes = []
+    for i, child in enumerate(ET.parse(path).getroot().findall("Children/Child"), start=1):
+        for j, cin in enumerate(child.findall("CINdetails"), start=1):
+            episodes.append((f"/Message/Children/Child[{i}]/CINdetails[{j}]", iso(cin.findtext("CINreferralDate")),
+                             iso(cin.findtext("CINclosureDate"))))
+    valid = [e for e in episodes if e[1] and e[1] <= run_date]
+    future_closure = [e for e in valid if e[2] and e[2] > run_date]
+    assert len(valid) == 400 and len(future_closure) == 1
+    con = duckdb.connect(str(tmp_path / "store.duckdb"))
+    load(con, SOURCE, [path], run_date, tmp_path)
+    referrals = current_events(con, SOURCE, path.name, "referral")
+    assert sorted(r["locator"] for r in referrals) == sorted(e[0] for e in valid)
+    held = con.execute("select locator, reason, event_type, row_outcome from ledger.quarantine where "
+                       "regexp_matches(locator, '/CINdetails\\[\\d+\\]$')").fetchall()
+    assert [h for h in held if h[0] in {e[0] for e in valid}] == \
+        [(future_closure[0][0], "date_in_future", "case_closure", "loaded_in_part")]
+    # the two referrals dated after the run date are held with everything their rows give
+    assert {(h[0], h[3]) for h in held if h[0] not in {e[0] for e in valid}} == \
+        {(e[0], "quarantined") for e in episodes if e not in valid}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import random
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -36,9 +37,10 @@ PERSON_COLUMNS = ("source, agency, subject_ref, subject_namespace, version, cont
                   "nhs_number_valid, upn, upn_valid, la_child_id, forename, surname, date_of_birth, sex, postcode, "
                   "family_ref, person_role, file_name, file_checksum, row_number, locator, load_id, received_at")
 QUARANTINE_COLUMNS = ("load_id, source, agency, file_name, file_checksum, row_number, locator, column_name, value, "
-                      "reason, message, original::varchar, received_at")
-FILE_COLUMNS = ("load_id, source, file_name, checksum, status, reason, detail, rows_read, rows_loaded, "
-                "rows_quarantined, events_added, persons_added")
+                      "reason, message, original::varchar, received_at, table_name, record_id, event_type, "
+                      "row_outcome, attempt")
+FILE_COLUMNS = ("load_id, source, file_name, checksum, encoding, status, reason, detail, rows_read, rows_loaded, "
+                "rows_quarantined, rows_loaded_in_part, events_added, persons_added")
 TABLES = {"event_records": EVENT_COLUMNS, "person_records": PERSON_COLUMNS, "quarantine": QUARANTINE_COLUMNS,
           "files": FILE_COLUMNS}
 
@@ -54,10 +56,10 @@ class Both:
 
     def assert_same_ledger(self) -> None:
         for (a, b) in self.loads:
-            assert [(f.status, f.reason, f.detail, f.rows_read, f.rows_loaded, f.rows_quarantined, f.events_added,
-                     f.persons_added) for f in a.files] == \
-                   [(f.status, f.reason, f.detail, f.rows_read, f.rows_loaded, f.rows_quarantined, f.events_added,
-                     f.persons_added) for f in b.files]
+            assert [(f.status, f.reason, f.detail, f.rows_read, f.rows_loaded, f.rows_quarantined,
+                     f.rows_loaded_in_part, f.events_added, f.persons_added) for f in a.files] == \
+                   [(f.status, f.reason, f.detail, f.rows_read, f.rows_loaded, f.rows_quarantined,
+                     f.rows_loaded_in_part, f.events_added, f.persons_added) for f in b.files]
         for table, columns in TABLES.items():
             theirs = self.rows.execute(f"select {columns} from ledger.{table}").fetchall()
             ours = self.columnar.execute(f"select {columns} from ledger.{table}").fetchall()
@@ -226,6 +228,81 @@ def test_a_byte_windows_1252_leaves_undefined_is_rejected_the_same_way(both, tmp
     loaded.assert_same_ledger()
 
 
+# how each program saves a CSV (tests/ingest/test_encodings.py has their exact bytes): encoding, line end, delimiter
+WRITERS = {
+    "Excel CSV (Comma delimited), Windows": ("cp1252", "\r\n", ","),
+    "Excel CSV UTF-8": ("utf-8-sig", "\r\n", ","),
+    "Excel Unicode Text": ("utf-16", "\r\n", "\t"),
+    "LibreOffice Calc default": ("utf-8", "\n", ","),
+    "Excel CSV in a European locale": ("cp1252", "\r\n", ";"),
+}
+
+
+def _encodable(text: str, encoding: str) -> bool:
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_a_file_whose_encoding_and_delimiter_are_found_gives_the_same_ledger(writer, both, tmp_path):
+    encoding, line_end, delimiter = WRITERS[writer]
+    rows = [[c if _encodable(c, encoding) else "?" for c in row] for row in random_rows(11, 300)]
+    known = list(GOOD)
+    known[0], known[1], known[4], known[14] = "Z1", "CZ", "Zoë", "seen 09:00\u201309:30"
+    rows.insert(0, known)
+    path = tmp_path / "csc_activity_written.csv"
+    with path.open("w", encoding=encoding, newline="") as f:
+        csv.writer(f, delimiter=delimiter, lineterminator=line_end).writerows([HEADER, *rows])
+    loaded = both(spec_of(encoding="detect"), [path])
+    assert loaded.read_by() == ["columnar"]
+    loaded.assert_same_ledger()  # the files' encodings among what is compared
+    assert loaded.columnar.execute("select encoding from ledger.files").fetchall() == [(encoding,)]
+    assert loaded.columnar.execute("select e.summary, p.forename from ledger.event_records e join ledger.person_records p "
+                                   "using (subject_ref) where record_id = 'Z1'").fetchall() == [
+        ("seen 09:00\u201309:30", "Zoë")]
+
+
+def test_a_utf16_file_over_the_columnar_threshold_gives_the_same_ledger(both, tmp_path):
+    rows = []
+    for i in range(5000):
+        row = list(GOOD)
+        row[0], row[4], row[14] = f"R{i}", "Zoë", f"visit {i} \u2013 seen"
+        rows.append(row)
+    path = tmp_path / "csc_activity_unicode.csv"
+    with path.open("w", encoding="utf-16", newline="") as f:
+        csv.writer(f, delimiter="\t", lineterminator="\r\n").writerows([HEADER, *rows])
+    assert path.stat().st_size >= 1 << 20  # columnar.MIN_BYTES as the pipeline sets it
+    loaded = both(spec_of(encoding="detect"), [path])
+    assert loaded.read_by() == ["columnar"]
+    loaded.assert_same_ledger()
+    assert loaded.columnar.execute("select count(*), count(*) filter (where summary = 'visit 7 \u2013 seen') "
+                                   "from ledger.event_records").fetchone() == (5000, 1)
+
+
+@pytest.mark.parametrize("source, name, encoding", [
+    ("hv_contacts", "hv_contacts_unicode.json", "utf-16"),
+    ("hv_contacts", "hv_contacts_1252.json", "cp1252"),
+    ("police_ppn", "police_ppn_1252.jsonl", "cp1252"),
+])
+def test_json_not_in_utf8_goes_to_the_row_path_saying_why(source, name, encoding, both, tmp_path, caplog):
+    """DuckDB's JSON readers take UTF-8 only: such a file is read a row at a time, and the log says why."""
+    path = tmp_path / name
+    if source == "hv_contacts":
+        path.write_text(hv_document([HV, {**HV, "contact_id": "C2", "notes": "Zoë \u2013 seen"}]), encoding=encoding)
+    else:
+        path.write_text("\n".join(json.dumps({**POLICE, "record_ref": f"P{i}", "forenames": "Zoë"}, ensure_ascii=False)
+                                  for i in range(3)) + "\n", encoding=encoding)
+    with caplog.at_level(logging.INFO, logger="ingest.load"):
+        loaded = both(registry()[source], [path])
+    assert loaded.read_by() == ["rows"]
+    loaded.assert_same_ledger()
+    assert f"in {encoding}" in caplog.text
+    assert loaded.rows.execute("select encoding from ledger.files").fetchall() == [(encoding,)]
+
+
 def test_dates_only_python_reads_give_the_same_ledger(both, tmp_path):
     """Formats whose values SQL cannot vouch for (a month's name, a two-digit year, a day without
     its leading zero) are read by the Mapper's own parser."""
@@ -247,8 +324,9 @@ def test_dates_only_python_reads_give_the_same_ledger(both, tmp_path):
 
 
 def test_a_record_id_repeated_across_events_of_rows_is_judged_as_the_row_path_does(both, tmp_path):
-    """Row 2 repeats row 1's first record id and is quarantined whole, so its second id is never
-    seen: row 3, which repeats only that one, loads."""
+    """An event repeating an earlier row's record id is quarantined, the row's other event loads and
+    its id counts as seen: row 2 (R1 again, N2 new) loads N2 in part; row 3 (R3 new, N2 again) loads
+    R3 in part; row 4 (only R3 again) has nothing left and is quarantined whole."""
     spec = spec_of(events=[
         {"record_id": "Record ID", "subject_ref": "Child ID", "event_type": {"const": "referral"},
          "event_date": "Activity Date"},
@@ -265,8 +343,78 @@ def test_a_record_id_repeated_across_events_of_rows_is_judged_as_the_row_path_do
     loaded = both(spec, [path])
     assert loaded.read_by() == ["columnar"]
     loaded.assert_same_ledger()
-    assert loaded.columnar.execute("select list(row_number order by row_number) from ledger.quarantine "
-                                   "where reason = 'duplicate_record'").fetchone()[0] == [2, 4]
+    assert loaded.columnar.execute(
+        "select list((row_number, record_id, event_type, row_outcome) order by row_number) from ledger.quarantine "
+        "where reason = 'duplicate_record'").fetchone()[0] == [
+        (2, "R1", "referral", "loaded_in_part"), (3, "N2", "contact", "loaded_in_part"), (4, "R3", "referral", "quarantined")]
+    assert loaded.columnar.execute("select list((row_number, record_id) order by row_number) from ledger.event_records"
+                                   ).fetchone()[0] == [(1, "R1"), (2, "N2"), (3, "R3")]
+    [(columnar_load, _)] = loaded.loads
+    [f] = columnar_load.files
+    assert (f.rows_read, f.rows_loaded, f.rows_loaded_in_part, f.rows_quarantined) == (4, 3, 2, 1)
+
+
+def test_a_bad_event_is_quarantined_and_its_neighbours_load(both, tmp_path):
+    """A csc_activity row giving a referral, an assessment and a closure: a wrong value holds back
+    its event, the row's other events and its person load; a problem of the row itself (no child
+    id, a date of birth that is not a date) or in every event quarantines the row whole. Both paths
+    alike. (Events made from a shared wrong value: tests/ingest/test_ssda903_reader.py.)"""
+    activity = registry()["csc_activity"].model_dump(exclude_none=True, by_alias=True)["events"][0]
+    spec = spec_of(events=[
+        {"record_id": "Record ID", "subject_ref": "Child ID", "event_type": {"const": "referral"},
+         "event_date": "Activity Date", "related_agency": activity["related_agency"]},
+        {"when": "Assessment ID", "record_id": "Assessment ID", "subject_ref": "Child ID",
+         "event_type": {"const": "assessment_start"}, "event_date": "Assessment Date"},
+        {"when": "Closure ID", "record_id": "Closure ID", "subject_ref": "Child ID",
+         "event_type": {"const": "case_closure"}, "event_date": "Closure Date"}])
+    header = [*HEADER, "Assessment ID", "Assessment Date", "Closure ID", "Closure Date"]
+    changes = [  # (record id, child id, DOB, activity date, referral source, assessment, closure); run date 15/01/2026
+        ("R1", "C1", "01/02/2018", "01/03/2024", "2A", ("A1", "05/03/2024"), ("X1", "01/06/2024")),  # all three load
+        ("R2", "C2", "01/02/2018", "01/03/2024", "ZZ", ("A2", "05/03/2024"), ("X2", "01/06/2024")),  # referrer unknown
+        ("R3", "C3", "01/02/2018", "01/03/2024", "6", ("A3", "05/03/2024"), ("X3", "01/01/2027")),   # closure in the future
+        ("R4", "C4", "01/02/2018", "31/02/2024", "6", ("A4", "05/03/2024"), ("", "")),               # referral on no date
+        ("R5", "", "01/02/2018", "01/03/2024", "6", ("A5", "05/03/2024"), ("", "")),                 # no child id
+        ("R6", "C6", "32/01/2018", "01/03/2024", "6", ("A6", "05/03/2024"), ("", "")),               # born on no date
+        ("R7", "C7", "01/02/2018", "01/03/2024", "ZZ", ("A7", "01/02/2027"), ("X7", "01/03/2027")),  # every event wrong
+    ]
+    rows = []
+    for rid, child, dob, day, referrer, assessment, closure in changes:
+        row = list(GOOD)
+        row[0], row[1], row[6], row[10], row[12] = rid, child, dob, day, referrer
+        rows.append([*row, *assessment, *closure])
+    path = tmp_path / "csc_activity_partial.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([header, *rows])
+    loaded = both(spec, [path])
+    assert loaded.read_by() == ["columnar"]
+    loaded.assert_same_ledger()
+    con = loaded.columnar
+    assert con.execute("select list((row_number, event_type, record_id) order by row_number, event_type) "
+                       "from ledger.event_records").fetchone()[0] == [
+        (1, "assessment_start", "A1"), (1, "case_closure", "X1"), (1, "referral", "R1"),
+        (2, "assessment_start", "A2"), (2, "case_closure", "X2"),
+        (3, "assessment_start", "A3"), (3, "referral", "R3"),
+        (4, "assessment_start", "A4")]
+    assert con.execute("select list(subject_ref order by subject_ref) from ledger.person_records").fetchone()[0] == \
+        ["C1", "C2", "C3", "C4"]
+    assert con.execute("select row_number, reason, column_name, event_type, record_id, row_outcome "
+                       "from ledger.quarantine order by all").fetchall() == [
+        (2, "unknown_code", "Referral Source", "referral", "R2", "loaded_in_part"),
+        (3, "date_in_future", "Closure Date", "case_closure", "X3", "loaded_in_part"),
+        (4, "bad_date", "Activity Date", "referral", "R4", "loaded_in_part"),
+        (5, "missing_required", "Child ID", None, None, "quarantined"),
+        (6, "bad_date", "DOB", None, None, "quarantined"),
+        (7, "date_in_future", "Assessment Date", "assessment_start", "A7", "quarantined"),
+        (7, "date_in_future", "Closure Date", "case_closure", "X7", "quarantined"),
+        (7, "unknown_code", "Referral Source", "referral", "R7", "quarantined")]
+    [(columnar_load, _)] = loaded.loads
+    [f] = columnar_load.files
+    # rows_read = rows_loaded (whole or in part) + rows_quarantined (whole)
+    assert (f.rows_read, f.rows_loaded, f.rows_loaded_in_part, f.rows_quarantined) == (7, 4, 3, 3)
+    assert con.execute("select rows_loaded, rows_loaded_in_part, rows_quarantined from ledger.files").fetchone() == \
+        (4, 3, 3)
+    assert con.execute("select rows_loaded, rows_loaded_in_part, rows_quarantined from ledger.loads").fetchone() == \
+        (4, 3, 3)
 
 
 # ---- JSON Lines and JSON documents -----------------------------------------------------------------

@@ -159,7 +159,8 @@ def _csv_with_a_bad_byte_near_the_end(demo, folder):
     rows[line - 1] = rows[line - 1].replace(b",", b",\xe9", 1)  # a Windows-1252 byte in a UTF-8 file
     path = folder / "csc_activity_2025-03-31.csv"
     path.write_bytes(b"\n".join(rows))
-    return "csc_activity", path, "unreadable", f"byte 0xe9 on line {line}"
+    offset = len(b"\n".join(rows[: line - 1])) + 1 + rows[line - 1].index(b"\xe9")  # the lines before, and their breaks
+    return "csc_activity", path, "unreadable", f"byte 0xe9 at offset {offset} (line {line})"
 
 
 @pytest.mark.parametrize("make", [_cin_cut_off, _csv_with_a_bad_byte_near_the_end])

@@ -62,6 +62,19 @@ def test_excel_date_cells_and_time_of_day_are_kept():
     assert eh.person["date_of_birth"] == date(2019, 5, 4) and eh.events[0]["outcome"] == "cancelled"
 
 
+EH_ROW = {"Activity ID": "A1", "Case Ref": "E1", "First Name": "A", "Last Name": "B",
+          "Date of Birth": datetime(2019, 5, 4), "Post Code": None, "NHS No": None, "Activity Date": datetime(2024, 2, 1),
+          "Outcome": None, "Worker": None, "Comments": None}
+
+
+def test_early_helps_referral_to_the_mash_names_csc_as_the_agency_referred_to():
+    """So it meets csc's record of the same referral (which names early help) as one referral."""
+    referral = _map("eh_activity", {**EH_ROW, "Activity Type": "Referral to MASH"}).events[0]
+    assert (referral["event_type"], referral["related_agency"]) == ("referral", "csc")
+    meeting = _map("eh_activity", {**EH_ROW, "Activity Type": "TAC Meeting"}).events[0]
+    assert (meeting["event_type"], meeting["related_agency"]) == ("tac_meeting", None)
+
+
 def test_a_childs_details_repeated_on_many_rows_are_judged_on_each_row():
     """The mapper remembers a person's mapping by the values it came from: every row still gets its
     own person, and a fault in those details quarantines every row that repeats it."""

@@ -97,3 +97,26 @@ def test_a_looked_after_mother_and_her_babys_birth(tmp_path, run_date):
     assert con.execute("select subject_ref, event_type, event_date::varchar, person_role from ledger.event_records"
                        ).fetchall() == [("7", "birth", "2023-04-03", "mother")]
     assert con.execute("select count(*) from ledger.person_records").fetchone()[0] == 2
+
+
+def test_an_episode_with_a_wrong_end_loads_its_start_and_quarantines_the_end(tmp_path, run_date):
+    """One episode row gives lac_start and lac_end: a cease date in the future or not a date holds
+    back lac_end alone; a start date that is not a date holds back both (lac_end's record id is
+    built from it), so that row is quarantined whole. Run date 15/01/2026."""
+    path = write(tmp_path / "episodes.csv", EPISODES, [
+        episode("7", "01/01/2020", "S", "V2", "01/09/2027", "E11"),  # ends in the future
+        episode("8", "31/02/2020", "S", "V2", "01/09/2020", "E11"),  # starts on no date
+        episode("9", "01/01/2020", "S", "V2", "32/13/2020", "E11"),  # ends on no date
+    ])
+    con, result = _load(tmp_path, path, run_date=run_date)
+    [f] = result.files
+    assert (f.rows_read, f.rows_loaded, f.rows_loaded_in_part, f.rows_quarantined) == (3, 2, 2, 1)
+    assert con.execute("select event_type, subject_ref, event_date::varchar, locator from ledger.event_records "
+                       "order by locator").fetchall() == [("lac_start", "7", "2020-01-01", "line 2"),
+                                                          ("lac_start", "9", "2020-01-01", "line 4")]
+    assert con.execute("select locator, reason, column_name, event_type, record_id, row_outcome from ledger.quarantine "
+                       "order by all").fetchall() == [
+        ("line 2", "date_in_future", "DEC", "lac_end", "7/01/01/2020/end", "loaded_in_part"),
+        ("line 3", "bad_date", "DECOM", "lac_end", "8/31/02/2020/end", "quarantined"),
+        ("line 3", "bad_date", "DECOM", "lac_start", "8/31/02/2020/episode", "quarantined"),
+        ("line 4", "bad_date", "DEC", "lac_end", "9/01/01/2020/end", "loaded_in_part")]

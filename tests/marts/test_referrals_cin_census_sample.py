@@ -47,24 +47,26 @@ def _dates_in(element: ET.Element) -> list[date]:
     return found
 
 
-def _accepted(element: ET.Element) -> bool:
-    # the census's own rule for a return: nothing dated after the day it is made
-    return all(d <= RUN_DATE for d in _dates_in(element))
+def _valid(day: date | None) -> date | None:
+    # the census's own rule for a date: nothing after the day the return is made. A wrong date holds
+    # back its own event (and those whose record ids are built from it), not its neighbours
+    return day if day is not None and day <= RUN_DATE else None
 
 
 def _census(files: list[Path]):
-    """Per LA child id: referral dates, and child protection plan (start, end) intervals."""
+    """Per LA child id: referral dates, and child protection plan (start, end) intervals (an end
+    dated in the future is held back: the plan is open as far as the pipeline knows)."""
     referrals: dict[str, set[date]] = defaultdict(set)
     cp_plans: dict[str, set[tuple[date, date | None]]] = defaultdict(set)
     for path in files:
         for child in ET.parse(path).getroot().iter("Child"):
             child_id = child.findtext("ChildIdentifiers/LAchildID").strip()
             for episode in child.findall("CINdetails"):
-                if _accepted(episode):
+                if _valid(_date(episode, "CINreferralDate")):
                     referrals[child_id].add(_date(episode, "CINreferralDate"))
                 for plan in episode.findall("ChildProtectionPlans"):
-                    if _accepted(plan):
-                        cp_plans[child_id].add((_date(plan, "CPPstartDate"), _date(plan, "CPPendDate")))
+                    if _valid(_date(plan, "CPPstartDate")):
+                        cp_plans[child_id].add((_date(plan, "CPPstartDate"), _valid(_date(plan, "CPPendDate"))))
     return referrals, cp_plans
 
 
@@ -142,3 +144,32 @@ def test_child_protection_plan_events_give_the_census_plan_intervals(store, cin_
         got[key] = intervals
     assert got == expected
     assert sum(len(plans) for plans in expected.values()) >= 2  # the samples hold plans to compare
+
+
+def test_a_future_closure_holds_back_the_closure_and_not_its_referral(store):
+    """fake_CIN_data.xml: every CINdetails whose referral date is valid gives a referral in
+    fct_referrals (counted here from the XML), including those whose CINclosureDate is after the run
+    date; those closures alone are quarantined, with their reason, and their rows loaded in part."""
+    path = SAMPLES / "cin_census" / "fake_CIN_data.xml"
+    valid, future_closures = [], []
+    for child in ET.parse(path).getroot().findall("Children/Child"):
+        child_id = child.findtext("ChildIdentifiers/LAchildID").strip()
+        for episode in child.findall("CINdetails"):
+            referral = _valid(_date(episode, "CINreferralDate"))
+            if referral:
+                valid.append((child_id, referral))
+                if (_date(episode, "CINclosureDate") or RUN_DATE) > RUN_DATE:
+                    future_closures.append((child_id, referral))
+    assert len(valid) == 397 and len(future_closures) == 4  # the sample as published, at RUN_DATE
+    keys = _child_keys(store)
+    with warehouse.store(store, read_only=True) as con:
+        referrals = con.execute("""select count(*) from ledger.event_records where file_name = ?
+                                   and event_type = 'referral'""", [path.name]).fetchone()[0]
+        in_mart = [con.execute("select count(*) from marts.fct_referrals where child_key = ? and referral_date = ?",
+                               [keys[child_id], day]).fetchone()[0] for child_id, day in future_closures]
+        held = con.execute("""select reason, event_type, row_outcome, column_name from ledger.quarantine
+                              where file_name = ? and regexp_matches(locator, '/CINdetails\\[\\d+\\]$')
+                                and row_outcome = 'loaded_in_part'""", [path.name]).fetchall()
+    assert referrals == 397
+    assert in_mart == [1, 1, 1, 1]
+    assert held == [("date_in_future", "case_closure", "loaded_in_part", "CINclosureDate")] * 4

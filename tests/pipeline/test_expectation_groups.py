@@ -82,12 +82,14 @@ def test_the_extract_suite_fails_on_each_planted_fault(tmp_path, bad, check, sev
 
 
 LOADS_COLUMNS = ("run_id varchar, source varchar, rows_read bigint, rows_quarantined bigint, files_rejected integer, "
-                 "files_seen integer")
-GOOD_LOADS = [("run1", "csc_mosaic", 100, 1, 0, 1), ("run1", "school_census", 50, 0, 0, 1),
-              ("run1", "police_niche", 0, 0, 0, 0),   # no file this run: not checked
-              ("run0", "eh_liquidlogic", 10, 9, 1, 1)]  # an earlier run's load: not checked
-LOADS_FAULTS = [(("run1", "broken", 0, 0, 1, 1), "files_readable"),
-                (("run1", "noisy", 100, 30, 0, 1), "quarantine_rate_low")]
+                 "files_seen integer, rows_loaded_in_part bigint")
+GOOD_LOADS = [("run1", "csc_mosaic", 100, 1, 0, 1, 4), ("run1", "school_census", 50, 0, 0, 1, 0),
+              ("run1", "police_niche", 0, 0, 0, 0, 0),   # no file this run: not checked
+              ("run0", "eh_liquidlogic", 10, 9, 1, 1, 0)]  # an earlier run's load: not checked
+LOADS_FAULTS = [(("run1", "broken", 0, 0, 1, 1, 0), "files_readable"),
+                (("run1", "noisy", 100, 30, 0, 1, 0), "quarantine_rate_low"),
+                # 1 row quarantined whole and 5 loaded in part of 100: 6% with something held back
+                (("run1", "one_event_broken", 100, 1, 0, 1, 5), "quarantine_rate_low")]
 
 
 def test_the_source_loads_suite_passes_on_clean_loads(tmp_path):

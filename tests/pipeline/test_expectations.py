@@ -65,8 +65,9 @@ def test_a_noisy_source_and_a_missing_chronology_are_warnings_not_errors(tmp_pat
     with warehouse.store(settings) as con:
         con.execute("create schema ledger")
         con.execute("""create table ledger.loads as select * from (values
-                       ('run1', 'good', 100, 1, 0, 1), ('run1', 'noisy', 100, 30, 0, 1))
-                       t(run_id, source, rows_read, rows_quarantined, files_rejected, files_seen)""")
+                       ('run1', 'good', 100, 1, 0, 1, 0), ('run1', 'noisy', 100, 30, 0, 1, 0))
+                       t(run_id, source, rows_read, rows_quarantined, files_rejected, files_seen,
+                         rows_loaded_in_part)""")
         con.execute("create schema audit")
         con.execute("""create table audit.review_readiness as select * from (values
                        ('R1', 'csc', 'received', date '2026-01-20'), ('R1', 'eh', 'missing', date '2026-01-20'))

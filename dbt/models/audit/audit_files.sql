@@ -3,6 +3,7 @@ select
     source_name,
     file_name,
     checksum,
+    encoding,
     status,
     reason,
     detail,

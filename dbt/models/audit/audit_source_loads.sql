@@ -9,6 +9,7 @@ select
     loads.files_rejected,
     loads.rows_read,
     loads.rows_loaded,
+    loads.rows_loaded_in_part,
     loads.rows_quarantined,
     loads.events_added,
     loads.persons_added,

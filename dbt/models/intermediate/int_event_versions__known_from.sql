@@ -2,9 +2,11 @@
   Every version of every event record that reaches a child's chronology, with the day it
   became known: the basis of "what was known on the day of a decision".
 
-  Rule: a version is known from the day it was recorded. A correction (version 2 or later) is
-  known from the day the agency says it recorded it, else the day the project received it: a
-  correction sent after a decision never changes what the decision knew. A first version with no
+  Rule: a version is known from the day it was recorded. A later arrival (version 2 or later: a
+  correction, or an original sent after its amendment) is known from the day the agency says it
+  recorded it, else the day the project received it: a correction sent after a decision never
+  changes what the decision knew. Of the versions known on a day, the current one is the latest
+  recorded (macros/as_known_on.sql, int_referrals__known_at_decision). A first version with no
   recording time is taken as recorded on its event date (agencies record contemporaneously, and
   a partnership's first load carries years of history received on one day); never later than
   the project received it.

@@ -6,6 +6,12 @@
   of each source is the n-th real event, so one agency's two meetings a day apart stay two. For
   types matched by referrer (referrals, contacts), only records naming each other's agency are
   compared: csc's record of a school referral and the school's record of it, not the police's.
+  A referral or contact is made to children's social care's front door, so another agency's
+  record of one that names no agency is read as naming csc: early help's "referral to MASH" and
+  csc's referral from early help within the window are one referral, whether or not early help's
+  extract says where it referred (domain.md: "a referrer may record the same referral with
+  related_agency = csc: one real event"). A second referral by the same referrer outside the
+  window, or a second one in it, stays a referral of its own.
 
   event_id is named after the event's earliest-arriving record, so it survives later arrivals
   (and after the child, when that record is another household member's: int_household_events).
@@ -37,7 +43,7 @@ grouped as (
         *,
         case
             when match_by_referrer
-                then least(agency, coalesce(related_agency, agency)) || '|' || greatest(agency, coalesce(related_agency, agency))
+                then least(agency, coalesce(related_agency, 'csc')) || '|' || greatest(agency, coalesce(related_agency, 'csc'))
             else ''
         end as match_group
     from events

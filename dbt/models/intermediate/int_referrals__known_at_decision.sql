@@ -7,10 +7,16 @@
   are left out, and a correction known only later is not applied. Then, from those versions:
     previous_referrals   the child's own earlier referrals (events, not records)
     open_plans           plan types (early help, child in need, child protection, looked after)
-                         open on the day: a start on or before it with no end since (an end on
-                         the same day as the latest start closes it)
+                         open on the day, by the same rules as marts.fct_plan_episodes (var
+                         `plans`: a case closure closes a child in need or protection plan; the
+                         pairing macro plan_episodes(); open on the days plan_open_until() gives,
+                         so a plan started and ended on the decision day counts), applied to the
+                         plan events recorded by the end of the day and dated on or before it
     police_incidents_12m police incidents of the child or its household in the 12 months
-                         before the decision day (the day itself included)
+                         before the decision day: dated on or after the same calendar day 12
+                         months before (calendar months, as the re-referral window in
+                         fct_referrals; 29 February counts back to 28 February), up to the
+                         decision day itself
     ed_attendances_12m   emergency department attendances in those 12 months
     school_absences_12m  school absence records in those 12 months (not the census codes that
                          are not absence: outcome not_counted)
@@ -26,7 +32,8 @@ with referrals as (
 ),
 
 known as (
-    -- per referral, each of the child's records in its latest version known on the decision day
+    -- per referral, each of the child's records in its current version (the latest recorded) among
+    -- those known on the decision day
     select referrals.referral_id, referrals.decision_date, referrals.event_seq as referral_seq, versions.*
     from referrals
     join {{ ref('int_event_versions__known_from') }} as versions
@@ -34,33 +41,43 @@ known as (
         and versions.known_from_date <= referrals.decision_date
     qualify row_number() over (
         partition by referrals.referral_id, versions.source_name, versions.agency, versions.record_id, versions.via_household
-        order by versions.version desc
+        order by {{ newest_version_first('versions') }}
     ) = 1
 ),
 
+plan_config as (
+    {{ plan_events_config() }}
+),
+
 plan_events as (
+    -- the child's own events that open, end or close a plan (var `plans`, as int_plan_events), in
+    -- the versions recorded by the decision day and dated by then: one row per event
     select
-        referral_id,
-        case
-            when event_type in ('early_help_start', 'early_help_end') then 'early_help'
-            when event_type in ('cin_plan_start', 'cin_plan_end') then 'cin'
-            when event_type in ('cp_plan_start', 'cp_plan_end') then 'cp'
-            when event_type in ('lac_start', 'lac_end') then 'lac'
-        end as plan_type,
-        max(event_date) filter (where event_type like '%_start') as last_start,
-        max(event_date) filter (where event_type like '%_end') as last_end
+        known.referral_id,
+        known.decision_date,
+        known.event_id,
+        plan_config.plan_type,
+        plan_config.level,
+        plan_config.role,
+        known.event_type,
+        min(known.outcome) as outcome,
+        min(known.event_date) as event_date
     from known
-    where not via_household
-        and event_type in ('early_help_start', 'early_help_end', 'cin_plan_start', 'cin_plan_end',
-                           'cp_plan_start', 'cp_plan_end', 'lac_start', 'lac_end')
-        and event_date <= decision_date
+    join plan_config using (event_type)
+    where not known.via_household
     group by all
+    having min(known.event_date) <= known.decision_date
+),
+
+plan_episodes as (
+    -- the same pairing as int_plan_episodes (macro plan_episodes), on what was known that day
+    {{ plan_episodes('plan_events', ['referral_id', 'decision_date']) }}
 ),
 
 open_plans as (
-    select referral_id, count(*) as open_plans
-    from plan_events
-    where last_start is not null and (last_end is null or last_end < last_start)
+    select referral_id, count(distinct plan_type) as open_plans
+    from plan_episodes
+    where start_recorded and {{ plan_open_on('decision_date') }}
     group by referral_id
 ),
 
@@ -74,15 +91,15 @@ counts as (
         ) as previous_referrals,
         count(distinct event_id) filter (
             where event_type = 'police_incident'
-                and event_date between decision_date - interval 12 month and decision_date
+                and event_date between {{ twelve_months_before('decision_date') }} and decision_date
         ) as police_incidents_12m,
         count(distinct event_id) filter (
             where event_type = 'ed_attendance' and not via_household
-                and event_date between decision_date - interval 12 month and decision_date
+                and event_date between {{ twelve_months_before('decision_date') }} and decision_date
         ) as ed_attendances_12m,
         count(distinct event_id) filter (
             where {{ counts_as_school_absence() }} and not via_household
-                and event_date between decision_date - interval 12 month and decision_date
+                and event_date between {{ twelve_months_before('decision_date') }} and decision_date
         ) as school_absences_12m
     from known
     -- two referrals on one day: the earlier in the chronology counts for the later

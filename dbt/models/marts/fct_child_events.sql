@@ -89,7 +89,7 @@ select
     outcome,
     event_date,
     event_date_latest,
-    floor(date_diff('month', child_date_of_birth, event_date) / 12)::integer as age_at_event,
+    {{ age_in_years('child_date_of_birth', 'event_date') }}::integer as age_at_event,
     agencies,
     related_agencies,
     practitioner_roles,

@@ -5,7 +5,9 @@
   agencies each record with their own practitioner as lead names two: the Baby E seed review); with
   no role recorded, one unnamed lead. The spell runs from that day up to (not including) the first
   later lead_professional_end naming that role or naming none, or the end of the early help
-  episode it started in, whichever comes first; with neither it is still open.
+  episode it started in, whichever comes first; with neither it is still open. A spell covers the
+  days from its start up to (not including) its end, and its one day when it ends the day it
+  began (the plan rule, macro plan_open_until: a lead named on a one-day plan led it that day).
   Incremental: a child's spells come from that child's events and early help episodes alone.
 */
 {{ config(materialized='incremental', incremental_strategy='affected_persons', affected_key='child_key',
@@ -55,8 +57,7 @@ bounded as (
     from ended
     left join early_help
         on early_help.child_key = ended.child_key
-        and early_help.start_date <= ended.spell_start
-        and (early_help.end_date is null or early_help.end_date > ended.spell_start)
+        and {{ plan_open_on('ended.spell_start', 'early_help.start_date', 'early_help.end_date') }}
     group by all
 )
 

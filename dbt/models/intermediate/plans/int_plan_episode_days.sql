@@ -3,8 +3,9 @@
   the grain plan status, lead professionals over time and overdue reviews are counted on.
 
   A plan is open from start_date up to but not including end_date (a plan ending on a day is not
-  open that day: the DfE convention), and always on its start day (a plan started and ended the
-  same day was open that day). Episodes whose start was never recorded are left out.
+  open that day: the DfE convention), and a plan started and ended the same day on that one day
+  (macro plan_open_until: the one rule for every plan table); lead professional spells likewise.
+  Episodes whose start was never recorded are left out.
 
   Incremental (macros/incremental_persons.sql): a night recomputes the affected children's days and
   adds every other child's days since the last build.
@@ -24,7 +25,7 @@ episode_days as (
         level,
         unnest(generate_series(
             ({{ first_day_to_compute('child_key', 'start_date') }})::timestamp,
-            least(greatest(coalesce(end_date, {{ plan_status_as_of() }} + 1) - 1, start_date), {{ plan_status_as_of() }})::timestamp,
+            least(coalesce({{ plan_open_until() }}, {{ plan_status_as_of() }} + 1) - 1, {{ plan_status_as_of() }})::timestamp,
             interval 1 day))::date as status_date
     from episodes
 ),
@@ -34,7 +35,7 @@ lead_days as (
         child_key,
         unnest(generate_series(
             ({{ first_day_to_compute('child_key', 'spell_start') }})::timestamp,
-            (least(coalesce(spell_end, {{ plan_status_as_of() }} + 1), {{ plan_status_as_of() }} + 1) - 1)::timestamp,
+            (least(coalesce({{ plan_open_until('spell_start', 'spell_end') }}, {{ plan_status_as_of() }} + 1), {{ plan_status_as_of() }} + 1) - 1)::timestamp,
             interval 1 day))::date as status_date,
         lead_role
     from {{ ref('int_lead_professional_spells') }}

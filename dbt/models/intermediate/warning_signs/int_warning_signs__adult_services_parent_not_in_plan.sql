@@ -3,7 +3,8 @@
 -- known to adult services (adult_services_involvement reaching the child via the household), and
 -- adult services took part in none of the plan's meetings (asc not among the agencies or related
 -- agencies of its meetings, conferences and reviews). Dated the later of the plan's start and the
--- first such involvement. One row per plan episode.
+-- first such involvement. One row per plan episode. "During the plan": its open days (macro
+-- plan_open_until: a one-day plan's day included).
 {%- set lookback = var('warning_signs')['adult_services_lookback_days'] %}
 with plans as (
     select plan_episode_id, child_key, plan_type, start_date, end_date
@@ -37,7 +38,7 @@ known as (
     join involvement
         on involvement.child_key = plans.child_key
         and involvement.event_date >= plans.start_date - to_days({{ lookback }})
-        and (plans.end_date is null or involvement.event_date < plans.end_date)
+        and (plans.end_date is null or involvement.event_date < {{ plan_open_until('plans.start_date', 'plans.end_date') }})
         and involvement.event_date <= {{ plan_status_as_of() }}
     group by all
 ),
@@ -50,8 +51,7 @@ with_meetings as (
     from known
     left join meetings
         on meetings.child_key = known.child_key
-        and meetings.event_date >= known.start_date
-        and (known.end_date is null or meetings.event_date < known.end_date)
+        and {{ plan_open_on('meetings.event_date', 'known.start_date', 'known.end_date') }}
     group by all
 )
 

@@ -3,7 +3,8 @@
 -- household events) had a plan open - at the birth, or started while the baby was that young (the
 -- JS family: three siblings on child protection plans, the two-month-old not) - who had no plan of
 -- their own open then or started within warning_signs.new_baby_plan_grace_days. Dated the day the
--- grace period ran out after the first such moment. One row per baby.
+-- grace period ran out after the first such moment. One row per baby. A plan is open on the days
+-- macro plan_open_until gives (a one-day plan on its day).
 {%- set grace = var('warning_signs')['new_baby_plan_grace_days'] %}
 {%- set baby_days = var('warning_signs')['new_baby_age_days'] %}
 {%- set window = var('household_window_days') %}
@@ -52,7 +53,8 @@ siblings_on_plans as (
         and sibling_plans.person_id <> babies.person_id
     where sibling_plans.date_of_birth < babies.date_of_birth
         and sibling_plans.start_date < babies.date_of_birth + {{ baby_days }}
-        and (sibling_plans.end_date is null or sibling_plans.end_date > babies.date_of_birth)
+        and (sibling_plans.end_date is null
+             or {{ plan_open_until('sibling_plans.start_date', 'sibling_plans.end_date') }} > babies.date_of_birth)
         and greatest(babies.date_of_birth, sibling_plans.start_date)
             between babies.valid_from - to_days({{ window }}) and babies.valid_to + to_days({{ window }})
         and greatest(babies.date_of_birth, sibling_plans.start_date)
@@ -72,5 +74,5 @@ where since + {{ grace }} <= {{ plan_status_as_of() }}
         select 1 from plans
         where plans.child_key = siblings_on_plans.child_key
             and plans.start_date <= siblings_on_plans.since + {{ grace }}
-            and (plans.end_date is null or plans.end_date > siblings_on_plans.since)
+            and (plans.end_date is null or {{ plan_open_until('plans.start_date', 'plans.end_date') }} > siblings_on_plans.since)
     )

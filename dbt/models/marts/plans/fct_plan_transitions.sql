@@ -2,7 +2,8 @@
   Step-up and step-down: one row per change in a child's highest plan level (0 = no plan,
   1 early help, 2 child in need, 3 child protection, 4 looked after), from fct_plan_status_daily.
   transition_date is the first day at the new level: for an end, the plan's end_date (the first
-  day without it). direction: start (from no plan), end (to no plan), step_up, step_down.
+  day without it), or the day after a plan that started and ended on one day (open that day).
+  direction: start (from no plan), end (to no plan), step_up, step_down.
   Plans still open on the status date have no end.
   Incremental like the daily table it reads (macros/incremental_persons.sql): the affected
   children's transitions, and every child's after days_kept_through(). A transition on day T

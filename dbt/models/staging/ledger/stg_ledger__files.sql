@@ -11,6 +11,7 @@ renamed as (
         -- file
         file_name,
         size_bytes,
+        encoding,
         status,
         reason,
         detail,

@@ -19,6 +19,7 @@ renamed as (
         rows_read,
         rows_loaded,
         rows_quarantined,
+        coalesce(rows_loaded_in_part, 0) as rows_loaded_in_part,  -- of rows_loaded; null before it was counted
         events_added,
         persons_added,
         -- dates

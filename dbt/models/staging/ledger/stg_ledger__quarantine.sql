@@ -10,8 +10,15 @@ renamed as (
         agency,
         file_name,
         file_checksum,
+        table_name as source_table,
         row_number as source_row_number,
         locator as source_locator,
+        -- the event a problem is about (null: the row's own problem)
+        record_id,
+        event_type,
+        -- whether the row was quarantined whole or loaded in part (rows before the split: whole)
+        coalesce(row_outcome, 'quarantined') as row_outcome,
+        coalesce(attempt, 1) as attempt,
         -- the problem
         reason,
         column_name,
