@@ -128,8 +128,9 @@ def stale_feeds(stale: list[FeedFreshness], run_id: str) -> Alert:
 
 
 def review_not_ready(lines: list[str], run_id: str) -> Alert:
-    """Chronologies missing, late or partial for reviews due soon. `lines`: casehistory.readiness's
-    alert lines (review, agency, status, counts, dates; no names or identifiers)."""
+    """Chronologies sent but unreadable, missing, late or partial for reviews due soon. `lines`:
+    casehistory.readiness's alert lines (review, agency, status, counts, dates, and the names and
+    reject reason codes of files that could not be read; no names of people or identifiers)."""
     reviews = sorted({line.split(" ", 2)[1] for line in lines if line.startswith("review ")})
     text = [f"{len(lines)} chronology gap(s) at run {run_id}:", *(f"  {line}" for line in lines),
             "Each review's report (whom to chase for what) is in the reports folder under reviews/."]

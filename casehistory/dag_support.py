@@ -31,8 +31,9 @@ def pipeline_params() -> dict:
 
 
 def run_step(step: str, params: dict, run_id: str, *args):
-    """Call a pipeline step under the warehouse's run lock; a StepFailed becomes a failure Airflow
-    does not retry (a rejected file or a failed check will not change by itself)."""
+    """Call a pipeline step under the warehouse's run lock; a StepFailed (a rejected file, a failed
+    check, a configuration error) becomes a failure Airflow does not retry: it will not change by
+    itself."""
     from airflow.exceptions import AirflowFailException
 
     from casehistory import pipeline
@@ -44,19 +45,39 @@ def run_step(step: str, params: dict, run_id: str, *args):
         with step_lock(settings):  # one writer per warehouse, even beside a `casehistory run`
             return getattr(pipeline, step)(settings, run_id, *args)
     except pipeline.StepFailed as exc:
-        raise AirflowFailException(str(exc)) from exc
+        failure = AirflowFailException(str(exc))
+        _pass_to_failure_callback(failure)
+        raise failure from exc
+    except Exception as exc:
+        _pass_to_failure_callback(exc)
+        raise
+
+
+def _pass_to_failure_callback(exc: BaseException) -> None:
+    """Put the exception in the task's context for on_task_failure: `airflow dags test` (what
+    `casehistory run` uses) runs tasks in process and calls the failure callback without it
+    (Airflow 3.1's supervisor.run_task_in_process never sets context["exception"]; the task
+    runner of a deployment does, with the same exception)."""
+    from airflow.sdk import get_current_context
+
+    try:
+        get_current_context()["exception"] = exc
+    except Exception:  # outside a task (a test calling run_step): nothing to pass it to
+        pass
 
 
 def on_task_failure(context) -> None:
-    """A task failed for good: log it and alert the data team (casehistory/alerts.py), naming the
-    DAG, task, agency's load, run, attempt and the exception's type, never its message."""
+    """A task failed for good: log it with its reason (one line, which `casehistory run` shows on
+    the console) and alert the data team (casehistory/alerts.py), naming the DAG, task, agency's
+    load, run, attempt and the exception's type, never its message."""
     from casehistory import alerts
 
     ti = context["task_instance"]
-    log.error("task %s (map %s) of run %s failed: %s", ti.task_id, ti.map_index, context["run_id"],
-              context.get("exception"))
     exception = context.get("exception")
-    cause = getattr(exception, "__cause__", None) or exception
+    cause = getattr(exception, "__cause__", None) or exception  # the step's own error, not Airflow's wrapper
+    reason = (f"{type(cause).__name__}: {' | '.join(str(exception).splitlines())}" if exception is not None
+              else "Airflow gave no exception: see this task's log above")
+    log.error("task %s (map %s) of run %s failed: %s", ti.task_id, ti.map_index, context["run_id"], reason)
     alerts.send(alerts.task_failed(ti.dag_id, ti.task_id, context["run_id"], getattr(ti, "try_number", None),
                                    map_label=context.get("source_name") or (None if ti.map_index < 0 else str(ti.map_index)),
                                    error_type=type(cause).__name__ if cause else None))

@@ -18,19 +18,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterator
 
+import yaml
+
 from casehistory import freshness, warehouse
 from casehistory.dbt_command import DbtCall, run_dbt_calls
 from casehistory.identity.decisions import DECISIONS_FILE, read_decisions
 from casehistory.identity.pseudonym import load_key
 from casehistory.identity.resolve import resolve
 from casehistory.readiness import nightly_readiness, record_run, review_readiness  # noqa: F401 (steps the DAGs call)
-from casehistory.reviews import load_reviews, write_reviews
+from casehistory.reviews import Review, ReviewsError, load_reviews, write_reviews
 from casehistory.settings import Settings
 from casehistory.vocabulary import write_reference_tables
 from ingest import ledger, quarantine
+from ingest.attribution import UNMATCHED, attribute_rejected
 from ingest.detect import discover
 from ingest.load import load_source, sha256
-from ingest.registry import load_registry
+from ingest.registry import Registry, RegistryError, load_registry
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +43,15 @@ create table if not exists run.steps (
     run_id varchar not null, step varchar not null, status varchar not null,
     started_at timestamp not null, finished_at timestamp not null, detail json);
 """
-UNMATCHED = "(unmatched)"
 
 
 class StepFailed(Exception):
     """The step finished and recorded its outcome, and that outcome needs a person's attention."""
+
+
+class ConfigurationError(StepFailed):
+    """A configuration file (the source registry, the reviews file, identity thresholds) cannot be
+    used. The message names each file, key and problem; retrying cannot fix it."""
 
 
 @contextmanager
@@ -76,8 +83,7 @@ def prepare(settings: Settings, run_id: str) -> dict[str, list[str]]:
     source's task shows on its own every night). Files matching no source are recorded as rejected.
     """
     with _step(settings, run_id, "prepare") as detail:
-        registry = load_registry(settings.sources_dir)
-        reviews = load_reviews(settings.reviews) if settings.reviews else []
+        registry, reviews = _configuration(settings)
         found = discover(settings.extracts, registry, *_loaded_before(settings))
         with warehouse.store(settings) as con:
             ledger.ensure_schema(con)
@@ -92,6 +98,34 @@ def prepare(settings: Settings, run_id: str) -> dict[str, list[str]]:
         for path, why in found.unmatched:
             log.warning("%s was not loaded: %s", path, why)
         return {source: [str(p) for p in paths] for source, paths in found.by_source.items()}
+
+
+def _configuration(settings: Settings) -> tuple[Registry, list[Review]]:
+    """The source registry and the reviews, validated, and the identity thresholds checked: every
+    problem in any of them at once, as a ConfigurationError naming file, key and problem."""
+    from casehistory.identity import model as identity_model
+
+    problems: list[str] = []
+    registry: Registry | None = None
+    reviews: list[Review] = []
+    try:
+        registry = load_registry(settings.sources_dir)
+    except RegistryError as exc:
+        problems.append(str(exc))
+    try:
+        reviews = load_reviews(settings.reviews) if settings.reviews else []
+    except ReviewsError as exc:
+        problems.append(str(exc))
+    try:
+        identity_model.config()
+    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+        why = f"key {exc.args[0]!r} is missing" if isinstance(exc, KeyError) else str(exc)
+        problems.append(why if why.startswith(str(identity_model.CONFIG)) else f"{identity_model.CONFIG}: {why}")
+    if problems:
+        raise ConfigurationError("configuration error (fix the file and run again; retrying cannot help):\n"
+                                 + "\n".join(problems))
+    assert registry is not None
+    return registry, reviews
 
 
 def _loaded_before(settings: Settings) -> tuple[dict[str, str], dict[tuple[str, int, int], str]]:
@@ -116,7 +150,8 @@ def _record_unmatched(con, run_id: str, path: Path, why: str) -> None:
             "load_id": f"{run_id}/{UNMATCHED}", "source": UNMATCHED, "file_name": path.name,
             "file_path": str(path), "checksum": checksum, "size_bytes": stat.st_size,
             "modified_at": datetime.fromtimestamp(stat.st_mtime).replace(microsecond=0), "modified_ns": stat.st_mtime_ns,
-            "received_at": ledger.now(), "status": "rejected", "reason": why.split(":")[0], "detail": why})
+            "received_at": ledger.now(), "status": "rejected", "reason": why.split(":")[0], "detail": why,
+            **attribute_rejected(con, UNMATCHED, path)})  # a chronology nothing recognised: who sent it
 
 
 def load(settings: Settings, run_id: str, source: str, files: list[str]) -> dict:
@@ -210,15 +245,23 @@ def _dbt_result_line(log_file: Path) -> str | None:
 
 
 def check(settings: Settings, run_id: str) -> dict:
-    """Great Expectations suites (expectations/); results kept as data in quality.check_results."""
-    from expectations.runner import run_suites
+    """Great Expectations suites (expectations/); results kept as data in quality.check_results.
+
+    The publish gate: an error-severity check that failed, or that could not run (its table
+    missing), fails the step, and publish (downstream of it) does not run. Only checks that passed
+    move the extract suites' starting point on (expectations.runner.record_passed)."""
+    from expectations.runner import record_passed, run_suites
 
     with _step(settings, run_id, "check") as detail:
         outcome = run_suites(settings, run_id)
         detail.update(outcome.as_dict())
-        if outcome.errors_failed:
-            raise StepFailed("checks failed: " + "; ".join(outcome.errors_failed)
-                             + " (the analyst warehouse was not replaced)")
+        if outcome.errors_failed or outcome.errors_not_run:
+            raise StepFailed("; ".join(part for part in (
+                outcome.errors_failed and "checks failed: " + "; ".join(outcome.errors_failed),
+                outcome.errors_not_run and "checks could not run: " + "; ".join(outcome.errors_not_run)) if part)
+                + " (the analyst warehouse was not replaced)")
+        with warehouse.store(settings) as con:
+            record_passed(con, run_id, outcome)
         return detail
 
 

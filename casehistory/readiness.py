@@ -1,5 +1,5 @@
-"""Review readiness: before a panel meets, which agencies' chronologies are missing, late,
-partial, or were never asked for (dbt audit.review_readiness holds the rules).
+"""Review readiness: before a panel meets, which agencies' chronologies were sent but could not be
+read, are missing, late, partial, or were never asked for (dbt audit.review_readiness holds the rules).
 
 Two steps use it:
   review_readiness(settings, run_id, review_id)   the `review_readiness` DAG's last task: the
@@ -32,15 +32,37 @@ RUNS_DDL = """
 create schema if not exists ledger;
 create table if not exists ledger.runs (run_id varchar not null, run_date date not null, started_at timestamp not null);
 """
-GAP_STATUSES = ("missing", "late", "partial", "involved_not_asked")
+GAP_STATUSES = ("sent_unreadable", "missing", "late", "partial", "involved_not_asked")
 # What the business manager should do about each status: the report's "whom to chase for what".
 ACTIONS = {
+    "sent_unreadable": "Ask the agency to send its chronology again: the file it sent could not be read "
+                       "(which file and why are beside it).",
     "missing": "Chase the chronology: none of its records of the subjects in the scope has arrived.",
     "late": "Arrived after the deadline: check the panel has it.",
     "partial": "Ask for the missing stretch: other agencies show it involved when it has no entries.",
     "involved_not_asked": "Consider asking for a chronology: other records show it was involved.",
     "received": "",
 }
+
+
+# Why a file was rejected (the reader's reason codes, ingest/readers), for the person who must fix
+# it; the reader's own message can quote the file's cells, so only the data team sees it (ledger.files).
+REJECT_REASONS = {
+    "wrong_columns": "its columns are not the template's (a required column missing, misspelt or "
+                     "repeated, or another delimiter)",
+    "unreadable": "its bytes are not readable text or a readable workbook (an encoding or a damaged file)",
+    "empty": "it holds no rows under its header",
+    "wrong_structure": "its layout is not the template's (sheets or tables)",
+    "unsupported": "it is not a CSV or XLSX file",
+    "unrecognised": "nothing recognised it: neither the template's header nor a known file name",
+    "ambiguous": "its name or content fits more than one source",
+    "reader_error": "the reader failed on it: the data team has the detail in the load log",
+}
+
+
+def reject_reason(codes: str | None) -> str:
+    """'wrong_columns, empty' in plain English (a code without an explanation is shown as it is)."""
+    return "; ".join(REJECT_REASONS.get(code.strip(), code.strip()) for code in (codes or "").split(",") if code.strip())
 
 
 def window_days() -> int:
@@ -64,21 +86,23 @@ def due_reviews(con: duckdb.DuckDBPyConnection, run_date: date, days: int) -> li
 
 def readiness_rows(con: duckdb.DuckDBPyConnection, review_ids: list[str] | None = None) -> list[dict]:
     rows = con.execute("""select * from audit.review_readiness order by review_id,
-                          case status when 'missing' then 0 when 'involved_not_asked' then 1 when 'late' then 2
-                                      when 'partial' then 3 else 4 end, agency""")
+                          case status when 'sent_unreadable' then 0 when 'missing' then 1
+                                      when 'involved_not_asked' then 2 when 'late' then 3
+                                      when 'partial' then 4 else 5 end, agency""")
     cols = [d[0] for d in rows.description]
     out = [dict(zip(cols, r)) for r in rows.fetchall()]
     return [r for r in out if review_ids is None or r["review_id"] in review_ids]
 
 
 def alert_lines(rows: list[dict]) -> list[str]:
-    """One line per gap: review, agency, status, counts and dates only."""
+    """One line per gap: review, agency, status, counts and dates only (and, for a chronology sent but
+    unreadable, its file names and the reader's reason codes: never the reader's message)."""
     lines = []
     for r in rows:
         if r["status"] not in GAP_STATUSES:
             continue
         lines.append(f"review {r['review_id']} (deadline {r['deadline']}): {r['agency']} "
-                     f"{r['status'].replace('_', ' ')}: {r['evidence']}")
+                     f"{r['status_label']}: {r['evidence']}")
     return lines
 
 
@@ -86,7 +110,7 @@ def alert_lines(rows: list[dict]) -> list[str]:
 
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:70em;color:#222}
 table{border-collapse:collapse;width:100%;margin-bottom:1.5em}th,td{border:1px solid #ccc;padding:.35em .5em;
-text-align:left;vertical-align:top}th{background:#f2f2f2}.missing,.involved_not_asked{background:#fde2e1}
+text-align:left;vertical-align:top}th{background:#f2f2f2}.sent_unreadable,.missing,.involved_not_asked{background:#fde2e1}
 .late,.partial{background:#fff4d6}.received{background:#e6f4e6}caption{text-align:left;font-weight:bold;padding:.3em 0}"""
 
 
@@ -107,11 +131,20 @@ def render_report(review_id: str, rows: list[dict], evidence: list[dict], disagr
                  "<th>Asked</th><th>Own records</th><th>Entries from</th><th>Entries to</th>"
                  "<th>Named by others</th><th>What to do</th><th>Evidence</th></tr>")
     for r in rows:
-        parts.append(f"<tr class='{e(r['status'])}'><td>{e(r['agency'])}</td><td>{e(r['status'].replace('_', ' '))}</td>"
+        parts.append(f"<tr class='{e(r['status'])}'><td>{e(r['agency'])}</td><td>{e(r['status_label'])}</td>"
                      f"<td>{'yes' if r['asked'] else 'no'}</td><td>{r['own_records']}</td>"
                      f"<td>{e(str(r['first_entry_date'] or ''))}</td><td>{e(str(r['last_entry_date'] or ''))}</td>"
                      f"<td>{r['named_records']}</td><td>{e(ACTIONS[r['status']])}</td><td>{e(r['evidence'])}</td></tr>")
     parts.append("</table>")
+    unreadable = [r for r in rows if r.get("unreadable_files")]
+    if unreadable:  # whom to ask to resend what, and why their file could not be read
+        parts.append("<table id='unreadable'><caption>Chronologies sent that could not be read</caption>"
+                     "<tr><th>Agency</th><th>Files</th><th>Why they could not be read</th><th>First received</th></tr>")
+        for r in unreadable:
+            parts.append(f"<tr class='sent_unreadable'><td>{e(r['agency'])}</td><td>{e(r['unreadable_file_names'])}</td>"
+                         f"<td>{e(reject_reason(r['unreadable_reasons']))} ({e(r['unreadable_reasons'])})</td>"
+                         f"<td>{e(str(r['first_unreadable_on']))}</td></tr>")
+        parts.append("</table>")
     parts.append("<table id='evidence'><caption>Records that show each agency involved "
                  "(other agencies' records naming it)</caption><tr><th>Agency</th><th>Shown by</th><th>Kind</th>"
                  "<th>Event</th><th>Date</th></tr>")

@@ -40,7 +40,8 @@ class Settings:
     extracts: Path
     warehouse: Path = DEFAULT_WAREHOUSE
     reviews: Path | None = None
-    sources_dir: Path = SOURCES_DIR
+    # the source registry: the project's own, or a deployment's (CASEHISTORY_SOURCES_DIR)
+    sources_dir: Path = field(default_factory=lambda: Path(_env("SOURCES_DIR", str(SOURCES_DIR))))
     # The day the run treats as "today": dates after it are in the future.
     run_date: date = field(default_factory=date.today)
     # DuckDB takes nearly all memory by default; a nightly job on a shared machine must not.

@@ -9,6 +9,7 @@ from casehistory.settings import Settings
 from ingest.registry import RegistryError, load_registry
 
 PIPELINE_STEPS = ("prepare", "link", "build", "check", "publish", "board")
+FAILURE_LINES = 15  # of a failed step's reason in the text summary (a dbt failure quotes its log)
 
 
 def _rows(con, sql: str, params=None) -> list[dict]:
@@ -86,7 +87,8 @@ def build_summary(settings: Settings, run_id: str) -> dict:
                                       coalesce(outcome, case when success then 'passed' else 'failed' end) as outcome
                                from quality.check_results where run_id = ? order by suite, check_name""",
                        [run_id]) if _table_exists(con, "quality", "check_results") else []
-        reviews = _rows(con, """select review_id, agency, status from audit.review_readiness
+        # every column: a table built before a column was added still gives the summary its rows
+        reviews = _rows(con, """select * from audit.review_readiness
                                 where status <> 'received' order by review_id, agency""") \
             if _table_exists(con, "audit", "review_readiness") else []
 
@@ -98,7 +100,12 @@ def build_summary(settings: Settings, run_id: str) -> dict:
         if not src["agencies"] and src["source"] in registry:
             src["agencies"] = registry[src["source"]].fixed_agency or "(each row)"
     statuses = {s["step"]: s["status"] for s in steps}  # a retried step counts by its last attempt
+    last_detail = {s["step"]: json.loads(s["detail"] or "{}") for s in steps}
     failed = [step for step, status in statuses.items() if status != "succeeded"]
+    # why each failed, as the step recorded it (casehistory.pipeline._step): a configuration error
+    # names its file, key and problem here, on the console of `casehistory run` and in the JSON
+    failures = [{"step": step, "reason": last_detail[step].get("failure") or last_detail[step].get("error")
+                 or "(no reason recorded: see the Airflow log)"} for step in failed]
     failed += [f"{step} (did not run)" for step in PIPELINE_STEPS if step not in statuses and failed]
     published = statuses.get("publish") == "succeeded"
     check_detail = next((json.loads(s["detail"]) for s in steps if s["step"] == "check"), {})
@@ -123,6 +130,7 @@ def build_summary(settings: Settings, run_id: str) -> dict:
         "review_findings": reviews,
         "ground_truth": truth,
         "failed_steps": failed,
+        "failures": failures,
         "published": published,
         "outputs": {
             "warehouse": str(settings.warehouse),
@@ -191,10 +199,18 @@ def render(s: dict) -> str:
     if s.get("checks_not_run"):
         out.append(f"  not run (their table does not exist yet): {'; '.join(s['checks_not_run'])}")
     for r in s["review_findings"]:
-        out.append(f"  review {r['review_id']}: {r['agency']} {r['status'].replace('_', ' ')}")
+        out.append(f"  review {r['review_id']}: {r['agency']} {r.get('status_label') or r['status'].replace('_', ' ')}"
+                   + (f" ({r['unreadable_file_names']}: {r['unreadable_reasons']})" if r.get("unreadable_file_names")
+                      else ""))
     out.append("")
     if s["failed_steps"]:
         out.append("FAILED: " + ", ".join(s["failed_steps"]))
+        for f in s.get("failures", []):
+            lines = str(f["reason"]).splitlines() or [""]
+            shown = lines[:FAILURE_LINES] + ([f"... ({len(lines) - FAILURE_LINES} more lines in run.steps)"]
+                                             if len(lines) > FAILURE_LINES else [])
+            out.append(f"  {f['step']}: {shown[0]}")
+            out.extend(f"    {line}" for line in shown[1:])
     out.append("Published: " + ("yes" if s["published"] else "no (analysts still see the previous warehouse)"))
     for name, path in s["outputs"].items():
         if path:

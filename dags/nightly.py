@@ -8,6 +8,8 @@ a new analyst warehouse.
 
 * A rejected file fails its source's task (no retry: the file will not change by itself) and
   every other source still loads and publishes.
+* A configuration error (reviews file, a source's YAML, identity thresholds) fails `prepare` at
+  once, without retries; the run summary names each file, key and problem.
 * A failing error-severity check holds the analyst warehouse back: analysts keep yesterday's.
 * `feeds` always runs: it alerts when an agency's feed is not fresh (freshness.stale_feeds; thresholds
   in dbt/models/staging/ledger/_agency_feeds__sources.yml); a failed task alerts too (casehistory/alerts.py).
@@ -16,7 +18,7 @@ a new analyst warehouse.
 * `report` always runs: it writes the run summary and fails the run if any step failed.
 * `review_readiness` checks every review whose deadline is within CASEHISTORY_REVIEW_WINDOW_DAYS
   (or has passed): a report per review, and outcome "warning" with alert lines when chronologies
-  are missing, late, partial or not asked for (it does not fail the run).
+  were sent but unreadable, are missing, late, partial or not asked for (it does not fail the run).
 
 Params: `extracts` (drop folder), `warehouse` (analyst DuckDB file), `reviews` (reviews YAML),
 `run_date` (ISO date treated as today; empty = today). Defaults come from CASEHISTORY_EXTRACTS,

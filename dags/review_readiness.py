@@ -8,7 +8,8 @@ for that review and writes its report to `<reports>/reviews/<review_id>.html` (a
 statuses, evidence counts and dates: whom to chase for what).
 
 The last task, `readiness`, fails while the review has gaps (an agency asked whose chronology is
-missing, late or partial, or one involved but not asked); it passes once they are closed.
+sent but unreadable, missing, late or partial, or one involved but not asked); it passes once they
+are closed.
 Business logic lives in casehistory.readiness and casehistory.pipeline; a failed task alerts
 the data team, and every task writes under the warehouse's run lock (casehistory.dag_support).
 """

@@ -3,10 +3,15 @@
 Each suite's frame is read from the restricted store with DuckDB (only the columns the checks
 need) and validated as a pandas batch: GX's SQL datasource over duckdb-engine returns empty
 results (upstream GX issues 10738, 11579), and a check that silently passes is worse than none.
-An expectation that raises counts as failed; a suite whose table does not exist yet is recorded
-check by check with outcome "not_run" (success false, the reason in `exception`), never as
-passed, and does not hold back publishing. Results go to quality.check_results (published to
-analysts) and to Data Docs under <reports>/gx/uncommitted/data_docs/local_site/index.html.
+An expectation that raises counts as failed, with GX's message kept in `exception`; a suite whose
+table does not exist yet is recorded check by check with outcome "not_run" (success false, the
+reason in `exception`), never as passed: an error-severity check not run holds publishing back
+as a failed one does (casehistory.pipeline.check). Results go to quality.check_results (published
+to analysts) and to Data Docs under <reports>/gx/uncommitted/data_docs/local_site/index.html.
+
+The extract suites check the ledger rows loaded since the last run whose checks passed
+(quality.checks_passed keeps how far each such run had checked), not only this run's: rows a run
+loaded before it was killed, or whose checks failed, are checked again by the next run.
 """
 
 from __future__ import annotations
@@ -45,12 +50,32 @@ create table if not exists quality.check_results (
 alter table quality.check_results add column if not exists suite_group varchar;
 alter table quality.check_results add column if not exists outcome varchar;
 """
+# One row per run whose checks passed (no error-severity check failed or left not run): the ledger
+# rows it had checked, through the highest event ledger id when it read them, and when. The next
+# run's extract suites check what came after ($checked_through, $checked_since).
+CHECKS_PASSED_DDL = """
+create schema if not exists quality;
+create table if not exists quality.checks_passed (
+    run_id varchar not null, checked_at timestamp not null, through_ledger_id bigint not null);
+"""
+
+
+@dataclass(frozen=True)
+class Mark:
+    """How far a run's checks read the ledger: event ledger ids up to `through_ledger_id`, and
+    the loads started before `checked_at`."""
+    through_ledger_id: int
+    checked_at: datetime
+
+
+NOTHING_CHECKED = Mark(-1, datetime(1970, 1, 1))
 
 
 @dataclass
 class Outcome:
     results: list[dict] = field(default_factory=list)
     data_docs: str | None = None
+    reached: Mark = NOTHING_CHECKED  # how far these checks read: recorded when they pass (record_passed)
 
     def _failed(self, severity: str) -> list[str]:
         return [f"{r['suite']}.{r['check_name']}" for r in self.results
@@ -65,13 +90,20 @@ class Outcome:
         return self._failed("error")
 
     @property
+    def errors_not_run(self) -> list[str]:
+        """Error-severity checks that could not run: what they guard is unproven, so they hold
+        publishing back as a failure does."""
+        return [f"{r['suite']}.{r['check_name']}" for r in self.results
+                if r["outcome"] == "not_run" and r["severity"] == "error"]
+
+    @property
     def warnings_failed(self) -> list[str]:
         return self._failed("warn")
 
     def as_dict(self) -> dict:
         return {"checks": len(self.results), "passed": sum(r["success"] for r in self.results),
                 "errors_failed": self.errors_failed, "warnings_failed": self.warnings_failed, "not_run": self.not_run,
-                "data_docs": self.data_docs}
+                "checked_through_ledger_id": self.reached.through_ledger_id, "data_docs": self.data_docs}
 
 
 def _context(settings: Settings):
@@ -87,14 +119,17 @@ def run_suites(settings: Settings, run_id: str, suites: list[Suite] | None = Non
 
     suites = SUITES if suites is None else suites
     check_context = Context(run_id=run_id, run_date=settings.run_date, window_days=window_days(), review_id=review_id)
-    parameters = {"run_id": run_id, "run_date": settings.run_date, "window_days": check_context.window_days,
-                  "review_id": review_id}
     ctx = _context(settings)
     source = ctx.data_sources.add_or_update_pandas("casehistory_store")
-    outcome = Outcome()
     checked_at = datetime.now().replace(microsecond=0)
     documented: list = []  # the suites and results run, for Data Docs
     with warehouse.store(settings) as con:
+        con.execute(CHECKS_PASSED_DDL)
+        since = last_passed(con)
+        outcome = Outcome(reached=Mark(_highest_ledger_id(con), checked_at))
+        parameters = {"run_id": run_id, "run_date": settings.run_date, "window_days": check_context.window_days,
+                      "review_id": review_id, "checked_through": since.through_ledger_id,
+                      "checked_since": since.checked_at}
         for suite in suites:
             if suite.requires and not _exists(con, suite.requires):
                 outcome.results.extend(_not_run(suite, f"{suite.requires} does not exist yet", run_id, checked_at))
@@ -166,6 +201,28 @@ def _comparable_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def last_passed(con) -> Mark:
+    """How far the last run whose checks passed had checked (NOTHING_CHECKED before any did)."""
+    con.execute(CHECKS_PASSED_DDL)
+    row = con.execute("""select through_ledger_id, checked_at from quality.checks_passed
+                         order by through_ledger_id desc, checked_at desc limit 1""").fetchone()
+    return Mark(*row) if row else NOTHING_CHECKED
+
+
+def record_passed(con, run_id: str, outcome: Outcome) -> None:
+    """The run's checks passed: the next run's extract suites start after what these read."""
+    con.execute(CHECKS_PASSED_DDL)
+    con.execute("insert into quality.checks_passed values (?, ?, ?)",
+                [run_id, outcome.reached.checked_at, outcome.reached.through_ledger_id])
+
+
+def _highest_ledger_id(con) -> int:
+    if not _exists(con, "ledger.event_records"):
+        return NOTHING_CHECKED.through_ledger_id
+    return con.execute("select coalesce(max(ledger_id), ?) from ledger.event_records",
+                       [NOTHING_CHECKED.through_ledger_id]).fetchone()[0]
+
+
 def _exists(con, qualified: str) -> bool:
     schema, table = qualified.split(".")
     return bool(con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
@@ -226,8 +283,7 @@ def _validate(ctx, source, suite: Suite, expectations: list, frame, run_id: str,
     for validation in result.run_results.values():
         for r in validation.results:
             cfg, res = r.expectation_config, r.result or {}
-            exception = r.exception_info or {}
-            raised = exception.get("raised_exception") if isinstance(exception, dict) else False
+            raised = _raised(r.exception_info)
             success = bool(r.success) and not raised
             rows.append({
                 "run_id": run_id, "checked_at": checked_at, "suite": suite.name,
@@ -237,7 +293,19 @@ def _validate(ctx, source, suite: Suite, expectations: list, frame, run_id: str,
                 "element_count": res.get("element_count"), "unexpected_count": res.get("unexpected_count"),
                 "unexpected_percent": res.get("unexpected_percent"), "mostly": cfg.kwargs.get("mostly"),
                 "observed_value": json.dumps(res.get("observed_value"), default=str) if "observed_value" in res else None,
-                "exception": exception.get("exception_message") if raised else None,
+                "exception": "; ".join(raised) if raised else None,
                 "suite_group": suite.group, "outcome": "passed" if success else "failed",
             })
     return rows
+
+
+def _raised(exception_info) -> list[str]:
+    """The messages of what raised while an expectation was computed, none if nothing did. GX 1.x
+    gives one {raised_exception, exception_message, exception_traceback} for the expectation, or
+    one per metric it computed (keyed by the metric's id), as when a column does not exist."""
+    if not isinstance(exception_info, dict):
+        return []
+    infos = [exception_info] if "raised_exception" in exception_info else \
+        [v for v in exception_info.values() if isinstance(v, dict)]
+    return list(dict.fromkeys(str(i.get("exception_message") or "raised an exception (no message)")
+                              for i in infos if i.get("raised_exception")))

@@ -1,7 +1,9 @@
 """The check suites, defined in code and versioned with it.
 
 Three groups of suites (Suite.group), run at different points:
-  conformance       each incoming extract against its source's schema and vocabulary (this run's loads)
+  conformance       each incoming extract against its source's schema and vocabulary: the loads and
+                    ledger rows since the last run whose checks passed (expectations/runner.py), so
+                    rows loaded by a run killed before its checks, or whose checks failed, are checked
   plausibility      the ledger and marts are complete and believable (dates, plans, people)
   review_readiness  every review due within its deadline window has its chronologies
 Within a suite each check has a category, as OHDSI's Data Quality Dashboard names them:
@@ -13,7 +15,9 @@ Each check has a severity:
   warn   a finding for a person (a missing chronology, a noisy agency): reported, not blocking
 and, for row-level checks, a threshold: the share of rows that must pass (GX `mostly`).
 A suite whose table does not exist yet (Suite.requires) is recorded as not run, never as passed.
-Suite SQL may use $run_id, $run_date, $window_days and $review_id (null = every review due).
+Suite SQL may use $run_id, $run_date, $window_days, $review_id (null = every review due),
+$checked_through (the highest event ledger id the last passing checks read) and $checked_since
+(when they read it).
 """
 
 from __future__ import annotations
@@ -97,15 +101,17 @@ CHILD_EVENTS = Suite(
 SOURCE_LOADS = Suite(
     name="source_loads",
     group="conformance",
-    description="This run's loads, one row per source that received files (ledger.loads).",
-    # a row loaded in part (an event of it quarantined) counts: a broken mapping of one event type
-    # shows there first
+    description=("The loads since the last run whose checks passed (this run's, and those of runs killed or "
+                 "failed since), one row per source load that received files (ledger.loads)."),
+    # a load that began in the second the last passing checks read the ledger is checked again:
+    # twice is harmless, never is not. A row loaded in part (an event of it quarantined) counts: a
+    # broken mapping of one event type shows there first
     sql="""select source, rows_read, rows_quarantined, files_rejected,
                   (rows_quarantined + coalesce(rows_loaded_in_part, 0)) / nullif(rows_read, 0) as quarantine_rate
-           from ledger.loads where run_id = $run_id and files_seen > 0""",
+           from ledger.loads where started_at >= $checked_since::timestamp and files_seen > 0""",
     checks=[
         Check("files_readable", "conformance", "warn",
-              "Every file received this run could be read (a rejected file fails its own load task).",
+              "Every file received since the last passing checks could be read (a rejected file fails its own load task).",
               lambda c: gxe.ExpectColumnValuesToBeBetween(column="files_rejected", min_value=0, max_value=0)),
         Check("quarantine_rate_low", "plausibility", "warn",
               "No source has more than 5% of its rows quarantined, whole or in part: more suggests a broken "
@@ -117,14 +123,15 @@ SOURCE_LOADS = Suite(
 EXTRACT_ROWS = Suite(
     name="extract_rows",
     group="conformance",
-    description="Every row loaded this run, against its source's schema and the shared vocabulary (ledger.event_records).",
+    description=("Every row loaded since the last run whose checks passed (by this run, or by a run killed or "
+                 "failed since), against its source's schema and the shared vocabulary (ledger.event_records)."),
+    # by ledger id, not by run: a run killed mid-source leaves committed rows with no ledger.loads row
     sql="""select records.source, records.agency, records.event_type, records.event_date, records.subject_ref,
                   coalesce(len(types.outcomes) > 0 and not types.open_outcome and records.outcome is not null
                            and not list_contains(types.outcomes, records.outcome), false) as outcome_not_allowed
            from ledger.event_records as records
-           join ledger.loads using (load_id)
            left join ref.event_types as types using (event_type)
-           where loads.run_id = $run_id""",
+           where records.ledger_id > $checked_through::bigint""",
     checks=[
         Check("agency_known", "conformance", "error", "Every row's agency is in casehistory/reference/agencies.yml.",
               lambda c: gxe.ExpectColumnValuesToBeInSet(column="agency", value_set=sorted(agencies()))),
@@ -216,8 +223,9 @@ REVIEW_READINESS = Suite(
               or readiness.review_id = $review_id""",
     checks=[
         Check("chronologies_received", "completeness", "warn",
-              "Every agency asked to contribute has sent records of the subjects within the scope.",
-              lambda c: gxe.ExpectColumnValuesToNotBeInSet(column="status", value_set=["missing"])),
+              "Every agency asked to contribute has sent records of the subjects within the scope, readably "
+              "(a chronology sent but unreadable is not received).",
+              lambda c: gxe.ExpectColumnValuesToNotBeInSet(column="status", value_set=["missing", "sent_unreadable"])),
         Check("involved_agencies_asked", "completeness", "warn",
               "No agency evidenced as involved (by its own or other agencies' records) was left unasked.",
               lambda c: gxe.ExpectColumnValuesToNotBeInSet(column="status", value_set=["involved_not_asked"])),

@@ -51,6 +51,10 @@ create table if not exists ledger.files (
     archived_as varchar);
 alter table ledger.files add column if not exists modified_ns bigint;  -- stores made before it was recorded
 alter table ledger.files add column if not exists encoding varchar;  -- the text encoding the file was read in
+-- who sent a rejected chronology, and for which reviews (ingest/attribution.py); null otherwise
+alter table ledger.files add column if not exists sent_by_agencies varchar[];
+alter table ledger.files add column if not exists sent_for_reviews varchar[];
+alter table ledger.files add column if not exists attributed_from varchar;
 create table if not exists ledger.event_records (
     ledger_id bigint primary key, source varchar not null, agency varchar not null, record_id varchar not null,
     version integer not null, supersedes bigint, content_hash varchar not null,
@@ -108,7 +112,8 @@ EVENT_KEY = ("source", "agency", "record_id")
 PERSON_KEY = ("source", "agency", "subject_ref")
 FILE_COLUMNS = ["load_id", "source", "file_name", "file_path", "checksum", "size_bytes", "modified_at",
                 "received_at", "status", "reason", "detail", "rows_read", "rows_loaded", "rows_quarantined",
-                "events_added", "persons_added", "archived_as", "modified_ns", "encoding", "rows_loaded_in_part"]
+                "events_added", "persons_added", "archived_as", "modified_ns", "encoding", "sent_by_agencies",
+                "sent_for_reviews", "attributed_from", "rows_loaded_in_part"]
 LOAD_COLUMNS = ["load_id", "run_id", "source", "started_at", "finished_at", "status", "files_seen", "files_loaded",
                 "files_skipped", "files_rejected", "rows_read", "rows_loaded", "rows_quarantined", "events_added",
                 "persons_added", "message", "rows_loaded_in_part", "registry_hash"]

@@ -20,6 +20,7 @@ from typing import Callable
 import duckdb
 
 from ingest import columnar, ledger
+from ingest.attribution import attribute_rejected
 from ingest.mapping import MappedRow, Mapper
 from ingest.readers import BadRow, FileRejected, as_read, is_text, read
 from ingest.registry import SourceSpec
@@ -154,12 +155,14 @@ def load_file(con: duckdb.DuckDBPyConnection, spec: SourceSpec, path: Path, *, l
                  "rows_loaded_in_part": outcome.rows_loaded_in_part},
                 parsed.persons, parsed.quarantine)
     except FileRejected as exc:
-        ledger.record_file(con, {**file_row, "status": "rejected", "reason": exc.reason, "detail": exc.detail})
+        ledger.record_file(con, {**file_row, "status": "rejected", "reason": exc.reason, "detail": exc.detail,
+                                 **attribute_rejected(con, spec.source, path)})  # a chronology: who sent it
         return FileOutcome(path.name, "rejected", exc.reason, exc.detail)
     except Exception as exc:  # a reader bug must not stop the other files; it is recorded and fails the task
         log.exception("%s: %s could not be read", spec.source, path.name)
         detail = f"{type(exc).__name__}: {exc}"
-        ledger.record_file(con, {**file_row, "status": "rejected", "reason": "reader_error", "detail": detail})
+        ledger.record_file(con, {**file_row, "status": "rejected", "reason": "reader_error", "detail": detail,
+                                 **attribute_rejected(con, spec.source, path)})
         return FileOutcome(path.name, "rejected", "reader_error", detail)
     finally:
         if staged is not None:

@@ -21,8 +21,9 @@ from casehistory.settings import Settings
 
 OUTCOMES = ["nfa", "early_help", "assessment", "strategy_discussion", "s47"]
 DIRECTIONS = ["start", "step_up", "step_down", "end"]
-READINESS_COLOURS = {"received": "#3a9d5d", "partial": "#d9a21b", "late": "#e07b39", "missing": "#b8474f",
-                     "involved_not_asked": "#7b5ea7"}
+# by the status's plain-English label (audit.review_readiness.status_label), which the grid shows
+READINESS_COLOURS = {"received": "#3a9d5d", "partial": "#d9a21b", "late": "#e07b39",
+                     "sent but unreadable": "#8c2d19", "missing": "#b8474f", "involved not asked": "#7b5ea7"}
 
 
 @dataclass
@@ -108,9 +109,9 @@ def readiness_figure(t: BoardTable) -> Figure:
     rows = _dicts(t)
     reviews = sorted({f"{r['review_id']} (due {r['deadline']})" for r in rows})
     agencies = sorted({r["agency"] for r in rows})
-    cells = {(f"{r['review_id']} (due {r['deadline']})", r["agency"]): r["status"] for r in rows}
+    cells = {(f"{r['review_id']} (due {r['deadline']})", r["agency"]): r["status_label"] for r in rows}
     return Figure("review_readiness", "Chronology completeness for the reviews being prepared",
-                  _definition(t, "asked", "status"), t.name,
+                  _definition(t, "asked", "status", "status_label"), t.name,
                   svg.status_grid(reviews, agencies, cells, READINESS_COLOURS))
 
 

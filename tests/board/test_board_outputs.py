@@ -221,3 +221,21 @@ def test_the_dbt_docs_site_is_published_with_the_board_tables(generated_run):
     page = generated_run.settings.reports_dir / "dbt-docs" / "static_index.html"
     text = page.read_text()
     assert "board_referrals_monthly" in text and "board_report" in text  # the model and its exposure
+
+
+def test_the_readiness_grid_shows_each_status_in_plain_english_and_a_sent_but_unreadable_one_apart():
+    from casehistory.board.export import BoardTable
+    from casehistory.board.report import READINESS_COLOURS, readiness_figure
+
+    columns = ["review_id", "agency", "asked", "status", "status_label", "scope_start", "scope_end", "deadline"]
+    table = BoardTable("board_review_readiness", "Chronology completeness.", columns,
+                       {"status_label": "The status in plain English."}, rows=[
+                           ("R1", "police", True, "sent_unreadable", "sent but unreadable", None, None, "2026-02-01"),
+                           ("R1", "eh", True, "missing", "missing", None, None, "2026-02-01"),
+                           ("R1", "ews", False, "involved_not_asked", "involved not asked", None, None, "2026-02-01")])
+    body = readiness_figure(table).body
+    assert "R1 (due 2026-02-01), police: sent but unreadable</title>" in body
+    assert f'fill="{READINESS_COLOURS["sent but unreadable"]}"' in body
+    assert READINESS_COLOURS["sent but unreadable"] not in (READINESS_COLOURS["missing"], READINESS_COLOURS["received"])
+    assert "R1 (due 2026-02-01), ews: involved not asked</title>" in body
+    assert "sent but unreadable</span>" in body  # in the legend

@@ -41,6 +41,8 @@ RUN_METADATA_COLUMNS = {"run_id", "load_id", "created_run", "received_at", "firs
 ATTEMPT_LOGS = {"run.steps", "ledger.loads", "staging.stg_ledger__loads", "audit.audit_source_loads",
                 "quality.check_results", "audit.agency_freshness", "run.dbt_models", "run.pipeline_runs",
                 "ledger.runs", "staging.stg_ledger__runs",
+                # how far each run's passing checks read the ledger: a killed run's never passed
+                "quality.checks_passed",
                 # what the last build recomputed: a rerun's build is incremental, an uninterrupted first one is not
                 incremental.CHANGES, incremental.CHANGED_PERSONS, incremental.LAST_BUILD,
                 # and which build a published file holds

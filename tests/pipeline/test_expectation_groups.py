@@ -4,7 +4,7 @@ yet is recorded as not run, never as passed."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
@@ -39,20 +39,28 @@ def test_every_suite_belongs_to_one_of_the_three_groups():
     assert all(c.severity in ("error", "warn") for s in SUITES for c in s.checks)
 
 
-# ---- conformance: this run's rows against the source's schema and vocabulary --------------------
+# ---- conformance: the rows and loads since the last passing checks, against schema and vocabulary --
 
-GOOD_ROWS = [("csc", "referral", date(2024, 3, 1), "CSC1", "s47", "L1"),
-             ("school", "school_absence", date(2024, 4, 1), "ADM1", "unauthorised", "L1"),
-             ("eh", "tac_meeting", date(2024, 5, 1), "EH-1", "held", "L1"),
-             ("police", "referral", date(2024, 5, 1), "PN1", "s47", "L0")]  # an earlier run's row: not checked
+CHECKED_THROUGH = 10  # the last run whose checks passed read the ledger up to this event ledger id
+CHECKED_AT = datetime(2026, 1, 14, 2, 30)  # ... at this time
+GOOD_ROWS = [(11, "csc", "referral", date(2024, 3, 1), "CSC1", "s47", "run1/csc"),
+             (12, "school", "school_absence", date(2024, 4, 1), "ADM1", "unauthorised", "run1/school"),
+             # loaded by a run killed before its checks (no ledger.loads row: killed mid-source)
+             (13, "eh", "tac_meeting", date(2024, 5, 1), "EH-1", "held", "killed/eh"),
+             (10, "police", "referral", date(2024, 5, 1), "PN1", "s47", "run0/police")]  # checked before: not again
 
 
-def _extract(settings: Settings, rows) -> None:
+def _checks_passed(settings: Settings, *marks: tuple) -> None:
+    _table(settings, "quality.checks_passed", "run_id varchar, checked_at timestamp, through_ledger_id bigint",
+           list(marks))
+
+
+def _extract(settings: Settings, rows, marks=(("run0", CHECKED_AT, CHECKED_THROUGH),)) -> None:
     with warehouse.store(settings) as con:
         write_reference_tables(con)
-    _table(settings, "ledger.loads", "load_id varchar, run_id varchar", [("L1", "run1"), ("L0", "run0")])
-    _table(settings, "ledger.event_records", "source varchar, agency varchar, event_type varchar, event_date date, "
-           "subject_ref varchar, outcome varchar, load_id varchar", [("src",) + r for r in rows])
+    _checks_passed(settings, *marks)
+    _table(settings, "ledger.event_records", "source varchar, ledger_id bigint, agency varchar, event_type varchar, "
+           "event_date date, subject_ref varchar, outcome varchar, load_id varchar", [("src",) + r for r in rows])
 
 
 def test_the_extract_suite_passes_on_clean_rows(tmp_path):
@@ -60,15 +68,24 @@ def test_the_extract_suite_passes_on_clean_rows(tmp_path):
     _extract(settings, GOOD_ROWS)
     outcome = run_suites(settings, "run1", [EXTRACT_ROWS])
     assert _failed(outcome) == set() and len(outcome.results) == len(EXTRACT_ROWS.checks)
-    assert {r["element_count"] for r in outcome.results} == {3}  # this run's rows only
+    # the rows after ledger id 10, the killed run's included; not the row checked before
+    assert {r["element_count"] for r in outcome.results} == {3}
+
+
+def test_the_extract_suite_starts_after_the_last_passing_checks_or_checks_everything_before_any(tmp_path):
+    settings = _settings(tmp_path)
+    _extract(settings, GOOD_ROWS, marks=(("run0", CHECKED_AT, 10), ("run-1", datetime(2026, 1, 13), 7)))
+    assert {r["element_count"] for r in run_suites(settings, "run1", [EXTRACT_ROWS]).results} == {3}
+    _extract(settings, GOOD_ROWS, marks=())  # no run's checks have passed yet: every row
+    assert {r["element_count"] for r in run_suites(settings, "run1", [EXTRACT_ROWS]).results} == {4}
 
 
 EXTRACT_FAULTS = [
-    (("housing_assoc", "referral", date(2024, 1, 1), "X1", None, "L1"), "agency_known", "error"),
-    (("csc", "visit", date(2024, 1, 1), "X1", None, "L1"), "event_type_known", "error"),
-    (("eh", "tac_meeting", date(2024, 1, 1), "X1", "postponed", "L1"), "outcome_allowed", "warn"),
-    (("csc", "referral", date(2024, 1, 1), None, None, "L1"), "subject_present", "error"),
-    (("csc", "referral", None, "X1", None, "L1"), "event_date_present_in_extract", "error"),
+    ((14, "housing_assoc", "referral", date(2024, 1, 1), "X1", None, "L1"), "agency_known", "error"),
+    ((14, "csc", "visit", date(2024, 1, 1), "X1", None, "L1"), "event_type_known", "error"),
+    ((14, "eh", "tac_meeting", date(2024, 1, 1), "X1", "postponed", "L1"), "outcome_allowed", "warn"),
+    ((14, "csc", "referral", date(2024, 1, 1), None, None, "L1"), "subject_present", "error"),
+    ((14, "csc", "referral", None, "X1", None, "L1"), "event_date_present_in_extract", "error"),
 ]
 
 
@@ -81,28 +98,39 @@ def test_the_extract_suite_fails_on_each_planted_fault(tmp_path, bad, check, sev
     assert (outcome.errors_failed if severity == "error" else outcome.warnings_failed) == [f"extract_rows.{check}"]
 
 
-LOADS_COLUMNS = ("run_id varchar, source varchar, rows_read bigint, rows_quarantined bigint, files_rejected integer, "
-                 "files_seen integer, rows_loaded_in_part bigint")
-GOOD_LOADS = [("run1", "csc_mosaic", 100, 1, 0, 1, 4), ("run1", "school_census", 50, 0, 0, 1, 0),
-              ("run1", "police_niche", 0, 0, 0, 0, 0),   # no file this run: not checked
-              ("run0", "eh_liquidlogic", 10, 9, 1, 1, 0)]  # an earlier run's load: not checked
-LOADS_FAULTS = [(("run1", "broken", 0, 0, 1, 1, 0), "files_readable"),
-                (("run1", "noisy", 100, 30, 0, 1, 0), "quarantine_rate_low"),
+def test_a_fault_the_last_passing_checks_read_is_not_checked_again(tmp_path):
+    settings = _settings(tmp_path)
+    _extract(settings, GOOD_ROWS + [(9, "csc", "visit", date(2024, 1, 1), "X1", None, "run0/csc")])
+    assert _failed(run_suites(settings, "run1", [EXTRACT_ROWS])) == set()
+
+
+LOADS_COLUMNS = ("run_id varchar, source varchar, started_at timestamp, rows_read bigint, rows_quarantined bigint, "
+                 "files_rejected integer, files_seen integer, rows_loaded_in_part bigint")
+TONIGHT = datetime(2026, 1, 15, 2, 5)
+GOOD_LOADS = [("run1", "csc_mosaic", TONIGHT, 100, 1, 0, 1, 4), ("run1", "school_census", TONIGHT, 50, 0, 0, 1, 0),
+              ("run1", "police_niche", TONIGHT, 0, 0, 0, 0, 0),   # no file this run: not checked
+              ("killed", "hv_rio", datetime(2026, 1, 14, 23, 0), 20, 0, 0, 1, 0),  # a run killed since: checked
+              ("run0", "eh_liquidlogic", datetime(2026, 1, 14, 2, 10), 10, 9, 1, 1, 0)]  # checks passed since: not
+LOADS_FAULTS = [(("run1", "broken", TONIGHT, 0, 0, 1, 1, 0), "files_readable"),
+                (("run1", "noisy", TONIGHT, 100, 30, 0, 1, 0), "quarantine_rate_low"),
                 # 1 row quarantined whole and 5 loaded in part of 100: 6% with something held back
-                (("run1", "one_event_broken", 100, 1, 0, 1, 5), "quarantine_rate_low")]
+                (("run1", "one_event_broken", TONIGHT, 100, 1, 0, 1, 5), "quarantine_rate_low")]
 
 
 def test_the_source_loads_suite_passes_on_clean_loads(tmp_path):
     settings = _settings(tmp_path)
+    _checks_passed(settings, ("run0", CHECKED_AT, CHECKED_THROUGH))
     _table(settings, "ledger.loads", LOADS_COLUMNS, GOOD_LOADS)
     outcome = run_suites(settings, "run1", [SOURCE_LOADS])
     assert _failed(outcome) == set() and len(outcome.results) == len(SOURCE_LOADS.checks)
-    assert {r["element_count"] for r in outcome.results} == {2}  # this run's loads that received files
+    # the loads that received files since the last passing checks: tonight's two and the killed run's
+    assert {r["element_count"] for r in outcome.results} == {3}
 
 
 @pytest.mark.parametrize("bad, check", LOADS_FAULTS)
 def test_the_source_loads_suite_fails_on_each_planted_fault(tmp_path, bad, check):
     settings = _settings(tmp_path)
+    _checks_passed(settings, ("run0", CHECKED_AT, CHECKED_THROUGH))
     _table(settings, "ledger.loads", LOADS_COLUMNS, GOOD_LOADS + [bad])
     outcome = run_suites(settings, "run1", [SOURCE_LOADS])
     assert _failed(outcome) == {check}
@@ -254,7 +282,8 @@ def _readiness(review_id, agency, status, deadline):
 
 READY = [_readiness("R1", "csc", "received", date(2026, 2, 1)), _readiness("R1", "eh", "received", date(2026, 2, 1)),
          _readiness("R2", "eh", "missing", date(2026, 9, 1))]  # due long after the window: not checked tonight
-READINESS_FAULTS = [("missing", "chronologies_received"), ("involved_not_asked", "involved_agencies_asked"),
+READINESS_FAULTS = [("missing", "chronologies_received"), ("sent_unreadable", "chronologies_received"),
+                    ("involved_not_asked", "involved_agencies_asked"),
                     ("late", "chronologies_on_time_and_whole"), ("partial", "chronologies_on_time_and_whole")]
 
 

@@ -65,8 +65,9 @@ def test_a_noisy_source_and_a_missing_chronology_are_warnings_not_errors(tmp_pat
     with warehouse.store(settings) as con:
         con.execute("create schema ledger")
         con.execute("""create table ledger.loads as select * from (values
-                       ('run1', 'good', 100, 1, 0, 1, 0), ('run1', 'noisy', 100, 30, 0, 1, 0))
-                       t(run_id, source, rows_read, rows_quarantined, files_rejected, files_seen,
+                       ('run1', 'good', timestamp '2026-01-15 02:00', 100, 1, 0, 1, 0),
+                       ('run1', 'noisy', timestamp '2026-01-15 02:00', 100, 30, 0, 1, 0))
+                       t(run_id, source, started_at, rows_read, rows_quarantined, files_rejected, files_seen,
                          rows_loaded_in_part)""")
         con.execute("create schema audit")
         con.execute("""create table audit.review_readiness as select * from (values
@@ -163,3 +164,36 @@ def test_a_suite_reads_only_the_columns_its_checks_read_and_a_missing_one_still_
     by_check = {r["check_name"]: r for r in outcome.results}
     assert by_check["ids_present"]["outcome"] == "passed" and by_check["ids_present"]["element_count"] == 3
     assert by_check["missing_column"]["outcome"] == "failed"
+
+
+def test_an_expectation_that_raises_keeps_why_in_its_result(tmp_path):
+    """GX 1.x nests what raised per metric ({metric id: {raised_exception, exception_message, ...}});
+    the message is kept in quality.check_results.exception, not lost."""
+    from expectations.suites import Check, Suite
+    import great_expectations.expectations as gxe
+
+    settings = _settings(tmp_path)
+    _events_table(settings, GOOD_EVENTS)
+    suite = Suite(name="raises", description="probe", sql="select event_id from marts.fct_child_events",
+                  checks=[Check("no_such_column", "completeness", "error", "probe",
+                                lambda c: gxe.ExpectColumnValuesToNotBeNull(column="no_such_column")),
+                          Check("ids_present", "completeness", "error", "probe",
+                                lambda c: gxe.ExpectColumnValuesToNotBeNull(column="event_id"))])
+    run_suites(settings, "run1", [suite])
+    with warehouse.store(settings, read_only=True) as con:
+        rows = dict(con.execute("select check_name, exception from quality.check_results").fetchall())
+    assert 'The column "no_such_column" in BatchData does not exist' in rows["no_such_column"]
+    assert rows["ids_present"] is None
+
+
+def test_what_raised_is_read_whether_gx_gives_it_flat_or_per_metric():
+    from expectations.runner import _raised
+
+    assert _raised({"raised_exception": True, "exception_message": "boom", "exception_traceback": "..."}) == ["boom"]
+    assert _raised({"raised_exception": False, "exception_message": None, "exception_traceback": None}) == []
+    per_metric = {"MetricConfigurationID(metric_name='a')": {"raised_exception": True, "exception_message": "a broke"},
+                  "MetricConfigurationID(metric_name='b')": {"raised_exception": True, "exception_message": "b broke"},
+                  "MetricConfigurationID(metric_name='c')": {"raised_exception": False, "exception_message": None}}
+    assert _raised(per_metric) == ["a broke", "b broke"]
+    assert _raised({"m": {"raised_exception": True, "exception_message": None}}) == ["raised an exception (no message)"]
+    assert _raised(None) == [] and _raised({}) == []

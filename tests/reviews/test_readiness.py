@@ -23,7 +23,13 @@ READINESS = [
      "asked; no records of its own in scope; named in 4 records of school"),
     ("R-LATER", "hv", True, "missing", None, None, date(2026, 6, 1), 0, 1,
      "asked; no records of its own in scope; named in 1 records of csc"),
+    ("R-SENT", "police", True, "sent_unreadable", None, None, date(2026, 1, 25), 0, 0,
+     "asked; sent 1 file(s) that could not be read (chronology_police.csv: wrong_columns), first received "
+     "2026-01-12; no records of its own in scope"),
 ]
+# audit.review_readiness's plain-English label of each status and its unreadable files
+LABELS = {"received": "received", "missing": "missing", "sent_unreadable": "sent but unreadable"}
+UNREADABLE = {("R-SENT", "police"): (1, "chronology_police.csv", "wrong_columns", date(2026, 1, 12))}
 
 
 @pytest.fixture
@@ -36,12 +42,24 @@ def settings(tmp_path) -> Settings:
         con.execute("""create table config.reviews as select * from (values
                        ('R-CLEAN', 'audit', date '2022-01-01', date '2024-12-31', date '2026-02-01'),
                        ('R-GAPS', 'lcspr', date '2022-01-01', date '2024-12-31', date '2026-01-20'),
-                       ('R-LATER', 'scr', date '2022-01-01', date '2024-12-31', date '2026-06-01'))
+                       ('R-LATER', 'scr', date '2022-01-01', date '2024-12-31', date '2026-06-01'),
+                       ('R-SENT', 'rapid_review', date '2022-01-01', date '2024-12-31', date '2026-01-25'))
                        t(review_id, review_type, scope_start, scope_end, deadline)""")
         con.execute("""create table audit.review_readiness (review_id varchar, agency varchar, asked boolean,
                        status varchar, first_entry_date date, last_entry_date date, deadline date,
                        own_records bigint, named_records bigint, evidence varchar)""")
         con.executemany("insert into audit.review_readiness values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", READINESS)
+        con.execute("""alter table audit.review_readiness add column status_label varchar;
+                       alter table audit.review_readiness add column unreadable_files bigint default 0;
+                       alter table audit.review_readiness add column unreadable_file_names varchar;
+                       alter table audit.review_readiness add column unreadable_reasons varchar;
+                       alter table audit.review_readiness add column first_unreadable_on date""")
+        for status, label in LABELS.items():
+            con.execute("update audit.review_readiness set status_label = ? where status = ?", [label, status])
+        for (review, agency), values in UNREADABLE.items():
+            con.execute("""update audit.review_readiness set unreadable_files = ?, unreadable_file_names = ?,
+                           unreadable_reasons = ?, first_unreadable_on = ? where review_id = ? and agency = ?""",
+                        [*values, review, agency])
         con.execute("""alter table audit.review_readiness add column review_type varchar default 'lcspr';
                        alter table audit.review_readiness add column scope_start date default date '2022-01-01';
                        alter table audit.review_readiness add column scope_end date default date '2024-12-31'""")
@@ -78,12 +96,29 @@ def test_an_undeclared_review_is_a_clear_failure(settings):
 
 
 def test_the_nightly_step_checks_reviews_due_within_the_window_and_warns(settings, monkeypatch):
-    monkeypatch.setenv("CASEHISTORY_REVIEW_WINDOW_DAYS", "28")
+    monkeypatch.setenv("CASEHISTORY_REVIEW_WINDOW_DAYS", "5")
     detail = nightly_readiness(settings, "run1")
-    assert detail["reviews"] == ["R-GAPS", "R-CLEAN"] and detail["outcome"] == "warning"
+    assert detail["reviews"] == ["R-GAPS"] and detail["outcome"] == "warning"
     assert detail["alerts"] == [
         "review R-GAPS (deadline 2026-01-20): eh missing: asked; no records of its own in scope; "
         "named in 4 records of school"]
-    monkeypatch.setenv("CASEHISTORY_REVIEW_WINDOW_DAYS", "200")  # now R-LATER is due too
+    monkeypatch.setenv("CASEHISTORY_REVIEW_WINDOW_DAYS", "200")  # now R-SENT, R-CLEAN and R-LATER are due too
     assert [a.split(":")[0] for a in nightly_readiness(settings, "run2")["alerts"]] == [
-        "review R-GAPS (deadline 2026-01-20)", "review R-LATER (deadline 2026-06-01)"]
+        "review R-GAPS (deadline 2026-01-20)", "review R-LATER (deadline 2026-06-01)",
+        "review R-SENT (deadline 2026-01-25)"]  # by review id
+
+
+def test_a_chronology_sent_but_unreadable_is_a_gap_naming_the_file_and_why(settings, monkeypatch):
+    with pytest.raises(StepFailed) as failed:
+        review_readiness(settings, "run1", "R-SENT")
+    assert ("police sent but unreadable: asked; sent 1 file(s) that could not be read (chronology_police.csv: "
+            "wrong_columns), first received 2026-01-12") in str(failed.value)
+    page = (settings.reports_dir / "reviews" / "R-SENT.html").read_text()
+    assert "<td>police</td><td>sent but unreadable</td>" in page
+    assert "Ask the agency to send its chronology again" in page
+    # whom to ask to resend which file, and why it could not be read, in plain English
+    assert ("<td>police</td><td>chronology_police.csv</td><td>its columns are not the template&#x27;s (a required "
+            "column missing, misspelt or repeated, or another delimiter) (wrong_columns)</td><td>2026-01-12</td>") in page
+    monkeypatch.setenv("CASEHISTORY_REVIEW_WINDOW_DAYS", "10")
+    assert "review R-SENT (deadline 2026-01-25): police sent but unreadable: asked; sent 1 file(s)" in \
+        "\n".join(nightly_readiness(settings, "run2")["alerts"])

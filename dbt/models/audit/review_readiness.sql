@@ -2,7 +2,15 @@
   Before a panel meets: one row per review and agency (asked to contribute, or shown involved by
   the records), with its chronology's status and the evidence for it. No personal data.
 
-  status
+  status (status_label: the same in plain English, for the board and the report)
+    sent_unreadable     asked, and a chronology it sent for the review could not be read and has
+                        not been sent again readably (intermediate.int_chronologies__unreadable:
+                        which files count and when one is closed). It comes before missing, late,
+                        partial and received: whatever else the agency's records show, the
+                        chronology it prepared is unread, and it is the agency that must resend it.
+                        unreadable_file_names, unreadable_reasons (reader codes: the detail, which
+                        can quote the file, is in the restricted ledger.files) and
+                        first_unreadable_on say which, why and when.
     missing             asked, and nothing of its own about the subjects in scope has arrived
     late                asked; its first records arrived after the deadline, and the pipeline
                         had run on or before the deadline without them (a first run after the
@@ -70,6 +78,21 @@ uncovered as (
     group by named.review_id, named.agency
 ),
 
+-- rejected chronologies of an asked agency, for this review or naming none of the declared reviews
+unreadable as (
+    select
+        asked.review_id,
+        asked.agency,
+        count(distinct unread.checksum) as unreadable_files,
+        string_agg(distinct unread.file_name, ', ' order by unread.file_name) as unreadable_file_names,
+        string_agg(distinct unread.reason, ', ' order by unread.reason) as unreadable_reasons,
+        min(unread.first_received_on) as first_unreadable_on
+    from asked
+    join {{ ref('int_chronologies__unreadable') }} as unread
+        on unread.agency = asked.agency and (unread.review_id is null or unread.review_id = asked.review_id)
+    group by asked.review_id, asked.agency
+),
+
 runs_by_deadline as (
     select reviews.review_id, count(runs.run_id) as runs_by_deadline
     from reviews
@@ -96,12 +119,17 @@ judged as (
         uncovered.uncovered_records,
         uncovered.first_uncovered_date,
         uncovered.last_uncovered_date,
+        coalesce(unreadable.unreadable_files, 0) as unreadable_files,
+        unreadable.unreadable_file_names,
+        unreadable.unreadable_reasons,
+        unreadable.first_unreadable_on,
         reviews.review_type,
         reviews.scope_start,
         reviews.scope_end,
         reviews.deadline,
         case
             when asked.agency is null then 'involved_not_asked'
+            when unreadable.unreadable_files > 0 then 'sent_unreadable'
             when own_summary.own_records is null then 'missing'
             when own_summary.first_arrived_on > reviews.deadline and runs_by_deadline.runs_by_deadline > 0 then 'late'
             when uncovered.uncovered_records > 0 then 'partial'
@@ -114,6 +142,7 @@ judged as (
     left join own_summary using (review_id, agency)
     left join named_summary using (review_id, agency)
     left join uncovered using (review_id, agency)
+    left join unreadable using (review_id, agency)
 )
 
 select
@@ -121,6 +150,14 @@ select
     agency,
     asked,
     status,
+    case status
+        when 'received' then 'received'
+        when 'sent_unreadable' then 'sent but unreadable'
+        when 'missing' then 'missing'
+        when 'late' then 'late'
+        when 'partial' then 'partial'
+        when 'involved_not_asked' then 'involved not asked'
+    end as status_label,
     first_entry_date,
     last_entry_date,
     scope_start,
@@ -130,8 +167,15 @@ select
     own_records,
     named_records,
     first_arrived_on,
+    unreadable_files,
+    unreadable_file_names,
+    unreadable_reasons,
+    first_unreadable_on,
     concat_ws('; ',
         case when asked then 'asked' else 'not asked' end,
+        case when unreadable_files > 0
+            then 'sent ' || unreadable_files || ' file(s) that could not be read (' || unreadable_file_names
+                 || ': ' || unreadable_reasons || '), first received ' || first_unreadable_on end,
         case when own_records > 0
             then own_records || ' records of its own dated ' || first_entry_date || ' to ' || last_entry_date
                  || ', first arrived ' || first_arrived_on

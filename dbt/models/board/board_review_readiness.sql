@@ -6,6 +6,7 @@ select
     agency,
     asked,
     status,
+    status_label,
     scope_start,
     scope_end,
     deadline

@@ -15,6 +15,10 @@ renamed as (
         status,
         reason,
         detail,
+        -- who sent a rejected chronology, and for which reviews (ingest/attribution.py)
+        sent_by_agencies,
+        sent_for_reviews,
+        attributed_from,
         -- counts
         rows_read,
         rows_loaded,
