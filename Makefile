@@ -15,7 +15,7 @@ CHILDREN  ?= 100000
 PYTEST_ARGS ?=
 SIZES     ?= S,M,L
 
-.PHONY: run test bootstrap lock bench evaluate-linking docs clean rebuild bench-nightly browser
+.PHONY: run test bootstrap lock bench evaluate-linking docs clean rebuild bench-nightly browser mutation
 
 run: $(STAMP)
 	$(BIN)/casehistory run \
@@ -48,6 +48,10 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
+
+# Deliberate faults in the core SQL rules, each of which dbt's unit tests must catch (not in `make test`).
+mutation: $(STAMP)
+	$(BIN)/python tests/mutation/run_mutations.py
 
 # Re-resolve requirements.in into requirements.lock in a throwaway environment.
 lock:
