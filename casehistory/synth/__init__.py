@@ -7,8 +7,9 @@ pass over the whole world gives. Output:
 
     <out>/extracts/        the agency files, as a drop folder would hold them
     <out>/reviews.yml      the reviews declared for the two scenario families
-    <out>/ground_truth/    persons.csv, events.csv, records.csv (every row: true person, true event,
-                           what ingest must do with it) and expected.json (the counts a run must show)
+    <out>/ground_truth/    persons.csv (with each twin's twin and each planted namesake's stranger),
+                           events.csv, records.csv (every row: true person, true event, what ingest
+                           must do with it) and expected.json (the counts a run must show)
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ BATCH_CHILDREN = 100_000
 RECORD_FIELDS = ["file", "row_number", "source", "agency", "record_id", "subject_ref", "true_person",
                  "true_event", "event_type", "status", "reason"]
 PERSON_FIELDS = ["true_person", "family", "role", "forename", "surname", "sex", "date_of_birth", "nhs_number",
-                 "upn", "mother", "father", "scenario"]
+                 "upn", "mother", "father", "scenario", "twin_of", "namesake_of"]
 EVENT_FIELDS = ["true_event", "true_person", "event_type", "event_date", "outcome", "occurrence", "reported_by"]
 
 
@@ -112,7 +113,8 @@ def generate(out: Path, children: int, seed: int = 42, noise: str = "default",
             persons_out.write(
                 {"true_person": p.pid, "family": p.family, "role": p.role, "forename": p.forename,
                  "surname": p.surname, "sex": p.sex, "date_of_birth": p.dob.isoformat(), "nhs_number": p.nhs,
-                 "upn": p.upn or "", "mother": p.mother or "", "father": p.father or "", "scenario": p.scenario or ""}
+                 "upn": p.upn or "", "mother": p.mother or "", "father": p.father or "", "scenario": p.scenario or "",
+                 "twin_of": p.twin_of or "", "namesake_of": p.namesake_of or ""}
                 for p in world.persons.values())
             events_out.write(
                 {"true_event": e.eid, "true_person": e.pid, "event_type": e.etype, "event_date": e.date.isoformat(),

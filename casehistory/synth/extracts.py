@@ -15,6 +15,7 @@ import io
 import json
 import random
 import re
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -140,8 +141,16 @@ class Renderer:
             forename = "Baby"
             mother = self.world.persons.get(p.mother or "")
             surname = mother.surname if mother else surname
+        forename, surname = (_one_part(rng, name) if "-" in name and rng.random() < n.name_one_part else name
+                             for name in (forename, surname))
+        if n.agency_name_styles:
+            forename, surname = written(forename, agency), written(surname, agency)
+        nhs = p.nhs if rng.random() < n.holds_nhs(agency) else None
+        if nhs and rng.random() < n.nhs_typo:
+            nhs = _digit_typo(rng, nhs)
         dob = p.dob
-        if rng.random() < n.dob_swap and dob.day <= 12 and dob.day != dob.month:
+        # a date typed in from what someone says, with no NHS number to check it against, is swapped more often
+        if rng.random() < (n.dob_swap if nhs else n.dob_swap_without_nhs) and dob.day <= 12 and dob.day != dob.month:
             dob = date(dob.year, dob.day, dob.month)
         elif rng.random() < n.dob_typo:
             dob = dob + timedelta(days=rng.choice([-1, 1])) if rng.random() < 0.7 else _year_typo(rng, dob)
@@ -151,9 +160,6 @@ class Renderer:
             postcode = None
         elif rng.random() < n.postcode_old and len(fam.addresses) > 1:
             postcode = fam.addresses[-2][1]
-        nhs = p.nhs if rng.random() < n.holds_nhs(agency) else None
-        if nhs and rng.random() < n.nhs_typo:
-            nhs = _digit_typo(rng, nhs)
         upn = p.upn if p.upn and rng.random() < n.holds_upn(agency) else None
         if upn and rng.random() < n.upn_typo:
             upn = upn[0] + _digit_typo(rng, upn[1:])
@@ -164,7 +170,7 @@ class Renderer:
         parent = self.world.persons.get(p.mother or "") if p.is_child else None
         if parent and parent.surname != p.surname:
             return parent.surname
-        return self.rng.choice(names.SURNAMES)
+        return names.surname(self.rng)
 
     # ---- reports by agency ------------------------------------------------------------------------
     def reports(self, agency: str) -> list[tuple[TrueEvent, Report]]:
@@ -215,6 +221,32 @@ class Renderer:
             if row.status == "loaded" and row.report.date < row.view.dob \
                     and not self._vocab[row.event.etype].may_precede_birth:
                 row.status, row.reason = "quarantined", "date_before_birth"
+
+
+# How each agency's system writes names with accents, apostrophes and hyphens; the others keep them
+# as registered. One child is "Zoë O'Brien-Smith" to social care, "Zoe O'Brien-Smith" to early help,
+# "ZOE O BRIEN SMITH" to the police and "Zoë OBrienSmith" to the school.
+NAME_STYLES = {"eh": "plain letters", "police": "capitals, spaces for punctuation", "school": "punctuation dropped"}
+
+
+def written(name: str, agency: str) -> str:
+    style = NAME_STYLES.get(agency)
+    if style == "plain letters":
+        return _without_accents(name)
+    if style == "capitals, spaces for punctuation":
+        return re.sub(r"['\-]", " ", _without_accents(name)).upper()
+    if style == "punctuation dropped":  # accents kept: Windows-1252 holds them
+        return re.sub(r"['\- ]", "", name)
+    return name
+
+
+def _without_accents(name: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+
+
+def _one_part(rng: random.Random, name: str) -> str:
+    """One part of a double-barrelled name, as an agency that has room for one writes it."""
+    return rng.choice(name.split("-"))
 
 
 def _typo(rng: random.Random, word: str) -> str:

@@ -50,14 +50,25 @@ def summary(builder: WorldBuilder, etype: str) -> str | None:
 
 # ---- ordinary families ---------------------------------------------------------------------------
 
+# Twins, namesakes and double-barrelled surnames: the people linking finds hardest to tell apart.
+TWIN_MATERNITIES = 0.015  # ONS "Births in England and Wales": about 15 in 1,000 maternities are multiple
+ALIKE_TWIN_NAMES = 0.25  # share of twins given alike names (Ruby and Reuben, Ella and Ellie)
+# families whose first child is given the forename, surname and birthday of a child of another
+# family (strangers a million children hold many of), and the share of those of the other sex
+NAMESAKE_FAMILIES = 0.002
+NAMESAKE_OTHER_SEX = 0.25
+DOUBLE_BARRELLED = 0.03  # children of parents with different surnames given both (Smith-Jones)
+
+
 def ordinary_family(b: WorldBuilder, max_children: int) -> Family:
     rng = b.rng
     risk = weighted(b, [("low", 85), ("medium", 12), ("high", 3)])
     fam = b.family(risk)
     n_children = min(max_children, weighted(b, [(1, 35), (2, 35), (3, 20), (4, 10)]))
-    first_child = b.rand_date(OLDEST_CHILD, AS_OF - timedelta(days=30))
+    namesake = _namesake(b)
+    first_child = namesake[0].dob if namesake else b.rand_date(OLDEST_CHILD, AS_OF - timedelta(days=30))
     mother_age = rng.randint(17, 38)
-    mother_surname = rng.choice(names.SURNAMES)
+    mother_surname = namesake[0].surname if namesake else names.surname(rng)
     mother = b.person(fam.fid, "mother", "F", first_child - timedelta(days=int(mother_age * 365.25) + rng.randint(0, 300)),
                       mother_surname)
     father = _new_father(b, fam, mother)
@@ -67,23 +78,66 @@ def ordinary_family(b: WorldBuilder, max_children: int) -> Family:
         if made and rng.random() < 0.25:
             father = _new_father(b, fam, mother)  # a half-sibling
         surname = father.surname if rng.random() < 0.5 else mother.surname
-        twins = rng.random() < 0.015 and made + 1 < n_children
-        names_given: list[str] = []
+        if rng.random() < DOUBLE_BARRELLED and father.surname != mother.surname and "-" not in father.surname + mother.surname:
+            surname = f"{father.surname}-{mother.surname}"
+        twins = rng.random() < TWIN_MATERNITIES and made + 2 <= max_children
+        born = []
         for _ in range(2 if twins else 1):
-            child = b.person(fam.fid, "child", rng.choice("MF"), dob, surname, mother=mother.pid, father=father.pid)
-            while child.forename in names_given:  # parents do not give twins one name
-                child.forename = rng.choice(names.GIRLS if child.sex == "F" else names.BOYS)
-            names_given.append(child.forename)
+            sex, forename = rng.choice("MF"), None
+            if namesake and made == 0:
+                model, sex = namesake
+                surname, forename = model.surname, model.forename
+            child = b.person(fam.fid, "child", sex, dob, surname, forename=forename, mother=mother.pid, father=father.pid)
+            if namesake and made == 0:
+                child.namesake_of = namesake[0].pid
+            born.append(child)
             made += 1
+        if twins:
+            _name_twins(b, *born)
+            n_children = max(n_children, made)
+        for child in born:
+            b.children_so_far.append(child.pid)
+            if child.forename in names.UNISEX:
+                b.unisex_children_so_far.append(child.pid)
         dob = dob + timedelta(days=rng.randint(330, 5 * 365))
     if rng.random() < 0.3:  # one house move in the window
         fam.addresses.append((b.rand_date(WINDOW_START, AS_OF - timedelta(days=60)), b.new_postcode()))
     return fam
 
 
+def _namesake(b: WorldBuilder) -> tuple[Person, str] | None:
+    """Now and then (NAMESAKE_FAMILIES), a child of an earlier family of the batch whose name and
+    birthday this family's first child will share, and that child's sex: the other sex only for a
+    name given to girls and boys alike."""
+    if not b.children_so_far or b.rng.random() >= NAMESAKE_FAMILIES:
+        return None
+    persons = b.world.persons
+    if b.unisex_children_so_far and b.rng.random() < NAMESAKE_OTHER_SEX:
+        model = persons[b.rng.choice(b.unisex_children_so_far)]
+        sex = "F" if model.sex == "M" else "M"
+    else:
+        model = persons[b.rng.choice(b.children_so_far)]
+        sex = model.sex
+    if model.dob > AS_OF - timedelta(days=30):  # too young to be the first of a family
+        return None
+    return model, sex
+
+
+def _name_twins(b: WorldBuilder, first: Person, second: Person) -> None:
+    """Twins never get one name; now and then (ALIKE_TWIN_NAMES) names that are alike."""
+    first.twin_of, second.twin_of = second.pid, first.pid
+    if first.namesake_of is None and b.rng.random() < ALIKE_TWIN_NAMES:
+        girl_first = sorted((first, second), key=lambda p: p.sex)  # F before M, as the table is keyed
+        pair = b.rng.choice(names.ALIKE_TWIN_NAMES[(girl_first[0].sex, girl_first[1].sex)])
+        girl_first[0].forename, girl_first[1].forename = pair
+        return
+    while second.forename == first.forename:
+        second.forename = names.forename(b.rng, second.sex)
+
+
 def _new_father(b: WorldBuilder, fam: Family, mother: Person) -> Person:
     dob = mother.dob + timedelta(days=b.rng.randint(-6 * 365, 3 * 365))
-    return b.person(fam.fid, "father", "M", dob, b.rng.choice(names.SURNAMES))
+    return b.person(fam.fid, "father", "M", dob, names.surname(b.rng))
 
 
 # ---- services for one family ---------------------------------------------------------------------

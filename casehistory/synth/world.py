@@ -47,6 +47,8 @@ class Person:
     father: str | None = None
     scenario: str | None = None
     unnamed_at_birth: bool = False
+    twin_of: str | None = None  # the other twin
+    namesake_of: str | None = None  # a child of another family given this one's name and birthday
 
     @property
     def is_child(self) -> bool:
@@ -135,12 +137,17 @@ class WorldBuilder:
         self._occ = 0
         self._postcodes: set[str] = set()
         self._vocab = event_types()
+        # children of this batch's ordinary families, to draw a stranger's namesake from
+        self.children_so_far: list[str] = []
+        self.unisex_children_so_far: list[str] = []
 
     # ---- identifiers -------------------------------------------------------------------------
     def new_batch(self) -> None:
         """Start a new batch of families: the people and events of the last batch are written and
         dropped (families never span batches), the identifier and id counters carry on."""
         self.world = World()
+        self.children_so_far.clear()
+        self.unisex_children_so_far.clear()
 
     def new_nhs(self) -> str:
         while True:
@@ -176,10 +183,9 @@ class WorldBuilder:
                forename: str | None = None, mother: str | None = None, father: str | None = None,
                scenario: str | None = None) -> Person:
         self._pid += 1
-        pool = names.GIRLS if sex == "F" else names.BOYS
         p = Person(
             pid=f"T{self._pid:07d}", family=family, role=role,
-            forename=forename or self.rng.choice(pool), surname=surname, sex=sex, dob=dob,
+            forename=forename or names.forename(self.rng, sex, adult=role != "child"), surname=surname, sex=sex, dob=dob,
             nhs=self.new_nhs(), mother=mother, father=father, scenario=scenario,
         )
         if role == "child" and dob <= AS_OF - timedelta(days=4 * 365):
