@@ -56,7 +56,7 @@ def test_a_template_saved_by_excel_on_windows_is_windows_1252_with_an_en_dash_an
     assert generated.expected["files"][HOSP_AMENDED]["encoding"] == "cp1252"
 
 
-def test_every_file_s_recorded_encoding_reads_it(generated):
+def test_the_encoding_recorded_for_each_file_reads_it(generated):
     workbooks = set()
     for name, f in generated.expected["files"].items():
         raw = (generated.extracts / name).read_bytes()
