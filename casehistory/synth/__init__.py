@@ -7,8 +7,12 @@ pass over the whole world gives. Output:
 
     <out>/extracts/        the agency files, as a drop folder would hold them
     <out>/reviews.yml      the reviews declared for the two scenario families
-    <out>/ground_truth/    persons.csv, events.csv, records.csv (every row: true person, true event,
-                           what ingest must do with it) and expected.json (the counts a run must show)
+    <out>/ground_truth/    persons.csv (with each twin's twin and each planted namesake's stranger),
+                           events.csv, records.csv (every row: true person, true event, what ingest
+                           must do with it), plans.csv (every child's true plan episodes) and
+                           expected.json (what a run must show: each file's rows and encoding, the
+                           counts, the referral and plan figures worked out by truth.py from the
+                           true events, and each amended record's current values)
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import json
 import shutil
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -26,7 +31,8 @@ import yaml
 from casehistory.synth import extracts as ex
 from casehistory.synth.histories import births_and_health_visiting, family_services, ordinary_family, school_attendance
 from casehistory.synth.noise import level
-from casehistory.synth.scenarios import baby_e, js_family
+from casehistory.synth.scenarios import baby_e, js_family, leap_day
+from casehistory.synth.truth import PLAN_FIELDS, Figures
 from casehistory.synth.world import AS_OF, World, WorldBuilder
 
 MIN_CHILDREN = 10
@@ -36,7 +42,7 @@ BATCH_CHILDREN = 100_000
 RECORD_FIELDS = ["file", "row_number", "source", "agency", "record_id", "subject_ref", "true_person",
                  "true_event", "event_type", "status", "reason"]
 PERSON_FIELDS = ["true_person", "family", "role", "forename", "surname", "sex", "date_of_birth", "nhs_number",
-                 "upn", "mother", "father", "scenario"]
+                 "upn", "mother", "father", "scenario", "twin_of", "namesake_of"]
 EVENT_FIELDS = ["true_event", "true_person", "event_type", "event_date", "outcome", "occurrence", "reported_by"]
 
 
@@ -53,9 +59,9 @@ def world_batches(children: int, seed: int, batch_children: int = BATCH_CHILDREN
     """The world in batches of whole families (about batch_children children each, the scenario
     families in the first), each with whether it is the last."""
     if children < MIN_CHILDREN:
-        raise ValueError(f"--children must be at least {MIN_CHILDREN} (the scenario families alone have 6)")
+        raise ValueError(f"--children must be at least {MIN_CHILDREN} (the scenario families alone have 8)")
     b = WorldBuilder(seed)
-    scenario_children = baby_e(b) + js_family(b)
+    scenario_children = baby_e(b) + js_family(b) + leap_day(b)
     for pid in scenario_children:
         child = b.world.persons[pid]
         fam = b.world.families[child.family]
@@ -87,10 +93,12 @@ def generate(out: Path, children: int, seed: int = 42, noise: str = "default",
     sinks: dict[str, ex.Sink] = {}  # by file name, in the order the files first have rows
     truth = _RecordTruth(truth_dir)
     tally = _Tally()
+    figures = Figures()
     first_world: World | None = None
     reviews_doc: dict = {}
     with _CsvOut(truth_dir / "persons.csv", PERSON_FIELDS) as persons_out, \
-            _CsvOut(truth_dir / "events.csv", EVENT_FIELDS) as events_out:
+            _CsvOut(truth_dir / "events.csv", EVENT_FIELDS) as events_out, \
+            _CsvOut(truth_dir / "plans.csv", PLAN_FIELDS) as plans_out:
         for world, last in world_batches(children, seed, batch_children):
             if renderer is None:
                 renderer = ex.Renderer(world, noise_level, seed)
@@ -98,6 +106,7 @@ def generate(out: Path, children: int, seed: int = 42, noise: str = "default",
             else:
                 renderer.next_batch(world, last)
             batch_records = []
+            carried: dict[str, date] = {}  # true event -> its earliest date among its loaded rows
             for render in ex.RENDERERS:
                 for extract in render(renderer):
                     if not extract.rows and not extract.extra_truth:
@@ -106,13 +115,19 @@ def generate(out: Path, children: int, seed: int = 42, noise: str = "default",
                         sinks[extract.file_name] = extract.sink(extracts_dir / extract.file_name)
                     sinks[extract.file_name].append(extract)
                     batch_records += truth.add(extract)
+                    tally.add_extract(extract)
+                    for row in extract.rows:
+                        if row.status == "loaded":
+                            carried[row.event.eid] = min(row.report.date, carried.get(row.event.eid, row.report.date))
             tally.add_batch(world, batch_records)
+            plans_out.write(figures.add_batch(world, carried))
             if first_world is None:  # the scenario families, and so the reviews, are in the first batch
                 first_world, reviews_doc = world, _reviews_doc(world, renderer)
             persons_out.write(
                 {"true_person": p.pid, "family": p.family, "role": p.role, "forename": p.forename,
                  "surname": p.surname, "sex": p.sex, "date_of_birth": p.dob.isoformat(), "nhs_number": p.nhs,
-                 "upn": p.upn or "", "mother": p.mother or "", "father": p.father or "", "scenario": p.scenario or ""}
+                 "upn": p.upn or "", "mother": p.mother or "", "father": p.father or "", "scenario": p.scenario or "",
+                 "twin_of": p.twin_of or "", "namesake_of": p.namesake_of or ""}
                 for p in world.persons.values())
             events_out.write(
                 {"true_event": e.eid, "true_person": e.pid, "event_type": e.etype, "event_date": e.date.isoformat(),
@@ -125,7 +140,7 @@ def generate(out: Path, children: int, seed: int = 42, noise: str = "default",
 
     reviews_path = out / "reviews.yml"
     reviews_path.write_text(yaml.safe_dump(reviews_doc, sort_keys=False))
-    expected = tally.expected(first_world, children, seed, noise)
+    expected = {**tally.expected(first_world, children, seed, noise), **figures.as_dict()}
     (truth_dir / "expected.json").write_text(json.dumps(expected, indent=2, sort_keys=True))
     return Generated(out, extracts_dir, reviews_path, truth_dir, expected)
 
@@ -197,6 +212,16 @@ class _Tally:
         self.source_agency: dict[str, str] = {}  # the first agency seen for a source
         self.unattributed: dict[str, Counter] = defaultdict(Counter)  # rows with no agency, by source
         self.counts: Counter = Counter()
+        self.encodings: dict[str, str | None] = {}  # by file: the codec that reads it as written
+        self.amendments: list[dict] = []
+
+    def add_extract(self, extract: ex.Extract) -> None:
+        self.encodings[extract.file_name] = extract.encoding
+        self.amendments += [
+            {"file": extract.file_name, "source": extract.source, "agency": row.report.agency,
+             "record_id": row.values[extract.record_col], "true_event": row.event.eid,
+             "amended_in": row.amended_in, "fields": row.amended}
+            for row in extract.rows if row.amended]
 
     def add_batch(self, world: World, records: list[dict]) -> None:
         for r in records:
@@ -235,12 +260,14 @@ class _Tally:
         c = self.counts
         return {
             "seed": seed, "children_requested": children, "noise": noise, "as_of": AS_OF.isoformat(),
-            "files": {name: {**f, "reasons": dict(f["reasons"]), "agencies": dict(f["agencies"])}
-                      for name, f in self.files.items()},
+            "files": {name: {**f, "reasons": dict(f["reasons"]), "agencies": dict(f["agencies"]),
+                             "encoding": self.encodings[name]} for name, f in self.files.items()},
             "agencies": {a: dict(n) for a, n in sorted(per_agency.items())},
             "rows": c["rows"], "rows_loaded": c["rows_loaded"], "rows_quarantined": c["rows"] - c["rows_loaded"],
             "rows_superseded": c["rows_superseded"], "persons": c["persons"], "children": c["children"],
             "child_events": c["child_events"],
+            # records first sent wrong and amended in a later file: each field's current value
+            "amendments": self.amendments,
             "reviews": {rv.rid: {"missing_chronologies": rv.missing_chronologies,
                                  "involved_not_asked": rv.involved_not_asked} for rv in first_world.reviews},
         }

@@ -3,9 +3,11 @@
 Each agency sees people through its own record of them (ids, typos, missing identifiers) and
 writes its own format: csc CSV with UK dates and a later file of corrections, early help XLSX,
 health visiting nested JSON, police JSON Lines, school CSV in Windows-1252, and chronology
-templates (CSV and XLSX) from the agencies asked to contribute to a review. A few rows in every
-file carry a fault that ingest must quarantine. Every row's true person and true event, and what
-ingest should do with it, go to the ground truth.
+templates from the agencies asked to contribute to a review, each saved as its software saves it
+(a UTF-8 CSV, a workbook, Excel's UTF-16 "Unicode text"; amended entries sent again as a
+Windows-1252 CSV whose name sorts before the first one's). A few rows in every bulk file carry a
+fault that ingest must quarantine. Every row's true person and true event, and what ingest should
+do with it, go to the ground truth; so does each file's encoding.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import io
 import json
 import random
 import re
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -56,6 +59,10 @@ class Row:
     view: View
     status: str = "loaded"  # loaded | quarantined | superseded
     reason: str | None = None
+    # a superseded row: the file its amendment came in, and each amended field's values
+    # (in the vocabulary: {"outcome": {"first_recorded": "nfa", "current": "early_help"}})
+    amended_in: str | None = None
+    amended: dict | None = None
 
 
 @dataclass
@@ -72,6 +79,7 @@ class Extract:
     subject_col: str
     record_col: str
     extra_truth: list[dict] = field(default_factory=list)  # rows that are not Row objects (corrupt lines)
+    encoding: str | None = None  # the codec that reads the text file as written; None: a workbook
 
 
 class Renderer:
@@ -140,8 +148,16 @@ class Renderer:
             forename = "Baby"
             mother = self.world.persons.get(p.mother or "")
             surname = mother.surname if mother else surname
+        forename, surname = (_one_part(rng, name) if "-" in name and rng.random() < n.name_one_part else name
+                             for name in (forename, surname))
+        if n.agency_name_styles:
+            forename, surname = written(forename, agency), written(surname, agency)
+        nhs = p.nhs if rng.random() < n.holds_nhs(agency) else None
+        if nhs and rng.random() < n.nhs_typo:
+            nhs = _digit_typo(rng, nhs)
         dob = p.dob
-        if rng.random() < n.dob_swap and dob.day <= 12 and dob.day != dob.month:
+        # a date typed in from what someone says, with no NHS number to check it against, is swapped more often
+        if rng.random() < (n.dob_swap if nhs else n.dob_swap_without_nhs) and dob.day <= 12 and dob.day != dob.month:
             dob = date(dob.year, dob.day, dob.month)
         elif rng.random() < n.dob_typo:
             dob = dob + timedelta(days=rng.choice([-1, 1])) if rng.random() < 0.7 else _year_typo(rng, dob)
@@ -151,9 +167,6 @@ class Renderer:
             postcode = None
         elif rng.random() < n.postcode_old and len(fam.addresses) > 1:
             postcode = fam.addresses[-2][1]
-        nhs = p.nhs if rng.random() < n.holds_nhs(agency) else None
-        if nhs and rng.random() < n.nhs_typo:
-            nhs = _digit_typo(rng, nhs)
         upn = p.upn if p.upn and rng.random() < n.holds_upn(agency) else None
         if upn and rng.random() < n.upn_typo:
             upn = upn[0] + _digit_typo(rng, upn[1:])
@@ -164,7 +177,7 @@ class Renderer:
         parent = self.world.persons.get(p.mother or "") if p.is_child else None
         if parent and parent.surname != p.surname:
             return parent.surname
-        return self.rng.choice(names.SURNAMES)
+        return names.surname(self.rng)
 
     # ---- reports by agency ------------------------------------------------------------------------
     def reports(self, agency: str) -> list[tuple[TrueEvent, Report]]:
@@ -217,6 +230,32 @@ class Renderer:
                 row.status, row.reason = "quarantined", "date_before_birth"
 
 
+# How each agency's system writes names with accents, apostrophes and hyphens; the others keep them
+# as registered. One child is "Zoë O'Brien-Smith" to social care, "Zoe O'Brien-Smith" to early help,
+# "ZOE O BRIEN SMITH" to the police and "Zoë OBrienSmith" to the school.
+NAME_STYLES = {"eh": "plain letters", "police": "capitals, spaces for punctuation", "school": "punctuation dropped"}
+
+
+def written(name: str, agency: str) -> str:
+    style = NAME_STYLES.get(agency)
+    if style == "plain letters":
+        return _without_accents(name)
+    if style == "capitals, spaces for punctuation":
+        return re.sub(r"['\-]", " ", _without_accents(name)).upper()
+    if style == "punctuation dropped":  # accents kept: Windows-1252 holds them
+        return re.sub(r"['\- ]", "", name)
+    return name
+
+
+def _without_accents(name: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+
+
+def _one_part(rng: random.Random, name: str) -> str:
+    """One part of a double-barrelled name, as an agency that has room for one writes it."""
+    return rng.choice(name.split("-"))
+
+
 def _typo(rng: random.Random, word: str) -> str:
     if len(word) < 4:
         return word + word[-1]
@@ -254,6 +293,7 @@ CSC_ACTIVITY = {"contact": "CONT", "referral": "REF", "strategy_discussion": "ST
                 "cp_review": "CPP-R", "lac_start": "LAC-S", "lac_end": "LAC-E", "case_closure": "CLOSE"}
 CSC_OUTCOME = {"nfa": "NFA", "early_help": "EH", "assessment": "ASMT", "strategy_discussion": "STRAT",
                "s47": "S47", "cp_plan": "CPP", "no_plan": "NOPLAN"}
+CSC_OUTCOME_CODE = {code: outcome for outcome, code in CSC_OUTCOME.items()}
 # CIN census referral source codes: 2A schools, 2B other education (education welfare),
 # 3A GP, 3B health visitor, 3E A&E, 5D early help, 6 police, 1A individual
 CSC_REFERRAL_SOURCE = {"school": "2A", "ews": "2B", "gp": "3A", "hv": "3B", "hosp": "3E", "eh": "5D",
@@ -279,7 +319,7 @@ def render_csc(r: Renderer) -> list[Extract]:
         rows.append(Row(values, ev, rep, v))
     main = Extract(f"csc_activity_{AS_OF.isoformat()}.csv", "csc_activity", rows, csv_sink(CSC_HEADER, "utf-8"),
                    "Activity Date", lambda d: d.strftime("%d/%m/%Y"), "31/02/2024", "Activity", "XFER",
-                   "Child ID", "Record ID")
+                   "Child ID", "Record ID", encoding="utf-8")
     r.inject_faults(main)
     corrections = _csc_corrections(r, main)
     return [main, corrections]
@@ -291,22 +331,25 @@ def _csc_corrections(r: Renderer, main: Extract) -> Extract:
     candidates = [row for row in main.rows if row.status == "loaded" and r.world.persons[row.event.pid].scenario is None
                   and row.event.etype in ("referral", "assessment_start", "cp_review")]
     wanted = min(len(candidates), max(1, round(r.noise.corrections * len(main.rows)))) if r.noise.corrections else 0
+    name = f"csc_activity_{(AS_OF + timedelta(days=7)).isoformat()}_corrections.csv"
     for row in r.rng.sample(candidates, wanted):
         fixed = dict(row.values)
         if row.event.etype == "referral" and row.report.outcome:
             wrong = r.rng.choice([o for o in ("NFA", "EH", "ASMT") if o != fixed["Outcome"]])
             row.values["Outcome"] = wrong
+            row.amended = {"outcome": {"first_recorded": CSC_OUTCOME_CODE[wrong], "current": row.report.outcome}}
         else:
             wrong_date = row.report.date + timedelta(days=31)
             if wrong_date > AS_OF:
                 continue
             row.values["Activity Date"] = wrong_date.strftime("%d/%m/%Y")
+            row.amended = {"event_date": {"first_recorded": wrong_date.isoformat(), "current": row.report.date.isoformat()}}
         fixed["Recorded"] = (datetime.combine(AS_OF + timedelta(days=7), time(10, 0))).strftime("%d/%m/%Y %H:%M")
-        row.status = "superseded"
+        row.status, row.amended_in = "superseded", name
         corrected.append(Row(fixed, row.event, row.report, row.view))
-    return Extract(f"csc_activity_{(AS_OF + timedelta(days=7)).isoformat()}_corrections.csv", "csc_activity",
+    return Extract(name, "csc_activity",
                    corrected, csv_sink(CSC_HEADER, "utf-8"), "Activity Date", lambda d: d.strftime("%d/%m/%Y"), "31/02/2024",
-                   "Activity", "XFER", "Child ID", "Record ID")
+                   "Activity", "XFER", "Child ID", "Record ID", encoding="utf-8")
 
 
 # ---- early help: XLSX from a case management system, Excel date cells --------------------------
@@ -367,7 +410,8 @@ def render_hv(r: Renderer) -> list[Extract]:
                   "related_org": rep.related_agency, "staff_role": rep.practitioner_role, "notes": rep.summary}
         rows.append(Row(values, ev, rep, v))
     ex = Extract("hv_contacts_20250331.json", "hv_contacts", rows, HvJsonSink, "contact_date",
-                 lambda d: d.isoformat(), "2024-02-30", "contact_type", "immunisation", "patient.id", "contact_id")
+                 lambda d: d.isoformat(), "2024-02-30", "contact_type", "immunisation", "patient.id", "contact_id",
+                 encoding="utf-8")
     r.inject_faults(ex)
     return [ex]
 
@@ -397,7 +441,7 @@ def render_police(r: Renderer) -> list[Extract]:
         rows.append(Row(values, ev, rep, v))
     ex = Extract(f"police_ppn_{AS_OF.isoformat()}.jsonl", "police_ppn", rows, JsonlSink, "occurred_at",
                  lambda d: datetime.combine(d, time(12, 0)).isoformat(timespec="seconds"), "2024-13-01T10:00:00",
-                 "type", "ASB", "person_id", "record_ref")
+                 "type", "ASB", "person_id", "record_ref", encoding="utf-8")
     r.inject_faults(ex)
     if r.last_batch and r.noise.bad_rows > 0 and r._row_numbers.get("police"):
         # one line cut short by the export, at its end: unreadable as JSON, quarantined as a whole
@@ -429,46 +473,117 @@ def render_school(r: Renderer) -> list[Extract]:
         rows.append(Row(values, ev, rep, v))
     ex = Extract(f"school_welfare_attendance_{AS_OF.isoformat()}.csv", "school_welfare", rows,
                  csv_sink(SCHOOL_HEADER, "cp1252"),
-                 "Date", lambda d: d.strftime("%d/%m/%Y"), "00/00/0000", "Record Type", "ZZ", "Adno", "Record Ref")
+                 "Date", lambda d: d.strftime("%d/%m/%Y"), "00/00/0000", "Record Type", "ZZ", "Adno", "Record Ref",
+                 encoding="cp1252")
     r.inject_faults(ex)
     return [ex]
 
 
 # ---- chronology templates sent for a review --------------------------------------------------------
 
+@dataclass(frozen=True)
+class SavedAs:
+    """How an agency's software saves the chronology template (domain.md: files "arrive as each
+    agency's software saves them, and say nothing of their encoding")."""
+
+    suffix: str
+    encoding: str | None  # the codec that reads the file as written; None: a workbook
+    delimiter: str = ","
+    uk_dates: bool = False  # Excel writes dates as a UK desktop shows them
+
+
+UTF8_CSV = SavedAs(".csv", "utf-8")
+WORKBOOK = SavedAs(".xlsx", None)
+# Excel's "Unicode text": UTF-16, little-endian after a byte-order mark, tab-delimited, CRLF
+EXCEL_UNICODE_TEXT = SavedAs(".txt", "utf-16", "\t", uk_dates=True)
+# Excel's "CSV (Comma delimited)" on Windows: Windows-1252 (en dashes, accented names), CRLF
+EXCEL_WINDOWS_CSV = SavedAs(".csv", "cp1252", uk_dates=True)
+TEMPLATE_SAVED_AS = {"gp": UTF8_CSV, "asc": WORKBOOK, "hosp": EXCEL_UNICODE_TEXT}  # any other agency: a workbook
+# An agency that amends entries sends them again, saved another way and named so that the file
+# sorts before the first one: arrival order cannot tell which is newer, recorded_at can.
+AMENDMENT_SAVED_AS = EXCEL_WINDOWS_CSV
+AMENDED_AT = datetime.combine(AS_OF - timedelta(days=56), time(9, 30))  # when the agencies amended their entries
+
+
 def render_chronologies(r: Renderer) -> list[Extract]:
-    """Agencies without a bulk extract send the domain's chronology template for each review."""
+    """Agencies without a bulk extract send the domain's chronology template for each review, each
+    saved its own way; one whose entries were first recorded wrongly (Report.first_recorded) sends
+    those entries again, amended, with a later recorded_at."""
     out = []
     for review in r.world.reviews:
         family_ids = {r.world.persons[pid].family for pid in review.subjects}
         for agency in sorted({rep.agency for ev in r.world.events for rep in ev.reports} - set(BULK_AGENCIES)):
             if agency not in review.agencies:
                 continue
-            rows = []
+            saved_as = TEMPLATE_SAVED_AS.get(agency, WORKBOOK)
+            rows, amended = [], []
             for ev, rep in r.reports(agency):
                 p = r.world.persons[ev.pid]
                 if p.family not in family_ids:
                     continue
                 v = r.view(agency, ev.pid)
                 n = len(rows) + 1
-                role = "child" if p.is_child else p.role
+                recorded = datetime.combine(rep.date + timedelta(days=r.rng.randint(0, 2)),
+                                            time(r.rng.randint(8, 17), r.rng.choice([0, 10, 25, 40, 55])))
                 values = {"agency": agency, "record_id": f"{agency.upper()}-{review.rid}-{n:04d}",
                           "subject_ref": v.subject_ref, "nhs_number": v.nhs, "upn": v.upn, "la_child_id": None,
-                          "forename": v.forename, "surname": v.surname, "date_of_birth": v.dob.isoformat(),
+                          "forename": v.forename, "surname": v.surname, "date_of_birth": v.dob,
                           "sex": v.sex, "postcode": v.postcode, "family_ref": f"{agency.upper()}-FAM-{p.family}",
-                          "person_role": role, "event_date": rep.date.strftime("%d/%m/%Y"), "event_time": None,
-                          "event_type": ev.etype, "outcome": rep.outcome, "related_agency": rep.related_agency,
-                          "practitioner_role": rep.practitioner_role, "summary": rep.summary,
-                          "recorded_at": None, "review_id": review.rid}
-                rows.append(Row(values, ev, rep, v))
+                          "person_role": "child" if p.is_child else p.role, "event_date": rep.date,
+                          "event_time": None, "event_type": ev.etype, "outcome": rep.outcome,
+                          "related_agency": rep.related_agency, "practitioner_role": rep.practitioner_role,
+                          "summary": rep.summary, "recorded_at": recorded, "review_id": review.rid}
+                row = Row(values, ev, rep, v)
+                if rep.first_recorded:
+                    if AMENDED_AT <= recorded:
+                        raise ValueError(f"{values['record_id']}: an amendment must be recorded after the entry")
+                    amended.append(Row({**values, "recorded_at": AMENDED_AT}, ev, rep, v))
+                    row.values = {**values, **rep.first_recorded}
+                    row.status = "superseded"
+                    row.amended = {column: {"first_recorded": _truth_text(wrong), "current": _truth_text(values[column])}
+                                   for column, wrong in rep.first_recorded.items()}
+                rows.append(row)
             if not rows:
                 continue
-            xlsx = agency != "gp"
-            name = f"chronology_{agency}_{review.rid}.{'xlsx' if xlsx else 'csv'}"
-            out.append(Extract(name, "chronology_template", rows,
-                               chronology_xlsx_sink if xlsx else csv_sink(CHRONOLOGY_HEADER, "utf-8"),
-                               "event_date", lambda d: d.strftime("%d/%m/%Y"), "31/02/2024", "event_type",
-                               "visit", "subject_ref", "record_id"))
+            name = f"chronology_{agency}_{review.rid}"
+            first = _template_extract(f"{name}{saved_as.suffix}", rows, saved_as)
+            r._mark_noise_consequences(first)
+            out.append(first)
+            if amended:
+                again = _template_extract(f"{name} (amended){AMENDMENT_SAVED_AS.suffix}", amended, AMENDMENT_SAVED_AS)
+                for row in rows:
+                    if row.status == "superseded":
+                        row.amended_in = again.file_name
+                r._mark_noise_consequences(again)
+                out.append(again)
+    return out
+
+
+def _truth_text(value: object) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def _template_extract(file_name: str, rows: list[Row], saved_as: SavedAs) -> Extract:
+    for row in rows:
+        row.values = _as_written(row.values, saved_as)
+    sink = chronology_xlsx_sink if saved_as.encoding is None else \
+        lambda path: CsvSink(path, CHRONOLOGY_HEADER, saved_as.encoding, saved_as.delimiter)
+    return Extract(file_name, "chronology_template", rows, sink, "event_date", lambda d: d.strftime("%d/%m/%Y"),
+                   "31/02/2024", "event_type", "visit", "subject_ref", "record_id", encoding=saved_as.encoding)
+
+
+def _as_written(values: dict, saved_as: SavedAs) -> dict:
+    """Dates and times as the software writes them: cells in a workbook; in text, what a UK
+    desktop shows (Excel) or ISO dates of birth and UK event dates (a CSV export)."""
+    out = dict(values)
+    for key in ("date_of_birth", "event_date", "recorded_at"):
+        value = out[key]
+        if saved_as.encoding is None:
+            out[key] = value if isinstance(value, datetime) or value is None else datetime.combine(value, time())
+        elif isinstance(value, datetime):
+            out[key] = value.strftime("%d/%m/%Y %H:%M") if saved_as.uk_dates else value.isoformat(timespec="seconds")
+        elif isinstance(value, date):
+            out[key] = value.isoformat() if key == "date_of_birth" and not saved_as.uk_dates else value.strftime("%d/%m/%Y")
     return out
 
 
@@ -480,10 +595,18 @@ class Sink(Protocol):
 
 
 class CsvSink:
-    def __init__(self, path: Path, header: list[str], encoding: str):
+    """Delimited text, CRLF as Excel and the csv module write it. "utf-16": little-endian after a
+    byte-order mark, as Excel's "Unicode text" writes it (Python's utf-16 codec would pick the
+    machine's byte order)."""
+
+    def __init__(self, path: Path, header: list[str], encoding: str, delimiter: str = ","):
         self.header = header
-        self._file = path.open("w", newline="", encoding=encoding)
-        self._csv = csv.writer(self._file)
+        if encoding == "utf-16":
+            self._file = path.open("w", newline="", encoding="utf-16-le")
+            self._file.write("\ufeff")
+        else:
+            self._file = path.open("w", newline="", encoding=encoding)
+        self._csv = csv.writer(self._file, delimiter=delimiter)
         self._csv.writerow(header)
 
     def append(self, ex: Extract) -> None:

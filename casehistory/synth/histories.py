@@ -50,14 +50,25 @@ def summary(builder: WorldBuilder, etype: str) -> str | None:
 
 # ---- ordinary families ---------------------------------------------------------------------------
 
+# Twins, namesakes and double-barrelled surnames: the people linking finds hardest to tell apart.
+TWIN_MATERNITIES = 0.015  # ONS "Births in England and Wales": about 15 in 1,000 maternities are multiple
+ALIKE_TWIN_NAMES = 0.25  # share of twins given alike names (Ruby and Reuben, Ella and Ellie)
+# families whose first child is given the forename, surname and birthday of a child of another
+# family (strangers a million children hold many of), and the share of those of the other sex
+NAMESAKE_FAMILIES = 0.002
+NAMESAKE_OTHER_SEX = 0.25
+DOUBLE_BARRELLED = 0.03  # children of parents with different surnames given both (Smith-Jones)
+
+
 def ordinary_family(b: WorldBuilder, max_children: int) -> Family:
     rng = b.rng
     risk = weighted(b, [("low", 85), ("medium", 12), ("high", 3)])
     fam = b.family(risk)
     n_children = min(max_children, weighted(b, [(1, 35), (2, 35), (3, 20), (4, 10)]))
-    first_child = b.rand_date(OLDEST_CHILD, AS_OF - timedelta(days=30))
+    namesake = _namesake(b)
+    first_child = namesake[0].dob if namesake else b.rand_date(OLDEST_CHILD, AS_OF - timedelta(days=30))
     mother_age = rng.randint(17, 38)
-    mother_surname = rng.choice(names.SURNAMES)
+    mother_surname = namesake[0].surname if namesake else names.surname(rng)
     mother = b.person(fam.fid, "mother", "F", first_child - timedelta(days=int(mother_age * 365.25) + rng.randint(0, 300)),
                       mother_surname)
     father = _new_father(b, fam, mother)
@@ -67,23 +78,66 @@ def ordinary_family(b: WorldBuilder, max_children: int) -> Family:
         if made and rng.random() < 0.25:
             father = _new_father(b, fam, mother)  # a half-sibling
         surname = father.surname if rng.random() < 0.5 else mother.surname
-        twins = rng.random() < 0.015 and made + 1 < n_children
-        names_given: list[str] = []
+        if rng.random() < DOUBLE_BARRELLED and father.surname != mother.surname and "-" not in father.surname + mother.surname:
+            surname = f"{father.surname}-{mother.surname}"
+        twins = rng.random() < TWIN_MATERNITIES and made + 2 <= max_children
+        born = []
         for _ in range(2 if twins else 1):
-            child = b.person(fam.fid, "child", rng.choice("MF"), dob, surname, mother=mother.pid, father=father.pid)
-            while child.forename in names_given:  # parents do not give twins one name
-                child.forename = rng.choice(names.GIRLS if child.sex == "F" else names.BOYS)
-            names_given.append(child.forename)
+            sex, forename = rng.choice("MF"), None
+            if namesake and made == 0:
+                model, sex = namesake
+                surname, forename = model.surname, model.forename
+            child = b.person(fam.fid, "child", sex, dob, surname, forename=forename, mother=mother.pid, father=father.pid)
+            if namesake and made == 0:
+                child.namesake_of = namesake[0].pid
+            born.append(child)
             made += 1
+        if twins:
+            _name_twins(b, *born)
+            n_children = max(n_children, made)
+        for child in born:
+            b.children_so_far.append(child.pid)
+            if child.forename in names.UNISEX:
+                b.unisex_children_so_far.append(child.pid)
         dob = dob + timedelta(days=rng.randint(330, 5 * 365))
     if rng.random() < 0.3:  # one house move in the window
         fam.addresses.append((b.rand_date(WINDOW_START, AS_OF - timedelta(days=60)), b.new_postcode()))
     return fam
 
 
+def _namesake(b: WorldBuilder) -> tuple[Person, str] | None:
+    """Now and then (NAMESAKE_FAMILIES), a child of an earlier family of the batch whose name and
+    birthday this family's first child will share, and that child's sex: the other sex only for a
+    name given to girls and boys alike."""
+    if not b.children_so_far or b.rng.random() >= NAMESAKE_FAMILIES:
+        return None
+    persons = b.world.persons
+    if b.unisex_children_so_far and b.rng.random() < NAMESAKE_OTHER_SEX:
+        model = persons[b.rng.choice(b.unisex_children_so_far)]
+        sex = "F" if model.sex == "M" else "M"
+    else:
+        model = persons[b.rng.choice(b.children_so_far)]
+        sex = model.sex
+    if model.dob > AS_OF - timedelta(days=30):  # too young to be the first of a family
+        return None
+    return model, sex
+
+
+def _name_twins(b: WorldBuilder, first: Person, second: Person) -> None:
+    """Twins never get one name; now and then (ALIKE_TWIN_NAMES) names that are alike."""
+    first.twin_of, second.twin_of = second.pid, first.pid
+    if first.namesake_of is None and b.rng.random() < ALIKE_TWIN_NAMES:
+        girl_first = sorted((first, second), key=lambda p: p.sex)  # F before M, as the table is keyed
+        pair = b.rng.choice(names.ALIKE_TWIN_NAMES[(girl_first[0].sex, girl_first[1].sex)])
+        girl_first[0].forename, girl_first[1].forename = pair
+        return
+    while second.forename == first.forename:
+        second.forename = names.forename(b.rng, second.sex)
+
+
 def _new_father(b: WorldBuilder, fam: Family, mother: Person) -> Person:
     dob = mother.dob + timedelta(days=b.rng.randint(-6 * 365, 3 * 365))
-    return b.person(fam.fid, "father", "M", dob, b.rng.choice(names.SURNAMES))
+    return b.person(fam.fid, "father", "M", dob, names.surname(b.rng))
 
 
 # ---- services for one family ---------------------------------------------------------------------
@@ -160,7 +214,8 @@ def school_attendance(b: WorldBuilder, fam: Family, child: Person) -> None:
 
 def referral(b: WorldBuilder, child: Person, day: date, *, referrer: str | None = "?",
              outcome: str | None = None) -> None:
-    """A referral to csc and what follows from its outcome."""
+    """A referral to csc and what follows from its outcome. The referrer records it too, now and
+    then, on the day or a few days either side (within the matching window)."""
     rng = b.rng
     if referrer == "?":
         options = REFERRERS_UNDER_FIVE if age_on(child.dob, day) < 4.5 else REFERRERS_SCHOOL_AGE
@@ -174,14 +229,14 @@ def referral(b: WorldBuilder, child: Person, day: date, *, referrer: str | None 
     if b.event(child.pid, "referral", day, outcome, reports) is None:
         return
     if outcome == "early_help":
-        early_help_episode(b, child, day + timedelta(days=rng.randint(7, 21)))
+        early_help_episode(b, child, day + timedelta(days=rng.randint(7, 21)), one_day=rng.random() < ONE_DAY_EARLY_HELP)
     elif outcome == "assessment":
         assessment(b, child, day + timedelta(days=rng.randint(1, 5)))
     elif outcome == "s47":
         section_47(b, child, day + timedelta(days=rng.randint(0, 2)))
-    else:
-        b.event(child.pid, "case_closure", day + timedelta(days=1), "RC8",
-                [Report("csc", day + timedelta(days=1), "RC8", practitioner_role="MASH Practitioner")])
+    else:  # no further action: the case is closed, unless the child is on a plan (the referral joins the open case)
+        b.case_closure(child.pid, day + timedelta(days=1), "RC8",
+                       [Report("csc", day + timedelta(days=1), "RC8", practitioner_role="MASH Practitioner")])
 
 
 def _role(agency: str) -> str:
@@ -190,25 +245,44 @@ def _role(agency: str) -> str:
             "csc": "Social Worker"}.get(agency, "Practitioner")
 
 
+# Plans that start and end on one day (issue 33: they must show as one closed day, not open for ever):
+# early help the family withdraws from on the day it starts, and child in need plans ended on the day
+# they are made, by their own end or by the case being closed (transferred to another authority).
+ONE_DAY_EARLY_HELP = 0.03
+CIN_PLAN_ENDINGS = [("own_end", 76), ("one_day", 4), ("closed_on_start_day", 4), ("closed_by_case_closure", 16)]
+
+
 def early_help_episode(b: WorldBuilder, child: Person, start: date, *, meetings: int | None = None,
-                       ending: str | None = None) -> date:
-    """Early help: CAF, a lead professional, TAC meetings also recorded by school or health visiting."""
+                       ending: str | None = None, one_day: bool = False) -> date:
+    """Early help: CAF, a lead professional, TAC meetings also recorded by school or health visiting.
+    one_day: the family withdraws consent on the day it starts. Nothing when the child's early help
+    plan is still open then (the referral is passed back to it)."""
     rng = b.rng
-    eh = [Report("eh", start, practitioner_role="Family Support Practitioner")]
-    if b.event(child.pid, "early_help_start", start, reports=eh) is None:
+    fsp = "Family Support Practitioner"
+    if one_day:
+        b.plan(child.pid, "early_help", start, [Report("eh", start, practitioner_role=fsp)], end=start,
+               end_outcome="withdrew_consent",
+               end_reports=[Report("eh", start, "withdrew_consent", practitioner_role=fsp,
+                                   summary="Consent withdrawn at the first meeting")])
         return start
     caf = start + timedelta(days=rng.randint(7, 21))
-    b.event(child.pid, "caf_assessment", caf, reports=[Report("eh", caf, practitioner_role="Family Support Practitioner")])
-    b.event(child.pid, "lead_professional_start", caf,
-            reports=[Report("eh", caf, practitioner_role="Family Support Practitioner")])
+    meeting_days = []
     day = caf
     for _ in range(meetings if meetings is not None else rng.randint(2, 6)):
         day = day + timedelta(days=rng.randint(35, 56))
         if day > AS_OF:
             break
+        meeting_days.append(day)
+    end = day + timedelta(days=rng.randint(14, 60))
+    ending = ending or weighted(b, EH_ENDINGS)
+    if b.plan(child.pid, "early_help", start, [Report("eh", start, practitioner_role=fsp)], end=end,
+              end_outcome=ending, end_reports=[Report("eh", end, ending, practitioner_role=fsp)]) is None:
+        return start
+    b.event(child.pid, "caf_assessment", caf, reports=[Report("eh", caf, practitioner_role=fsp)])
+    b.event(child.pid, "lead_professional_start", caf, reports=[Report("eh", caf, practitioner_role=fsp)])
+    for day in meeting_days:
         outcome = "cancelled" if rng.random() < 0.15 else "held"
-        reports = [Report("eh", day, outcome, practitioner_role="Family Support Practitioner",
-                          summary=summary(b, "tac_meeting"))]
+        reports = [Report("eh", day, outcome, practitioner_role=fsp, summary=summary(b, "tac_meeting"))]
         partner = "hv" if age_on(child.dob, day) < 4.5 else "school"
         if rng.random() < 0.6:
             other_outcome = outcome if rng.random() > 0.03 else ("held" if outcome == "cancelled" else "cancelled")
@@ -219,15 +293,9 @@ def early_help_episode(b: WorldBuilder, child: Person, start: date, *, meetings:
             visit = day + timedelta(days=rng.randint(3, 14))
             v_out = weighted(b, [("completed", 75), ("no_access", 15), ("cancelled_by_family", 10)])
             b.event(child.pid, "home_visit", visit, v_out,
-                    [Report("eh", visit, v_out, practitioner_role="Family Support Practitioner",
-                            summary=summary(b, "home_visit"))])
-    end = day + timedelta(days=rng.randint(14, 60))
+                    [Report("eh", visit, v_out, practitioner_role=fsp, summary=summary(b, "home_visit"))])
     if end <= AS_OF:
-        ending = ending or weighted(b, EH_ENDINGS)
-        b.event(child.pid, "early_help_end", end, ending,
-                [Report("eh", end, ending, practitioner_role="Family Support Practitioner")])
-        b.event(child.pid, "lead_professional_end", end,
-                reports=[Report("eh", end, practitioner_role="Family Support Practitioner")])
+        b.event(child.pid, "lead_professional_end", end, reports=[Report("eh", end, practitioner_role=fsp)])
     return end
 
 
@@ -238,14 +306,20 @@ def assessment(b: WorldBuilder, child: Person, start: date) -> None:
         return
     done = start + timedelta(days=rng.randint(20, 45))
     b.event(child.pid, "assessment_authorised", done, reports=[Report("csc", done, practitioner_role="Team Manager")])
-    if rng.random() < 0.4:
-        end = done + timedelta(days=rng.randint(90, 365))
-        b.event(child.pid, "cin_plan_start", done, reports=[Report("csc", done, practitioner_role=sw)])
-        if end <= AS_OF:
-            b.event(child.pid, "cin_plan_end", end, reports=[Report("csc", end, practitioner_role=sw)])
-            b.event(child.pid, "case_closure", end, "RC7", [Report("csc", end, "RC7", practitioner_role=sw)])
-    else:
-        b.event(child.pid, "case_closure", done, "RC8", [Report("csc", done, "RC8", practitioner_role=sw)])
+    if rng.random() >= 0.4:
+        b.case_closure(child.pid, done, "RC8", [Report("csc", done, "RC8", practitioner_role=sw)])
+        return
+    opened = [Report("csc", done, practitioner_role=sw)]
+    ending = weighted(b, CIN_PLAN_ENDINGS)
+    end = done if ending in ("one_day", "closed_on_start_day") else done + timedelta(days=rng.randint(90, 365))
+    if ending in ("closed_on_start_day", "closed_by_case_closure"):
+        reason = "RC5" if ending == "closed_on_start_day" else "RC7"  # transferred to another authority on the day
+        b.plan(child.pid, "cin", done, opened, end=end, closed_by_case_closure=True, end_outcome=reason,
+               end_reports=[Report("csc", end, reason, practitioner_role=sw)])
+        return
+    plan = b.plan(child.pid, "cin", done, opened, end=end, end_reports=[Report("csc", end, practitioner_role=sw)])
+    if plan is not None and plan.end is not None:  # the case closes with the plan
+        b.case_closure(child.pid, end, "RC7", [Report("csc", end, "RC7", practitioner_role=sw)])
 
 
 def section_47(b: WorldBuilder, child: Person, start: date) -> None:
@@ -266,21 +340,20 @@ def section_47(b: WorldBuilder, child: Person, start: date) -> None:
     if not plan:
         return
     category = weighted(b, CP_CATEGORIES)
-    b.event(child.pid, "cp_plan_start", icpc, category, [Report("csc", icpc, category, practitioner_role=sw)])
     end = icpc + timedelta(days=rng.randint(180, 540))
+    if b.plan(child.pid, "cp", icpc, [Report("csc", icpc, category, practitioner_role=sw)], start_outcome=category,
+              end=end, end_reports=[Report("csc", end, practitioner_role=sw)]) is None:
+        return  # already on a plan: the conference changes nothing here
     review = icpc + timedelta(days=91 if rng.random() < 0.85 else rng.randint(100, 140))  # some overdue
     while review < min(end, AS_OF):
         b.event(child.pid, "cp_review", review, reports=[Report("csc", review, practitioner_role="Conference Chair")])
         review = review + timedelta(days=182)
-    if end <= AS_OF:
-        b.event(child.pid, "cp_plan_end", end, reports=[Report("csc", end, practitioner_role=sw)])
     if rng.random() < 0.15:
         lac = icpc + timedelta(days=rng.randint(30, 200))
         status = weighted(b, [("C2", 50), ("V2", 35), ("C1", 10), ("L1", 5)])
-        b.event(child.pid, "lac_start", lac, status, [Report("csc", lac, status, practitioner_role=sw)])
         lac_end = lac + timedelta(days=rng.randint(60, 700))
-        if lac_end <= AS_OF:
-            b.event(child.pid, "lac_end", lac_end, "E13", [Report("csc", lac_end, "E13", practitioner_role=sw)])
+        b.plan(child.pid, "lac", lac, [Report("csc", lac, status, practitioner_role=sw)], start_outcome=status,
+               end=lac_end, end_outcome="E13", end_reports=[Report("csc", lac_end, "E13", practitioner_role=sw)])
 
 
 def domestic_incident(b: WorldBuilder, fam: Family, children: list[Person], adults: list[Person],

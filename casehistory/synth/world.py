@@ -47,6 +47,8 @@ class Person:
     father: str | None = None
     scenario: str | None = None
     unnamed_at_birth: bool = False
+    twin_of: str | None = None  # the other twin
+    namesake_of: str | None = None  # a child of another family given this one's name and birthday
 
     @property
     def is_child(self) -> bool:
@@ -64,6 +66,9 @@ class Report:
     practitioner_role: str | None = None
     summary: str | None = None
     sessions: int | None = None
+    # what the agency first recorded where it differs from the truth, amended later: the chronology
+    # template sends the first version, then an amendment of the row (extracts.render_chronologies)
+    first_recorded: dict | None = None
 
 
 @dataclass
@@ -75,6 +80,36 @@ class TrueEvent:
     outcome: str | None
     reports: list[Report] = field(default_factory=list)
     occurrence: str | None = None  # shared by the records of one police occurrence
+
+
+@dataclass
+class PlanEpisode:
+    """One true plan interval of a child: open from start up to but not including end (a plan that
+    starts and ends on one day is open that one day); end None = still open on the extract date."""
+
+    pid: str
+    plan_type: str  # early_help | cin | cp | lac
+    start: date
+    end: date | None
+    start_event: str
+    end_event: str | None = None
+    ended_by: str | None = None  # the event type that ended it: its own end, or a case closure
+
+    def covers(self, day: date) -> bool:
+        return self.start <= day and (self.end is None or day < max(self.end, self.start + timedelta(days=1)))
+
+    def overlaps(self, start: date, end: date | None) -> bool:
+        last = (end if end is None or end > start else start + timedelta(days=1))
+        mine = (self.end if self.end is None or self.end > self.start else self.start + timedelta(days=1))
+        return (last is None or self.start < last) and (mine is None or start < mine)
+
+
+# The plans of the world, and the event types that open and end each. A case closure ends the child
+# in need episode, so it ends a child in need or child protection plan still open (CIN census:
+# a closed case has no plan); early help and looked-after episodes end only by their own events.
+PLAN_EVENTS = {"early_help": ("early_help_start", "early_help_end"), "cin": ("cin_plan_start", "cin_plan_end"),
+               "cp": ("cp_plan_start", "cp_plan_end"), "lac": ("lac_start", "lac_end")}
+ENDED_BY_CASE_CLOSURE = ("cin", "cp")
 
 
 @dataclass
@@ -114,9 +149,13 @@ class World:
     families: dict[str, Family] = field(default_factory=dict)
     events: list[TrueEvent] = field(default_factory=list)
     reviews: list[Review] = field(default_factory=list)
-    # (pid, event_type) -> dates already used, so two true events of one type never sit closer
-    # than the matching window (which would make "the same event" ambiguous even to a person)
-    _taken: dict[tuple[str, str], list[date]] = field(default_factory=dict)
+    plans: list[PlanEpisode] = field(default_factory=list)
+    # (pid, event_type[, referrer]) -> dates already used, so two true events of one type never sit
+    # closer than the matching window (which would make "the same event" ambiguous even to a
+    # person); referrals and contacts are told apart by their referrer too, as agencies match them
+    _taken: dict[tuple, list[date]] = field(default_factory=dict)
+    _closures: dict[str, list[date]] = field(default_factory=dict)  # pid -> case closure dates
+    _plans_of: dict[str, list[PlanEpisode]] = field(default_factory=dict)
 
     @property
     def children(self) -> list[Person]:
@@ -135,12 +174,17 @@ class WorldBuilder:
         self._occ = 0
         self._postcodes: set[str] = set()
         self._vocab = event_types()
+        # children of this batch's ordinary families, to draw a stranger's namesake from
+        self.children_so_far: list[str] = []
+        self.unisex_children_so_far: list[str] = []
 
     # ---- identifiers -------------------------------------------------------------------------
     def new_batch(self) -> None:
         """Start a new batch of families: the people and events of the last batch are written and
         dropped (families never span batches), the identifier and id counters carry on."""
         self.world = World()
+        self.children_so_far.clear()
+        self.unisex_children_so_far.clear()
 
     def new_nhs(self) -> str:
         while True:
@@ -176,10 +220,9 @@ class WorldBuilder:
                forename: str | None = None, mother: str | None = None, father: str | None = None,
                scenario: str | None = None) -> Person:
         self._pid += 1
-        pool = names.GIRLS if sex == "F" else names.BOYS
         p = Person(
             pid=f"T{self._pid:07d}", family=family, role=role,
-            forename=forename or self.rng.choice(pool), surname=surname, sex=sex, dob=dob,
+            forename=forename or names.forename(self.rng, sex, adult=role != "child"), surname=surname, sex=sex, dob=dob,
             nhs=self.new_nhs(), mother=mother, father=father, scenario=scenario,
         )
         if role == "child" and dob <= AS_OF - timedelta(days=4 * 365):
@@ -196,20 +239,82 @@ class WorldBuilder:
         return fam
 
     # ---- events ------------------------------------------------------------------------------
-    def free_date(self, pid: str, etype: str, day: date) -> bool:
+    def _taken_key(self, pid: str, etype: str, reports: list[Report] | None) -> tuple:
+        if not self._vocab[etype].match_by_referrer:
+            return (pid, etype)
+        reports = reports or []
+        csc = next((r for r in reports if r.agency == "csc"), None)
+        return (pid, etype, csc.related_agency if csc else (reports[0].agency if reports else None))
+
+    def free_date(self, pid: str, etype: str, day: date, reports: list[Report] | None = None) -> bool:
         gap = 2 * self._vocab[etype].match_window_days + 1
-        return all(abs((day - d).days) > gap for d in self.world._taken.get((pid, etype), []))
+        taken = self.world._taken.get(self._taken_key(pid, etype, reports), [])
+        return all(abs((day - d).days) > gap for d in taken)
 
     def event(self, pid: str, etype: str, day: date, outcome: str | None = None,
               reports: list[Report] | None = None, occurrence: str | None = None) -> TrueEvent | None:
-        """A true event, unless one of the same type already sits within its matching window."""
-        if day > AS_OF or not self.free_date(pid, etype, day):
+        """A true event, unless one of the same type (and referrer) already sits within its
+        matching window. A case closure goes through case_closure(), plan events through plan()."""
+        if day > AS_OF or not self.free_date(pid, etype, day, reports):
             return None
-        self.world._taken.setdefault((pid, etype), []).append(day)
+        self.world._taken.setdefault(self._taken_key(pid, etype, reports), []).append(day)
         self._eid += 1
         ev = TrueEvent(f"E{self._eid:08d}", pid, etype, day, outcome, reports or [], occurrence)
         self.world.events.append(ev)
         return ev
+
+    # ---- plans and case closures: never two plans of a type at once, no case closed under an open plan
+    def closure_fits(self, pid: str, day: date) -> bool:
+        """A case closure on `day` would end no plan it is not meant to end: no child in need or
+        child protection plan of the child is open that day (or starts on it), other than one
+        ending that very day (a case closed with its plan)."""
+        return not any(p.covers(day) and p.end != day
+                       for p in self.world._plans_of.get(pid, []) if p.plan_type in ENDED_BY_CASE_CLOSURE)
+
+    def case_closure(self, pid: str, day: date, outcome: str, reports: list[Report]) -> TrueEvent | None:
+        if not self.closure_fits(pid, day) or not self.free_date(pid, "case_closure", day):
+            return None
+        ev = self.event(pid, "case_closure", day, outcome, reports)
+        if ev is not None:
+            self.world._closures.setdefault(pid, []).append(day)
+        return ev
+
+    def plan(self, pid: str, plan_type: str, start: date, start_reports: list[Report], *,
+             end: date | None = None, end_reports: list[Report] | None = None, start_outcome: str | None = None,
+             end_outcome: str | None = None, closed_by_case_closure: bool = False) -> PlanEpisode | None:
+        """A plan from `start` to `end` (None: open past the extract date), as its start event and
+        its end event (or, closed_by_case_closure, a case closure with no end event of its own), or
+        nothing at all when it cannot be true alongside what the child already has: another plan
+        of the type open at the time, a case closed while it would be open, or a same-type event
+        within the matching window. A plan ending after the extract date is open on it."""
+        start_type, end_type = PLAN_EVENTS[plan_type]
+        if start > AS_OF:
+            return None
+        if end is not None and end > AS_OF:
+            end, end_reports = None, None
+        if end is not None and end < start:
+            raise ValueError(f"a plan cannot end ({end}) before it starts ({start})")
+        end_type = "case_closure" if closed_by_case_closure else end_type
+        mine = self.world._plans_of.get(pid, [])
+        if any(p.plan_type == plan_type and p.overlaps(start, end) for p in mine):
+            return None
+        if plan_type in ENDED_BY_CASE_CLOSURE:
+            probe = PlanEpisode(pid, plan_type, start, end, "")
+            if any(probe.covers(d) and d != end for d in self.world._closures.get(pid, [])):
+                return None
+        if not self.free_date(pid, start_type, start) or (end is not None and not self.free_date(pid, end_type, end)):
+            return None
+        if end is not None and end_type == "case_closure" and not self.closure_fits(pid, end):
+            return None
+        opened = self.event(pid, start_type, start, start_outcome, start_reports)
+        episode = PlanEpisode(pid, plan_type, start, None, opened.eid)
+        if end is not None:
+            closer = (self.case_closure(pid, end, end_outcome, end_reports or []) if closed_by_case_closure
+                      else self.event(pid, end_type, end, end_outcome, end_reports))
+            episode.end, episode.end_event, episode.ended_by = end, closer.eid, end_type
+        self.world.plans.append(episode)
+        self.world._plans_of.setdefault(pid, []).append(episode)
+        return episode
 
     def new_occurrence(self) -> str:
         self._occ += 1

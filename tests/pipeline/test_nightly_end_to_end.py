@@ -88,6 +88,31 @@ def test_checks_ran_and_the_review_findings_are_the_scenarios(nightly):
     assert findings == expected
 
 
+def test_the_awkward_input_reaches_the_warehouse_as_the_ground_truth_says(nightly):
+    """Through the real DAG: the chronology templates Excel saved as a Windows-1252 CSV and as UTF-16
+    "Unicode text" load in those encodings with their text intact, the amendment whose file sorts
+    before its original's is current, and one-day plans are closed on their day
+    (tests/pipeline/test_ground_truth_figures.py compares the figures in full)."""
+    from tests.pipeline.ground_truth import current_values, one_day_plans
+
+    demo, _, _, out = nightly
+    analyst = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    encodings = dict(analyst.execute("select file_name, encoding from audit.audit_files").fetchall())
+    one_day = one_day_plans(analyst)
+    analyst.close()
+    assert (encodings["chronology_hosp_REV-2025-002 (amended).csv"], encodings["chronology_hosp_REV-2025-002.txt"]) == \
+        ("cp1252", "utf-16")
+    assert one_day == demo.expected["plans"]["one_day"] and one_day["cin"] >= 2
+    store = duckdb.connect(str(out / "warehouse.restricted" / "store.duckdb"), read_only=True)
+    [amended] = [a for a in demo.expected["amendments"] if a["source"] == "chronology_template"]
+    assert current_values(store, amended) == {"event_date": "2023-02-14"}
+    summaries = {(f, s) for f, s in store.execute(
+        """select forename, summary from restricted.restricted_child_chronology
+           where file_name in ('chronology_hosp_REV-2025-002 (amended).csv', 'chronology_hosp_REV-2025-002.txt')""").fetchall()}
+    store.close()
+    assert ("José", "Dehydration – 38.2°C, fluids given, discharged") in summaries and len(summaries) == 3
+
+
 def test_the_analyst_warehouse_holds_no_identifier_name_or_free_text(nightly):
     demo, _, _, out = nightly
     with (demo.ground_truth / "persons.csv").open() as f:

@@ -94,3 +94,17 @@ def test_each_batch_holds_only_its_own_families():
         children = sum(1 for p in persons.values() if p.is_child)
         assert children <= 103  # one batch's worth: a family of up to four children may tip it over
         assert last or children >= 100
+
+
+def test_referral_and_plan_figures_add_up_over_batches(batched):
+    """expected.json's figures are summed batch by batch: its referrals are every child's true
+    referral with a loaded record, and its plan episodes those of plans.csv the extracts carry."""
+    records = _rows(batched.ground_truth / "records.csv")
+    persons = {p["true_person"]: p for p in _rows(batched.ground_truth / "persons.csv")}
+    carried = {r["true_event"] for r in records if r["status"] == "loaded"}
+    referrals = [e for e in _rows(batched.ground_truth / "events.csv") if e["event_type"] == "referral"
+                 and e["true_event"] in carried and persons[e["true_person"]]["role"] == "child"]
+    assert batched.expected["referrals"]["referrals"] == len(referrals) > 0
+    plans = _rows(batched.ground_truth / "plans.csv")
+    assert len({p["true_person"] for p in plans}) > 10
+    assert sum(batched.expected["plans"]["episodes"].values()) == sum(p["start_in_extracts"] == "True" for p in plans)

@@ -18,9 +18,12 @@ def _digests(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+SMALL = 400  # enough police rows (one in ten of them eligible) for every kind of fault
+
+
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
-    return generate(tmp_path_factory.mktemp("gen"), children=300, seed=7)
+    return generate(tmp_path_factory.mktemp("gen"), children=SMALL, seed=7)
 
 
 def _records(g) -> list[dict]:
@@ -55,7 +58,7 @@ def test_another_seed_gives_other_data(tmp_path):
 
 def test_it_makes_the_children_asked_for(small):
     persons = _persons(small)
-    assert sum(1 for p in persons.values() if p["role"] == "child") == 300
+    assert sum(1 for p in persons.values() if p["role"] == "child") == SMALL
 
 
 def test_five_agencies_each_in_its_own_format_plus_chronology_templates(small):
@@ -113,11 +116,15 @@ def test_the_same_event_is_reported_by_two_agencies(small):
 
 
 def test_a_later_file_corrects_an_earlier_row(small):
+    """csc's file of corrections, and a chronology sent again amended: every superseded row is an
+    amendment of expected.json, whose later file holds the record again, loaded."""
     rows = _records(small)
-    superseded = [r for r in rows if r["status"] == "superseded"]
-    assert superseded
-    corrections = {(r["record_id"]) for r in rows if "corrections" in r["file"]}
-    assert {r["record_id"] for r in superseded} == corrections
+    superseded = {(r["file"], r["record_id"]) for r in rows if r["status"] == "superseded"}
+    amendments = small.expected["amendments"]
+    assert superseded and superseded == {(a["file"], a["record_id"]) for a in amendments}
+    sent_again = {(r["file"], r["record_id"]) for r in rows if r["status"] == "loaded"}
+    assert all((a["amended_in"], a["record_id"]) in sent_again for a in amendments)
+    assert {a["source"] for a in amendments} == {"csc_activity", "chronology_template"}
 
 
 def test_identifiers_are_noisy_at_default_and_clean_at_none(tmp_path):
@@ -127,7 +134,8 @@ def test_identifiers_are_noisy_at_default_and_clean_at_none(tmp_path):
         with (g.extracts / "csc_activity_2025-03-31.csv").open() as f:
             for row in csv.DictReader(f):
                 rec = next(r for r in _records(g) if r["record_id"] == row["Record ID"] and r["source"] == "csc_activity")
-                count += row["Surname"] != truth[rec["true_person"]]["surname"]
+                person = truth[rec["true_person"]]
+                count += (row["Forename"], row["Surname"]) != (person["forename"], person["surname"])
         return count
 
     assert mismatches(generate(tmp_path / "none", children=400, seed=5, noise="none")) == 0
