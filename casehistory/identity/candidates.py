@@ -25,6 +25,11 @@ Each pair of subjects gets the strongest verdict any pair of their records earns
                      year, a transposition with only one corroboration...).
   uncorroborated     names and dates agree, nothing corroborates (or the sexes conflict): left to
                      the model's score; to the review queue when no model scored the pairs.
+  surname_differs    the same forename (or a variant) and date of birth, corroborated, the sexes not
+                     conflicting, no identifier differing, but another surname: a child known under
+                     a mother's and a father's surname (domain: "changed surnames"). Left to the
+                     model's score (which weighs the surname against the rest); to the review
+                     queue when no model scored the pairs. Never a link by itself.
 
 The links still pass every guard rail and the same-agency rule (cluster.py). Candidate pairs are
 found by equi-joins on name and date, one per kind of date relation, so a million children cost a
@@ -41,7 +46,7 @@ from casehistory.identity.names import variants_table
 from casehistory.identity.rules import dob_relation_sql
 
 LINK_VERDICTS = ("exact_name_dob", "corroborated_typo")  # applied in this order, after identifiers and people
-VERDICTS = (*LINK_VERDICTS, "corroborated", "uncorroborated")  # strongest first
+VERDICTS = (*LINK_VERDICTS, "corroborated", "uncorroborated", "surname_differs")  # strongest first
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,8 @@ named as materialized (
 ),
 name_keys as materialized (
     select r.rid, r.subject_key, r.dob, year(r.dob) as y, month(r.dob) as m, day(r.dob) as d, r.dob + 1 as next_day,
-           hash(coalesce('group ' || n.name_group, r.forename_key), r.surname_key) as name_key
+           hash(coalesce('group ' || n.name_group, r.forename_key), r.surname_key) as name_key,
+           hash(coalesce('group ' || n.name_group, r.forename_key)) as forename_key_hash
     from records r left join named n using (rid)
 ),
 pairs as materialized (  -- record pairs of two subjects, each kind of date relation its own equi-join
@@ -99,6 +105,10 @@ pairs as materialized (  -- record pairs of two subjects, each kind of date rela
     union all
     select a.rid, b.rid from name_keys a join name_keys b
         on a.name_key = b.name_key and a.m = b.m and a.d = b.d and a.y <> b.y and a.subject_key < b.subject_key
+    union all  -- another surname: the same forename and date of birth
+    select a.rid, b.rid from name_keys a join name_keys b
+        on a.forename_key_hash = b.forename_key_hash and a.dob = b.dob and a.name_key <> b.name_key
+           and a.subject_key < b.subject_key
 ),
 groups as materialized (select rid, list(name_group) as name_groups from named group by rid),
 first_of_pair as materialized (  -- joined one side at a time, so no join ever pairs records by surname alone
@@ -107,6 +117,7 @@ first_of_pair as materialized (  -- joined one side at a time, so no join ever p
 judged as (
     select least(a.subject_key, b.subject_key) as a, greatest(a.subject_key, b.subject_key) as b,
            a.forename_key = b.forename_key as same_forename,
+           a.surname_key = b.surname_key as same_surname,
            {dob_relation_sql('a.dob', 'b.dob')} as dob,
            a.postcode = b.postcode as same_postcode,  -- null unless both hold a full postcode
            coalesce(a.subject_namespace = b.subject_namespace and a.family_ref = b.family_ref, false) as one_family,
@@ -118,11 +129,14 @@ judged as (
     from first_of_pair a
     join records b on b.rid = a.rid_b
     left join groups gb on gb.rid = a.rid_b
-    where a.surname_key = b.surname_key  -- two names that only hash alike are no match
+    where (a.surname_key = b.surname_key or a.dob = b.dob)  -- another surname only on the same birthday
       and (a.forename_key = b.forename_key or len(list_intersect(a.name_groups, gb.name_groups)) > 0)
 ),
 verdicts as (
     select a, b, one_family, case
+        when not same_surname then
+            case when dob = 'exact' and (coalesce(same_postcode, false) or one_family or shared_identifier)
+                      and not sexes_conflict and not identifier_differs then 5 end
         when same_forename and dob = 'exact' and (coalesce(same_postcode, false) or one_family or shared_identifier)
              and not sexes_conflict and not identifier_differs then 1
         when same_forename and dob = 'day_month_swapped' and same_postcode and one_family and same_sex
@@ -134,6 +148,7 @@ verdicts as (
 )
 select a, b, verdict, one_family
 from verdicts
+where verdict is not null
 qualify row_number() over (partition by a, b order by verdict, one_family desc) = 1
 order by a, b
 """

@@ -327,9 +327,9 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
     # with no model, nobody else would look at a pair the name rules cannot settle
     model_scored = scorer is not None and not refresh.note.startswith("not used")
     for c in candidates:
-        if c.verdict == "corroborated" or (c.verdict == "uncorroborated" and not model_scored):
+        if c.verdict == "corroborated" or (c.verdict in review_queue.WITHOUT_A_MODEL and not model_scored):
             queue.offer(c.a, c.b, review_queue.CANDIDATE_WEAK if c.verdict == "corroborated"
-                        else review_queue.UNCORROBORATED, clusters, decided)
+                        else review_queue.WITHOUT_A_MODEL[c.verdict], clusters, decided)
     for r in clusters.refused:
         if r.link.method != "human":  # a person's "same" a rail refused stays decided: kept apart in links
             queue.offer(r.link.a, r.link.b, review_queue.REFUSED.get(r.rule, r.rule), clusters, decided)

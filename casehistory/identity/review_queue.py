@@ -6,6 +6,7 @@ A pair is queued when the evidence neither links it nor rules it out:
   the model scored it as a link but the forenames differ (twins share everything else);
   the name and date of birth rules found it corroborated but too weak to link (candidates.py);
   names and dates agree with nothing to corroborate them, and no model scored the pairs;
+  forename and date of birth agree, corroborated, under another surname, and no model scored the pairs;
   a link was refused because one agency holds both records, or the sexes recorded differ.
 Never queued: a pair already one person, a pair a person has decided, and a pair an absolute rail
 keeps apart (different valid NHS numbers or UPNs, dates of birth no typo of each other, a person's
@@ -34,6 +35,10 @@ MODEL_UNSURE = "model score between the review and link thresholds"
 FORENAMES_DIFFER = "the model scores a link but the forenames differ (twins?): the model never links them alone"
 CANDIDATE_WEAK = "names and date of birth agree with corroboration, but too weakly to link without a person"
 UNCORROBORATED = "names and date of birth agree but nothing corroborates them, and no model scored the pair"
+SURNAME_DIFFERS = ("forename and date of birth agree and an address, family or identifier corroborates them, but "
+                   "the surname differs (a changed surname?), and no model scored the pair")
+# name-rule verdicts (candidates.py) only a person settles when no model scored the pairs
+WITHOUT_A_MODEL = {"uncorroborated": UNCORROBORATED, "surname_differs": SURNAME_DIFFERS}
 REFUSED = {
     "same_agency_two_records": "a link was refused: one agency holds both records (twins?), and only an "
                                "identifier, its family reference or a person may join them",

@@ -226,3 +226,23 @@ def test_a_family_reference_vouches_only_for_its_own_two_records(store, settings
     assert p["csc:C2"] == p["csc:C3"] and p["csc:C1"] != p["csc:C2"]
     assert _links(store, applied=False) == {("csc:C1", "csc:C2", "corroborated_typo")}
     assert "one agency holds both records" in _queue(store)[("csc:C1", "csc:C2")]
+
+
+def test_a_child_known_under_another_surname_at_one_address_reaches_the_queue_without_a_model(store, settings, tmp_path):
+    # a child recorded under the mother's surname by the GP and the father's by the police, at one
+    # address: with no model nothing else would ever put the two in front of a person
+    _load(store, tmp_path / "in", [
+        _row("gp", "G1", fn="Albie", sn="Ashworth", dob="2023-08-24", sex="M", pc="IP11 9HG"),
+        _row("police", "PN1", fn="Albie", sn="Pemberton", dob="2023-08-24", sex="M", pc="IP11 9HG"),
+        _row("school", "S1", fn="Albie", sn="Pemberton", dob="2023-08-24", sex="F", pc="IP11 9HG"),  # sexes conflict
+        _row("hv", "H1", fn="Albie", sn="Doherty", dob="2023-08-24", sex="M", pc="LU2 7QQ"),  # nothing corroborates
+    ], "a.csv")
+    resolve(store, "r1", KEY, settings=settings, scorer=None)
+    p = person_of(store)
+    assert len({p["gp:G1"], p["police:PN1"], p["school:S1"], p["hv:H1"]}) == 4  # another surname never links
+    queue = _queue(store)
+    assert "the surname differs" in queue[("gp:G1", "police:PN1")]
+    assert not [pair for pair in queue if "hv:H1" in pair or pair == ("gp:G1", "school:S1")]
+    # a model, where one scored the pairs, weighs the surname against the rest: not queued by this rule
+    resolve(store, "r2", KEY, settings=settings, scorer=scores(store, {}))
+    assert ("gp:G1", "police:PN1") not in _queue(store)
