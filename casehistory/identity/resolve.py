@@ -44,7 +44,7 @@ from casehistory.identity.decisions import Decision
 from casehistory.identity.households import build_households
 from casehistory.identity.model import config as model_config
 from casehistory.identity.model import Refresh, refresh_pair_scores
-from casehistory.identity.pseudonym import pseudonym
+from casehistory.identity.pseudonym import pseudonym, pseudonym_sql
 from casehistory.identity.rules import PLACEHOLDER_FORENAMES
 from casehistory.identity.stable import assign
 
@@ -315,8 +315,7 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
 
     con.execute("begin transaction")
     try:
-        person_key = _person_keys(con, key, set(result.person_of.values()))
-        people_moved = _update_subject_person(con, [(s, p, person_key[p]) for s, p in result.person_of.items()])
+        people_moved = _update_subject_person(con, key, result.person_of)
         insert_rows(con, "identity.persons", ["person_id", "created_run", "created_at"],
                     [(p, run_id, now) for p in result.new_ids])
         insert_rows(con, "identity.history", ["run_id", "changed_at", "action", "person_id", "other_person_id", "subjects"],
@@ -383,21 +382,23 @@ def _as_last_clustered(con: duckdb.DuckDBPyConnection, refresh: Refresh, records
         records_changed, refresh.retrained, refresh.rescored)
 
 
-def _person_keys(con: duckdb.DuckDBPyConnection, key: bytes, persons: set[str]) -> dict[str, str]:
-    """person id -> pseudonymous key: the stored one while the secret is the one it was made with
-    (checked on one person), so a night computes keys for new people only."""
-    stored = dict(con.execute("select person_id, min(person_key) from identity.subject_person group by person_id").fetchall())
-    same_secret = bool(stored) and pseudonym(key, next(iter(stored))) == stored[next(iter(stored))]
-    return {p: stored[p] if same_secret and p in stored else pseudonym(key, p) for p in persons}
-
-
-def _update_subject_person(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str, str]]) -> int:
-    """Write subject -> person, touching only the subjects whose person (or key) changed: deleting
-    and reinserting every row of a primary-keyed table is the slowest part of a quiet night.
-    Returns how many rows were deleted or inserted."""
-    con.register("_now", pa.table({name: pa.array([r[i] for r in rows], pa.string())
-                                   for i, name in enumerate(("subject_key", "person_id", "person_key"))}))
+def _update_subject_person(con: duckdb.DuckDBPyConnection, key: bytes, person_of: dict[str, str]) -> int:
+    """Write subject -> person and its pseudonymous key, touching only the subjects whose person
+    (or key) changed: deleting and reinserting every row of a primary-keyed table is the slowest
+    part of a quiet night. A person keeps the key stored for it while the secret is the one it
+    was made with (checked on one person); other keys are computed, in DuckDB. Returns how many
+    rows were deleted or inserted."""
+    one = con.execute("select person_id, person_key from identity.subject_person limit 1").fetchone()
+    same_secret = one is not None and pseudonym(key, one[0]) == one[1]
+    computed, params = pseudonym_sql(key, "n.person_id")
+    con.register("_person_of", pa.table({"subject_key": pa.array(list(person_of), pa.string()),
+                                         "person_id": pa.array(list(person_of.values()), pa.string())}))
     try:
+        con.execute(f"""create or replace temp table _now as
+                        select n.subject_key, n.person_id, coalesce(k.person_key, {computed}) as person_key
+                        from _person_of n
+                        left join (select person_id, min(person_key) as person_key from identity.subject_person
+                                   where {same_secret} group by person_id) k using (person_id)""", params)
         deleted = con.execute("""delete from identity.subject_person s where not exists (
                            select 1 from _now n
                            where n.subject_key = s.subject_key and n.person_id = s.person_id and n.person_key = s.person_key)""").fetchone()[0]
@@ -405,7 +406,8 @@ def _update_subject_person(con: duckdb.DuckDBPyConnection, rows: list[tuple[str,
                        select subject_key, person_id, person_key from _now anti join identity.subject_person using (subject_key)""").fetchone()[0]
         return deleted + inserted
     finally:
-        con.unregister("_now")
+        con.unregister("_person_of")
+        con.execute("drop table if exists _now")
 
 
 def _write_review_queue(con: duckdb.DuckDBPyConnection, run_id: str, unsure: list[tuple[str, str, float]]) -> None:
