@@ -276,21 +276,26 @@ def evaluate_linking(
     import shutil
 
     from casehistory.identity.evaluate import evaluate, markdown
+    from casehistory.synth.noise import LEVELS
 
-    results = []
+    command = ("casehistory evaluate-linking " + " ".join(f"--children {c}" for c in children) + " "
+               + " ".join(f"--noise {n}" for n in noise) + (f" --seed {seed}" if seed != 42 else ""))
+    measured = f"{datetime.now():%Y-%m-%d %H:%M}"
+    # figures of other sizes and noise levels already in the JSON are kept (a million children take an hour)
+    kept = json.loads(out.with_suffix(".json").read_text()) if out.with_suffix(".json").exists() else []
+    results = {(r["children"], r["noise"]): r for r in kept}
     for size in children:
         for level in noise:
             console.print(f"Evaluating {size:,} children at {level} noise ...")
             run_dir = workdir / f"{size}-{level}"
-            result = evaluate(size, seed, level, run_dir)
+            result = {**evaluate(size, seed, level, run_dir), "command": command, "measured": measured}
             shutil.rmtree(run_dir, ignore_errors=True)  # a million children's extracts and store: gigabytes
             console.print({k: v for k, v in result.items() if k != "wrong_merge_list"})
-            results.append(result)
-    command = ("casehistory evaluate-linking " + " ".join(f"--children {c}" for c in children) + " "
-               + " ".join(f"--noise {n}" for n in noise) + (f" --seed {seed}" if seed != 42 else ""))
+            results[(size, level)] = result
+    ordered = [results[k] for k in sorted(results, key=lambda k: (k[0], list(LEVELS).index(k[1])))]
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(markdown(results, command))
-    out.with_suffix(".json").write_text(json.dumps(results, indent=2))
+    out.write_text(markdown(ordered))
+    out.with_suffix(".json").write_text(json.dumps(ordered, indent=2))
     console.print(f"Written to {out}")
 
 

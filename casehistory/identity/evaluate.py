@@ -270,13 +270,15 @@ def evaluate(children: int, seed: int, noise: str, workdir: Path, key: bytes = b
                                   "cause": w.cause, "bridges": [asdict(b) for b in w.bridges]} for w in merges]}
 
 
-def markdown(results: list[dict], command: str) -> str:
+def markdown(results: list[dict]) -> str:
+    commands = list(dict.fromkeys(f"{r.get('command', '?')}    # {r.get('measured', '?')}" for r in results))
     lines = [
         "# Linking evaluation",
         "",
-        "Linking scored against the synthetic generator's ground truth. Produced by:",
+        "Linking scored against the synthetic generator's ground truth. Produced by (a run keeps the",
+        "figures of sizes and noise levels it did not run):",
         "",
-        f"    {command}",
+        *(f"    {c}" for c in commands),
         "",
         "(the raw figures, every wrong merge among them, are in `linking-evaluation.json`). Units are",
         "subjects: an agency's own id for a person. A pair of subjects is a true link when both belong",
@@ -315,6 +317,8 @@ def markdown(results: list[dict], command: str) -> str:
               "|---|" + "---:|" * len(results)]
     for cause in causes:
         lines.append(f"| {cause} | " + " | ".join(str(r.get("wrong_merges_by_cause", {}).get(cause, 0)) for r in results) + " |")
+    if not causes:
+        lines.append("| none | " + " | ".join("0" for _ in results) + " |")
     lines += ["", "## Every wrong merge", "",
               "Each predicted person holding more than one true person, with each link between two true",
               "people: its kind and score, and how the two records compare (as identity normalised them;",
