@@ -271,11 +271,11 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
         """select subject_key, list(distinct nhs_number) filter (where nhs_number is not null),
                   list(distinct upn) filter (where upn is not null),
                   list(distinct date_of_birth) filter (where date_of_birth is not null)
-           from identity.subject_records group by subject_key order by subject_key"""
+           from identity.subject_records group by subject_key"""  # in no order: clusters come out sorted
     ).fetchall()
     clusters = Clusters()
     for subject, nhs, upns, dobs in nodes:
-        clusters.add(subject, set(nhs or ()), set(upns or ()), set(dobs or ()))
+        clusters.add(subject, nhs or (), upns or (), dobs or ())  # add makes its own sets
     known = clusters.parent
     for d in decisions:
         if d.decision == "different" and d.subject_a in known and d.subject_b in known:
