@@ -267,19 +267,8 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
     inputs = _clustering_inputs(con, key, cfg, decisions, scored=scorer is not None)
     if not full and con.execute("select inputs from identity.clustered_from").fetchall() == [(inputs,)]:
         return _as_last_clustered(con, refresh, records_changed)
-    nodes = con.execute(
-        """select subject_key, list(distinct nhs_number) filter (where nhs_number is not null),
-                  list(distinct upn) filter (where upn is not null),
-                  list(distinct date_of_birth) filter (where date_of_birth is not null)
-           from identity.subject_records group by subject_key"""  # in no order: clusters come out sorted
-    ).fetchall()
-    clusters = Clusters()
-    for subject, nhs, upns, dobs in nodes:
-        clusters.add(subject, nhs or (), upns or (), dobs or ())  # add makes its own sets
-    known = clusters.parent
-    for d in decisions:
-        if d.decision == "different" and d.subject_a in known and d.subject_b in known:
-            clusters.keep_apart(d.subject_a, d.subject_b)
+    subjects = [s for (s,) in con.execute("select distinct subject_key from identity.subject_records").fetchall()]
+    known = set(subjects)
 
     # records -> subjects, keeping each subject pair's best score
     scored = con.execute(
@@ -299,9 +288,31 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
                           if p >= cfg.link_threshold and (a, b) not in forenames_differ),
                          key=lambda l: (-l.probability, l.a, l.b))
     human = [Link(d.subject_a, d.subject_b, "human") for d in decisions if d.decision == "same"]
-    for link in deterministic_links(con) + human + model_links:
-        if link.a in known and link.b in known:
-            clusters.union(link)
+    links = [link for link in deterministic_links(con) + human + model_links if link.a in known and link.b in known]
+
+    # Only subjects that a link, a scored pair or a decision names go through the union-find; the
+    # others (most subjects at a million children) are people of one subject, as they would come out
+    decisions_known = [d for d in decisions if d.subject_a in known and d.subject_b in known]
+    linked = {s for link in links for s in (link.a, link.b)} | {s for pair in by_pair for s in pair} \
+        | {s for d in decisions_known for s in (d.subject_a, d.subject_b)}
+    con.register("_linked", pa.table({"subject_key": pa.array(sorted(linked), pa.string())}))
+    try:
+        nodes = con.execute(
+            """select subject_key, list(distinct nhs_number) filter (where nhs_number is not null),
+                      list(distinct upn) filter (where upn is not null),
+                      list(distinct date_of_birth) filter (where date_of_birth is not null)
+               from identity.subject_records semi join _linked using (subject_key) group by subject_key"""
+        ).fetchall()  # in no order: clusters come out sorted
+    finally:
+        con.unregister("_linked")
+    clusters = Clusters()
+    for subject, nhs, upns, dobs in nodes:
+        clusters.add(subject, nhs or (), upns or (), dobs or ())  # add makes its own sets
+    for d in decisions_known:
+        if d.decision == "different":
+            clusters.keep_apart(d.subject_a, d.subject_b)
+    for link in links:
+        clusters.union(link)
 
     decided = {d.pair for d in decisions}
     unsure = [(a, b, p) for (a, b), p in sorted(by_pair.items())
@@ -310,7 +321,7 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
 
     previous = dict(con.execute("select subject_key, person_id from identity.subject_person").fetchall())
     issued = con.execute("select coalesce(max(cast(substr(person_id, 2) as bigint)), 0) from identity.persons").fetchone()[0]
-    result = assign(sorted(clusters.clusters()), previous, issued + 1)
+    result = assign(sorted(clusters.clusters() + [[s] for s in subjects if s not in linked]), previous, issued + 1)
     now = datetime.now().replace(microsecond=0)
 
     con.execute("begin transaction")
@@ -339,7 +350,7 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
     refused: dict[str, int] = {}
     for r in clusters.refused:
         refused[r.rule] = refused.get(r.rule, 0) + 1
-    return IdentityResult(len(nodes), len(set(result.person_of.values())), count("created"), count("merged"),
+    return IdentityResult(len(subjects), len(set(result.person_of.values())), count("created"), count("merged"),
                           count("split"), applied, refused, len(unsure), households["households"], refresh.note,
                           records_changed, refresh.retrained, refresh.rescored)
 
