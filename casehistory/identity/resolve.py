@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -323,6 +324,10 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
     issued = con.execute("select coalesce(max(cast(substr(person_id, 2) as bigint)), 0) from identity.persons").fetchone()[0]
     result = assign(sorted(clusters.clusters() + [[s] for s in subjects if s not in linked]), previous, issued + 1)
     now = datetime.now().replace(microsecond=0)
+    changed = Counter(c.action for c in result.changes)
+    counts = (len(subjects), len(set(result.person_of.values())), changed["created"], changed["merged"], changed["split"])
+    applied = dict(Counter(link.method for link in clusters.applied))
+    refused = dict(Counter(r.rule for r in clusters.refused))
 
     con.execute("begin transaction")
     try:
@@ -335,6 +340,9 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
         pause_here("link")
         _write_review_queue(con, run_id, unsure)
         _write_decisions(con, decisions)
+        # clustering's Python structures (over a gigabyte at a million children) go before the
+        # households' SQL, so the process's peak stays near DuckDB's memory limit
+        del nodes, scored, by_pair, links, clusters, result, known, subjects, linked, previous
         households = build_households(con, people_unchanged=not full and records_changed == 0 and not people_moved)
         con.execute("delete from identity.clustered_from")
         con.execute("insert into identity.clustered_from values (?)", [inputs])
@@ -343,15 +351,7 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
         con.execute("rollback")
         raise
 
-    count = lambda action: sum(1 for c in result.changes if c.action == action)  # noqa: E731
-    applied: dict[str, int] = {}
-    for link in clusters.applied:
-        applied[link.method] = applied.get(link.method, 0) + 1
-    refused: dict[str, int] = {}
-    for r in clusters.refused:
-        refused[r.rule] = refused.get(r.rule, 0) + 1
-    return IdentityResult(len(subjects), len(set(result.person_of.values())), count("created"), count("merged"),
-                          count("split"), applied, refused, len(unsure), households["households"], refresh.note,
+    return IdentityResult(*counts, applied, refused, len(unsure), households["households"], refresh.note,
                           records_changed, refresh.retrained, refresh.rescored)
 
 
