@@ -269,7 +269,7 @@ def refresh_pair_scores(con: duckdb.DuckDBPyConnection, settings: Settings, cfg:
             work.leave()
             if model is None:
                 return _forget_model(con, training)
-            pairs = _store_scores(con, model, labelled if why else 0, training, cfg, run_id, retrained=bool(why))
+            pairs = _store_scores(con, model, count, labelled if why else 0, training, cfg, run_id, retrained=bool(why))
     finally:
         con.execute("drop table if exists _model_input")
         con.execute("drop table if exists _changed")
@@ -284,8 +284,8 @@ def refresh_pair_scores(con: duckdb.DuckDBPyConnection, settings: Settings, cfg:
     return result
 
 
-def _store_scores(con: duckdb.DuckDBPyConnection, model: dict, labelled: int, training: str, cfg: ModelConfig,
-                  run_id: str, *, retrained: bool) -> int:
+def _store_scores(con: duckdb.DuckDBPyConnection, model: dict, records: int, labelled: int, training: str,
+                  cfg: ModelConfig, run_id: str, *, retrained: bool) -> int:
     """Write the workspace's scored pairs (and, when it was trained this run, the model and its
     frequencies) to the store, in one transaction; returns how many pairs were scored."""
     scored = f"{WORKSPACE}.scored_pairs"
@@ -300,8 +300,8 @@ def _store_scores(con: duckdb.DuckDBPyConnection, model: dict, labelled: int, tr
             con.execute(f"""insert into identity.model_term_frequencies
                             select column_name, term, tf from {WORKSPACE}.term_frequencies""")
             con.execute("insert into identity.model values (?, ?, ?, ?, ?, ?, ?)",
-                        [fingerprint(cfg), json.dumps(model), con.execute("select count(*) from _model_input").fetchone()[0],
-                         labelled, training, run_id, datetime.now().replace(microsecond=0)])
+                        [fingerprint(cfg), json.dumps(model), records, labelled, training, run_id,
+                         datetime.now().replace(microsecond=0)])
         else:
             con.execute("""delete from identity.pair_scores
                            where record_a in (from _changed) or record_b in (from _changed)""")
