@@ -401,15 +401,18 @@ def _update_subject_person(con: duckdb.DuckDBPyConnection, key: bytes, person_of
     rows were deleted or inserted."""
     one = con.execute("select person_id, person_key from identity.subject_person limit 1").fetchone()
     same_secret = one is not None and pseudonym(key, one[0]) == one[1]
-    computed, params = pseudonym_sql(key, "n.person_id")
+    computed, params = pseudonym_sql(key, "p.person_id")
     con.register("_person_of", pa.table({"subject_key": pa.array(list(person_of), pa.string()),
                                          "person_id": pa.array(list(person_of.values()), pa.string())}))
     try:
         con.execute(f"""create or replace temp table _now as
-                        select n.subject_key, n.person_id, coalesce(k.person_key, {computed}) as person_key
-                        from _person_of n
-                        left join (select person_id, min(person_key) as person_key from identity.subject_person
-                                   where {same_secret} group by person_id) k using (person_id)""", params)
+                        with stored as (select person_id, min(person_key) as person_key from identity.subject_person
+                                        where {same_secret} group by person_id),
+                        keys as (  -- once per person, not per subject
+                            select p.person_id, coalesce(s.person_key, {computed}) as person_key
+                            from (select distinct person_id from _person_of) p left join stored s using (person_id))
+                        select n.subject_key, n.person_id, k.person_key from _person_of n join keys k using (person_id)""",
+                    params)
         deleted = con.execute("""delete from identity.subject_person s where not exists (
                            select 1 from _now n
                            where n.subject_key = s.subject_key and n.person_id = s.person_id and n.person_key = s.person_key)""").fetchone()[0]
