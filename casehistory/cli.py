@@ -337,28 +337,37 @@ def identity_decisions(
 
 @app.command("evaluate-linking")
 def evaluate_linking(
-    children: int = typer.Option(100_000, min=10, help="Children to generate."),
+    children: list[int] = typer.Option([100_000], min=10, help="Children to generate (repeatable: one evaluation per size)."),
     noise: list[str] = typer.Option(["default", "high"], help="Noise levels to score (repeatable)."),
     seed: int = typer.Option(42),
     workdir: Path = typer.Option(Path("data/evaluation"), help="Where the generated data and store go."),
     out: Path = typer.Option(Path("docs/linking-evaluation.md"), help="Markdown report (with this command)."),
 ) -> None:
-    """Generate data, load it, link it, and score linking against the ground truth."""
+    """Generate data, load it, link it, score linking against the ground truth and explain every wrong merge."""
     import json
+    import shutil
 
     from casehistory.identity.evaluate import evaluate, markdown
+    from casehistory.synth.noise import LEVELS
 
-    results = []
-    for level in noise:
-        console.print(f"Evaluating {children:,} children at {level} noise ...")
-        result = evaluate(children, seed, level, workdir / level)
-        console.print(json.dumps(result))
-        results.append(result)
-    command = f"casehistory evaluate-linking --children {children} " + " ".join(f"--noise {n}" for n in noise) \
-        + (f" --seed {seed}" if seed != 42 else "")
+    command = ("casehistory evaluate-linking " + " ".join(f"--children {c}" for c in children) + " "
+               + " ".join(f"--noise {n}" for n in noise) + (f" --seed {seed}" if seed != 42 else ""))
+    measured = f"{datetime.now():%Y-%m-%d %H:%M}"
+    # figures of other sizes and noise levels already in the JSON are kept (a million children take an hour)
+    kept = json.loads(out.with_suffix(".json").read_text()) if out.with_suffix(".json").exists() else []
+    results = {(r["children"], r["noise"]): r for r in kept}
+    for size in children:
+        for level in noise:
+            console.print(f"Evaluating {size:,} children at {level} noise ...")
+            run_dir = workdir / f"{size}-{level}"
+            result = {**evaluate(size, seed, level, run_dir), "command": command, "measured": measured}
+            shutil.rmtree(run_dir, ignore_errors=True)  # a million children's extracts and store: gigabytes
+            console.print({k: v for k, v in result.items() if k != "wrong_merge_list"})
+            results[(size, level)] = result
+    ordered = [results[k] for k in sorted(results, key=lambda k: (k[0], list(LEVELS).index(k[1])))]
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(markdown(results, command))
-    out.with_suffix(".json").write_text(json.dumps(results, indent=2))
+    out.write_text(markdown(ordered))
+    out.with_suffix(".json").write_text(json.dumps(ordered, indent=2))
     console.print(f"Written to {out}")
 
 

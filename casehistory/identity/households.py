@@ -32,7 +32,6 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from ingest.ledger import NEWEST_FIRST
 
 EVIDENCE_COLUMNS = "subject_key, person_id, group_key, role, evidence_date, evidence"
 
@@ -41,18 +40,30 @@ def _evidence_sql(subjects: str | None = None) -> str:
     """Every piece of evidence; or, with `subjects` (a table of subject_key), only theirs: the
     current version of each record with any version about one of them (a new version may move a
     record from one subject to another), kept where it is about one of them now."""
-    records = "ledger.event_records" if subjects is None else f"""
-        ledger.event_records semi join (
+    records = "ledger.event_records" if subjects is None else f"""(
+        select * from ledger.event_records semi join (
             select source, agency, record_id from ledger.event_records
             where subject_namespace || ':' || subject_ref in (select subject_key from {subjects})
-        ) about using (source, agency, record_id)"""
+        ) about using (source, agency, record_id))"""
     theirs = "" if subjects is None else f"where subject_key in (select subject_key from {subjects})"
+    # a record's current version is the one no newer version of it outranks (the rule of
+    # ingest/ledger.py NEWEST_FIRST: the latest recorded, recorded_at or else when received; equal
+    # times to the later arrival): an anti join with the versions of the few records that have
+    # several, not a window over every event (a million children: 5 million)
     return f"""
 with subject_person as (select subject_key, person_id from identity.subject_person),
 current_events as (
     select * from (
-        select *, subject_namespace || ':' || subject_ref as subject_key from {records}
-        qualify row_number() over (partition by source, agency, record_id order by {NEWEST_FIRST['event_records']}) = 1
+        select e.*, e.subject_namespace || ':' || e.subject_ref as subject_key
+        from {records} e
+        anti join (
+            select source, agency, record_id, coalesce(recorded_at, received_at) as recorded, ledger_id
+            from ledger.event_records semi join (
+                select source, agency, record_id from ledger.event_records where version > 1
+            ) several using (source, agency, record_id)
+        ) newer
+            on newer.source = e.source and newer.agency = e.agency and newer.record_id = e.record_id
+               and (newer.recorded, newer.ledger_id) > (coalesce(e.recorded_at, e.received_at), e.ledger_id)
     ) {theirs}
 ),
 by_ref as (  -- an agency's family or household id, on its event rows
@@ -167,12 +178,13 @@ def _group(con: duckdb.DuckDBPyConnection) -> None:
     """Households, members and relationships, whole, from identity.household_evidence."""
     # Python does only what SQL cannot: joining groups that share a person (union-find over the
     # distinct pairs); SQL gathers each member's dates, roles and evidence
-    pairs = con.execute(f"select distinct person_id, group_key from {_counted()}").fetchall()
+    con.execute(f"create or replace temp table _counted_evidence as {_counted()}")  # read twice below
+    pairs = con.execute("select distinct person_id, group_key from _counted_evidence").fetchall()
     con.register("_group_root", _group_roots(pairs))
     try:
         con.execute(f"""
             create or replace table identity.household_members as
-            with {_member_aggregates(f"select g.root, e.* from {_counted()} e join _group_root g using (group_key)")},
+            with {_member_aggregates("select g.root, e.* from _counted_evidence e join _group_root g using (group_key)")},
             households as (
                 select root, 'H' || min(person_id) as household_id from members group by root having count(*) > 1
             )
@@ -181,6 +193,7 @@ def _group(con: duckdb.DuckDBPyConnection) -> None:
             order by h.household_id, m.person_id""")
     finally:
         con.unregister("_group_root")
+        con.execute("drop table if exists _counted_evidence")
     con.execute(f"create or replace table identity.relationships as {_relationships_sql()}")
 
 

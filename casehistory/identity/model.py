@@ -4,8 +4,14 @@ The model compares forename and surname (Jaro-Winkler levels), date of birth (ex
 month transposed, one day out, one digit of the year out), sex and postcode (unit, sector,
 district). It is trained on the data itself: u probabilities from seeded random pairs, m
 probabilities from the pairs that valid NHS numbers and UPNs already link across agencies. It
-runs in its own in-memory DuckDB (memory-limited, spilling to the store's temp folder), so none
-of Splink's working tables reach the restricted store.
+runs on the store's own connection, in an in-memory database attached beside the store for the
+run (WORKSPACE): Splink's working tables never reach the store file, and the model shares the
+pipeline's one memory limit (CASEHISTORY_MEMORY_LIMIT), spilling to the store's temp folder,
+instead of opening a second DuckDB with a limit of its own.
+
+Candidate pairs come from the blocking rules in identity.yml, none of them on date of birth
+alone: each pairs records that agree on a date of birth or a name and on something more, so the
+pairs grow about as the records do, not as their square.
 
 Scoring is incremental. identity.pair_scores keeps every candidate pair scored at or above the
 review threshold, identity.scored_records a hash of each record as it was scored, and
@@ -31,10 +37,8 @@ from functools import cache
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 import yaml
 
-from casehistory import warehouse
 from casehistory.settings import Settings
 from casehistory.warehouse import insert_rows
 
@@ -83,6 +87,7 @@ FORENAME_ALIKE = 0.75  # Tom/Thomas and Ollie/Oliver are alike; Evelyn/Aisha are
 INPUT_SQL = """
 select record_key as unique_id, subject_key, forename_key, surname_key, date_of_birth,
        year(date_of_birth) as birth_year,
+       left(forename_key, 1) as forename_initial, left(surname_key, 1) as surname_initial,  -- for blocking
        case when sex in ('M', 'F') then sex end as sex,
        case when regexp_full_match(postcode, '[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}') then postcode end as postcode,
        nhs_number, upn
@@ -195,10 +200,38 @@ def fingerprint(cfg: ModelConfig) -> str:
     return h.hexdigest()
 
 
+WORKSPACE = "identity_workspace"  # the in-memory database Splink works in, attached to the store's connection
+
+
+class _Workspace:
+    """An in-memory database attached to the store's connection and made the default for a while:
+    Splink creates its tables there (unqualified names), under the connection's one memory limit,
+    and they go when it is detached. leave() makes the store the default again (the workspace's
+    tables stay readable as identity_workspace.<table>)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        self.home = con.execute("select current_database()").fetchone()[0]
+
+    def __enter__(self) -> _Workspace:
+        self.con.execute(f"attach ':memory:' as {WORKSPACE}")
+        self.con.execute(f"use {WORKSPACE}")
+        return self
+
+    def leave(self) -> None:
+        self.con.execute(f'use "{self.home}"')
+
+    def __exit__(self, *exc) -> None:
+        self.leave()
+        self.con.execute(f"detach {WORKSPACE}")
+
+
 def refresh_pair_scores(con: duckdb.DuckDBPyConnection, settings: Settings, cfg: ModelConfig | None = None, *,
                         run_id: str, full: bool = False) -> Refresh:
     """Bring identity.pair_scores up to date with identity.subject_records: pairs of records of
-    different subjects the model scores at or above the review threshold."""
+    different subjects the model scores at or above the review threshold. (settings: the store's
+    connection already carries its memory limit, threads and temp folder; kept for the scorer's
+    signature.)"""
     cfg = cfg or config()
     con.execute(DDL)
     # compared with what was scored inside the store: a night with nothing new or changed (most
@@ -213,72 +246,75 @@ def refresh_pair_scores(con: duckdb.DuckDBPyConnection, settings: Settings, cfg:
         changed = None  # everything
         if not why:
             training = f"{stored[3]}, trained in run {stored[4]}"
-            changed = [r[0] for r in con.execute("""
+            con.execute("""
+                create or replace temp table _changed as
                 select unique_id from _model_input anti join identity.scored_records using (unique_id, input_hash)
                 union
                 select unique_id from identity.scored_records anti join _model_input using (unique_id, input_hash)
-                """).fetchall()]
+                """)
+            changed = con.execute("select count(*) from _changed").fetchone()[0]
             if not changed:
                 return Refresh(f"model reused ({training}): no record new or changed", records=count)
-        records = _arrow(con.execute("select * from _model_input"))
-    finally:
-        con.execute("drop table if exists _model_input")
-    work = warehouse.open_duckdb(":memory:", settings)
-    try:
-        work.register("_records", records)
-        # in a fixed order: the seeded sampling for u then draws the same pairs whatever order the store holds them in
-        work.execute("create table person_records as select * exclude (input_hash) from _records order by unique_id")
-        work.unregister("_records")
-        if why:
-            model, labelled, training, frequencies = _train(work, records.num_rows, cfg)
+        with _Workspace(con) as work:
+            # in a fixed order: the seeded sampling for u then draws the same pairs whatever order the store holds them in
+            con.execute("create table model_records as select * exclude (input_hash) from _model_input order by unique_id")
+            if why:
+                model, labelled, training = _train(con, count, cfg)
+            else:
+                model = json.loads(stored[1])
+                con.execute(f"""create table term_frequencies as
+                                select column_name, term, tf from "{work.home}".identity.model_term_frequencies""")
+            if model is not None:
+                _predict(con, model, cfg, changed is not None)
+            work.leave()
             if model is None:
                 return _forget_model(con, training)
-        else:
-            model = json.loads(stored[1])
-            frequencies = _arrow(con.execute("select column_name, term, tf from identity.model_term_frequencies"))
-        pairs = _predict(work, model, frequencies, cfg, changed)
+            pairs = _store_scores(con, model, count, labelled if why else 0, training, cfg, run_id, retrained=bool(why))
     finally:
-        work.close()
+        con.execute("drop table if exists _model_input")
+        con.execute("drop table if exists _changed")
+    if changed is None:
+        note = f"trained this run ({why}): {training}; {pairs} pairs scored >= {cfg.review_threshold:.2f}"
+        result = Refresh(note, True, count, count, pairs)
+    else:
+        note = (f"model reused ({training}): {changed} records new, changed or gone, "
+                f"{pairs} of their pairs scored >= {cfg.review_threshold:.2f}")
+        result = Refresh(note, False, count, changed, pairs)
+    log.info("identity model: %d records; %s", count, note)
+    return result
 
+
+def _store_scores(con: duckdb.DuckDBPyConnection, model: dict, records: int, labelled: int, training: str,
+                  cfg: ModelConfig, run_id: str, *, retrained: bool) -> int:
+    """Write the workspace's scored pairs (and, when it was trained this run, the model and its
+    frequencies) to the store, in one transaction; returns how many pairs were scored."""
+    scored = f"{WORKSPACE}.scored_pairs"
     con.execute("begin transaction")
     try:
-        con.register("_fresh", records)
-        con.register("_pairs", pairs)
-        con.register("_changed", pa.table({"unique_id": pa.array(changed or [], pa.string())}))
-        con.register("_frequencies", frequencies)
-        if changed is None:
+        if retrained:
             con.execute("delete from identity.pair_scores")
             con.execute("delete from identity.scored_records")
-            con.execute("insert into identity.scored_records select unique_id, input_hash from _fresh")
+            con.execute("insert into identity.scored_records select unique_id, input_hash from _model_input")
             con.execute("delete from identity.model")
             con.execute("delete from identity.model_term_frequencies")
-            con.execute("insert into identity.model_term_frequencies select column_name, term, tf from _frequencies")
+            con.execute(f"""insert into identity.model_term_frequencies
+                            select column_name, term, tf from {WORKSPACE}.term_frequencies""")
             con.execute("insert into identity.model values (?, ?, ?, ?, ?, ?, ?)",
-                        [fingerprint(cfg), json.dumps(model), records.num_rows, labelled, training, run_id,
+                        [fingerprint(cfg), json.dumps(model), records, labelled, training, run_id,
                          datetime.now().replace(microsecond=0)])
         else:
             con.execute("""delete from identity.pair_scores
-                           where record_a in (select unique_id from _changed) or record_b in (select unique_id from _changed)""")
-            con.execute("delete from identity.scored_records where unique_id in (select unique_id from _changed)")
-            con.execute("""insert into identity.scored_records select unique_id, input_hash from _fresh
-                           where unique_id in (select unique_id from _changed)""")
-        con.execute(f"insert into identity.pair_scores ({', '.join(PAIR_COLUMNS)}) select * from _pairs")
+                           where record_a in (from _changed) or record_b in (from _changed)""")
+            con.execute("delete from identity.scored_records where unique_id in (from _changed)")
+            con.execute("""insert into identity.scored_records select unique_id, input_hash from _model_input
+                           where unique_id in (from _changed)""")
+        con.execute(f"insert into identity.pair_scores ({', '.join(PAIR_COLUMNS)}) select {', '.join(PAIR_COLUMNS)} from {scored}")
+        pairs = con.execute(f"select count(*) from {scored}").fetchone()[0]
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
-    finally:
-        for name in ("_fresh", "_pairs", "_changed", "_frequencies"):
-            con.unregister(name)
-    if changed is None:
-        note = f"trained this run ({why}): {training}; {pairs.num_rows} pairs scored >= {cfg.review_threshold:.2f}"
-        result = Refresh(note, True, records.num_rows, records.num_rows, pairs.num_rows)
-    else:
-        note = (f"model reused ({training}): {len(changed)} records new, changed or gone, "
-                f"{pairs.num_rows} of their pairs scored >= {cfg.review_threshold:.2f}")
-        result = Refresh(note, False, records.num_rows, len(changed), pairs.num_rows)
-    log.info("identity model: %d records; %s", records.num_rows, note)
-    return result
+    return pairs
 
 
 def replace_pair_scores(con: duckdb.DuckDBPyConnection, pairs: list[ScoredPair], note: str) -> Refresh:
@@ -288,11 +324,6 @@ def replace_pair_scores(con: duckdb.DuckDBPyConnection, pairs: list[ScoredPair],
     insert_rows(con, "identity.pair_scores", PAIR_COLUMNS,
                 [(p.record_a, p.record_b, p.probability, p.forenames_differ) for p in pairs])
     return Refresh(note, retrained=True, pairs=len(pairs))
-
-
-def _arrow(result) -> pa.Table:
-    table = result.arrow()
-    return table.read_all() if isinstance(table, pa.RecordBatchReader) else table
 
 
 def _retrain_reason(stored: tuple | None, records: int, cfg: ModelConfig, full: bool) -> str | None:
@@ -321,53 +352,53 @@ def _forget_model(con: duckdb.DuckDBPyConnection, note: str) -> Refresh:
     return Refresh(note)
 
 
-def _train(work: duckdb.DuckDBPyConnection, records: int, cfg: ModelConfig) -> tuple[dict | None, int, str, pa.Table]:
-    """The model trained on person_records, the identifier-linked pairs behind it, how it was
-    trained (or None, 0 and why it could not be) and its term frequencies."""
+def _train(work: duckdb.DuckDBPyConnection, records: int, cfg: ModelConfig) -> tuple[dict | None, int, str]:
+    """The model trained on model_records, with the identifier-linked pairs behind it and how it
+    was trained (or None, 0 and why it could not be); its term frequencies go to the table
+    term_frequencies. `work` is the store's connection with the workspace as its default database."""
     from splink import DuckDBAPI, Linker, block_on
     from splink.internals.exceptions import EMTrainingException
 
     # identifier links across subjects: labels for m, and the basis of the prior
     work.execute("""
-        create or replace table labels as
+        create or replace table model_labels as
         select distinct unique_id_l, unique_id_r from (
             select l.unique_id as unique_id_l, r.unique_id as unique_id_r, l.subject_key as a, r.subject_key as b
-            from person_records l join person_records r on l.nhs_number = r.nhs_number
+            from model_records l join model_records r on l.nhs_number = r.nhs_number
             union all
             select l.unique_id, r.unique_id, l.subject_key, r.subject_key
-            from person_records l join person_records r on l.upn = r.upn
+            from model_records l join model_records r on l.upn = r.upn
         ) where unique_id_l < unique_id_r and a <> b""")  # two equi-joins: an OR would not hash
-    labelled = work.execute("select count(*) from labels").fetchone()[0]
-    table = DuckDBAPI(connection=work).register("person_records", dataset_display_name="person_records")
+    labelled = work.execute("select count(*) from model_labels").fetchone()[0]
+    table = DuckDBAPI(connection=work).register("model_records", dataset_display_name="model_records")
     linker = Linker(table, settings_for(cfg, prior(records, labelled, cfg.identifier_recall)), log_level=logging.WARNING)
     linker.training.estimate_u_using_random_sampling(max_pairs=cfg.u_max_pairs, seed=cfg.seed)
     sampled = min(cfg.u_max_pairs, records * (records - 1) // 2)
     if labelled >= cfg.min_labelled_pairs:
-        linker.training.estimate_m_from_pairwise_labels("labels")
+        linker.training.estimate_m_from_pairwise_labels("model_labels")
         training = f"m from {labelled} identifier-linked pairs"
     elif records >= cfg.min_records_for_em:  # identifier-poor data: learn m by EM
         try:
-            for rule in (block_on("date_of_birth"), block_on("forename_key", "surname_key")):
+            # each session on a rule that grows with the records, not their square
+            for rule in (block_on("date_of_birth", "surname_initial"), block_on("forename_key", "surname_key")):
                 linker.training.estimate_parameters_using_expectation_maximisation(rule)
         except EMTrainingException as exc:
-            return None, 0, f"not used: expectation maximisation found nothing to learn from ({exc})", None
+            return None, 0, f"not used: expectation maximisation found nothing to learn from ({exc})"
         training = f"m by expectation maximisation ({labelled} identifier-linked pairs were too few)"
     else:
         return None, 0, (f"not used: {records} records and {labelled} identifier-linked pairs are too few "
-                         "to learn from"), None
+                         "to learn from")
     # a level no training pair reached (a sex mismatch, a year typo) gets a small probability from
     # add-half smoothing, not Splink's generic default; through JSON as it is stored, so a night
     # reusing the stored model scores exactly as this one
     model = json.loads(json.dumps(smoothed(linker.misc.save_model_to_json(), max(labelled, 1), sampled)))
     model.pop("linker_uid", None)  # random per linker: the same data must give the same stored model
-    frequencies = []
+    work.execute("create or replace table term_frequencies (column_name varchar, term varchar, tf double)")
     for column in _tf_columns(model):
-        table = linker.table_management.compute_tf_table(column)
-        frequencies.append(_arrow(work.execute(f"""select '{column}' as column_name, "{column}" as term, "tf_{column}" as tf
-                                                   from {table.physical_name} where "{column}" is not null""")))
-    frequencies = pa.concat_tables(frequencies) if frequencies else pa.table(
-        {"column_name": pa.array([], pa.string()), "term": pa.array([], pa.string()), "tf": pa.array([], pa.float64())})
-    return model, labelled, training, frequencies
+        tf = linker.table_management.compute_tf_table(column)
+        work.execute(f"""insert into term_frequencies select '{column}', "{column}", "tf_{column}"
+                         from {tf.physical_name} where "{column}" is not null""")
+    return model, labelled, training
 
 
 def _tf_columns(model: dict) -> list[str]:
@@ -376,48 +407,43 @@ def _tf_columns(model: dict) -> list[str]:
                    if lv.get("tf_adjustment_column")})
 
 
-def _predict(work: duckdb.DuckDBPyConnection, model: dict, frequencies: pa.Table, cfg: ModelConfig,
-             changed: list[str] | None) -> pa.Table:
-    """Pairs scored at or above the review threshold: every candidate pair (changed None), or
-    those involving a changed record (the changed against the rest, and among themselves)."""
+def _predict(work: duckdb.DuckDBPyConnection, model: dict, cfg: ModelConfig, only_changed: bool) -> None:
+    """Pairs scored at or above the review threshold, into the table scored_pairs: every candidate
+    pair, or (only_changed) those involving a record in _changed (the changed against the rest,
+    and among themselves). Term frequencies are those the model was trained with, from the table
+    term_frequencies, not today's."""
     from splink import DuckDBAPI, Linker
 
     db_api = DuckDBAPI(connection=work)
-    linker = Linker(db_api.register("person_records", dataset_display_name="person_records"), model,
+    linker = Linker(db_api.register("model_records", dataset_display_name="model_records"), model,
                     log_level=logging.WARNING)
-    work.register("_frequencies", frequencies)
-    for column in _tf_columns(model):  # the frequencies the model was trained with, not today's
-        work.execute(f"""create or replace table "tf_{column}" as select term as "{column}", tf as "tf_{column}"
-                         from _frequencies where column_name = '{column}'""")
+    for column in _tf_columns(model):
+        work.execute(f"""create or replace table "model_tf_{column}" as select term as "{column}", tf as "tf_{column}"
+                         from term_frequencies where column_name = '{column}'""")
         linker.table_management.register_term_frequency_lookup(
-            db_api.register(f"tf_{column}", dataset_display_name=f"tf_{column}"), column)
-    work.unregister("_frequencies")
-    if changed is None:
+            db_api.register(f"model_tf_{column}", dataset_display_name=f"model_tf_{column}"), column)
+    if not only_changed:
         predictions = [linker.inference.predict(threshold_match_probability=cfg.review_threshold)]
     else:
-        work.register("_changed", pa.table({"unique_id": pa.array(changed, pa.string())}))
-        work.execute("create or replace table changed_records as select * from person_records semi join _changed using (unique_id)")
-        work.execute("create or replace table other_records as select * from person_records anti join _changed using (unique_id)")
-        work.unregister("_changed")
-        left = db_api.register("changed_records", dataset_display_name="changed_records")
-        right = db_api.register("other_records", dataset_display_name="other_records")
+        work.execute("create or replace table model_changed_records as select * from model_records semi join _changed using (unique_id)")
+        work.execute("create or replace table model_other_records as select * from model_records anti join _changed using (unique_id)")
+        left = db_api.register("model_changed_records", dataset_display_name="model_changed_records")
+        right = db_api.register("model_other_records", dataset_display_name="model_other_records")
         n_changed, n_other = (work.execute(f"select count(*) from {t}").fetchone()[0]
-                              for t in ("changed_records", "other_records"))
+                              for t in ("model_changed_records", "model_other_records"))
         predictions = []
         if n_changed and n_other:
             predictions.append(linker.inference.predict_between(left, right, threshold_match_probability=cfg.review_threshold))
         if n_changed > 1:
             predictions.append(linker.inference.predict_within(left, threshold_match_probability=cfg.review_threshold))
-    if not predictions:
-        return pa.table({c: pa.array([], t) for c, t in zip(PAIR_COLUMNS, (pa.string(), pa.string(), pa.float64(), pa.bool_()))})
     union = " union all ".join(f"""select least(unique_id_l, unique_id_r) as a, greatest(unique_id_l, unique_id_r) as b,
                                           match_probability from {p.physical_name} where subject_key_l <> subject_key_r"""
-                               for p in predictions)
+                               for p in predictions) or "select null::varchar as a, null::varchar as b, null::double as match_probability limit 0"
     # the pair in id order, as a full run scores it, so both score it alike
-    return _arrow(work.execute(f"""
+    work.execute(f"""
+        create or replace table scored_pairs as
         select p.a as record_a, p.b as record_b, p.match_probability as probability,
                coalesce(jaro_winkler_similarity(l.forename_key, r.forename_key) < {FORENAME_ALIKE}, false) as forenames_differ
         from ({union}) p
-        join person_records l on l.unique_id = p.a
-        join person_records r on r.unique_id = p.b
-        order by p.a, p.b"""))
+        join model_records l on l.unique_id = p.a
+        join model_records r on r.unique_id = p.b""")

@@ -61,3 +61,14 @@ def load_key() -> bytes:
 
 def pseudonym(key: bytes, person_id: str) -> str:
     return hmac.new(key, person_id.encode("utf-8"), hashlib.sha256).hexdigest()[:20]
+
+
+def pseudonym_sql(key: bytes, column: str) -> tuple[str, list[bytes]]:
+    """pseudonym() of every value of a column, computed by DuckDB (a million people in a second
+    or so, against about ten in Python): HMAC-SHA256 written out as RFC 2104 defines it,
+    sha256((key ^ opad) || sha256((key ^ ipad) || message)). Returns the SQL expression, whose
+    two parameters are the padded keys."""
+    block = hashlib.sha256(key).digest() if len(key) > 64 else key
+    block = block.ljust(64, b"\0")
+    inner, outer = bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
+    return f"left(sha256(?::blob || unhex(sha256(?::blob || encode({column})))), 20)", [outer, inner]

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -49,7 +50,7 @@ from casehistory.identity.decisions import Decision
 from casehistory.identity.households import build_households
 from casehistory.identity.model import config as model_config
 from casehistory.identity.model import Refresh, refresh_pair_scores
-from casehistory.identity.pseudonym import pseudonym
+from casehistory.identity.pseudonym import pseudonym, pseudonym_sql
 from casehistory.identity.rules import PLACEHOLDER_FORENAMES
 from casehistory.identity.stable import assign
 
@@ -272,25 +273,14 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
     inputs = _clustering_inputs(con, key, cfg, decisions, scored=scorer is not None)
     if not full and con.execute("select inputs from identity.clustered_from").fetchall() == [(inputs,)]:
         return _as_last_clustered(con, refresh, records_changed)
-    nodes = con.execute(
-        """select subject_key, list(distinct nhs_number) filter (where nhs_number is not null),
-                  list(distinct upn) filter (where upn is not null),
-                  list(distinct date_of_birth) filter (where date_of_birth is not null),
-                  list(distinct sex) filter (where sex in ('M', 'F'))
-           from identity.subject_records group by subject_key order by subject_key"""
-    ).fetchall()
-    clusters = Clusters()
-    for subject, nhs, upns, dobs, sexes in nodes:
-        clusters.add(subject, set(nhs or ()), set(upns or ()), set(dobs or ()), set(sexes or ()))
-    known = clusters.parent
+    subjects = [s for (s,) in con.execute("select distinct subject_key from identity.subject_records").fetchall()]
+    known = set(subjects)
     # a decision naming a subject the ledger no longer holds cannot be obeyed: said, not skipped quietly
     not_applied = [d for d in decisions if d.subject_a not in known or d.subject_b not in known]
     if not_applied:
         log.warning("identity: %d standing decision(s) name a subject no longer in the ledger and are not "
                     "applied (casehistory identity decisions lists them)", len(not_applied))
-    for d in decisions:
-        if d.decision == "different" and d.subject_a in known and d.subject_b in known:
-            clusters.keep_apart(d.subject_a, d.subject_b)
+    decisions_known = [d for d in decisions if d.subject_a in known and d.subject_b in known]
 
     # records -> subjects, keeping each subject pair's best score
     scored = con.execute(
@@ -313,9 +303,34 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
     candidates = candidate_pairs(con)
     name_links = sorted((Link(c.a, c.b, c.verdict, one_family=c.one_family) for c in candidates
                          if c.verdict in LINK_VERDICTS), key=lambda l: (LINK_VERDICTS.index(l.method), l.a, l.b))
-    for link in identifier_links(con) + human + name_links + model_links:
-        if link.a in known and link.b in known:
-            clusters.union(link)
+    links = [link for link in identifier_links(con) + human + name_links + model_links
+             if link.a in known and link.b in known]
+
+    # Only subjects that a link, a scored pair, a name-rule candidate or a decision names go through
+    # the union-find; the others (most subjects at a million children) are people of one subject,
+    # as they would come out
+    linked = ({s for link in links for s in (link.a, link.b)} | {s for pair in by_pair for s in pair}
+              | {s for c in candidates for s in (c.a, c.b)}
+              | {s for d in decisions_known for s in (d.subject_a, d.subject_b)})
+    con.register("_linked", pa.table({"subject_key": pa.array(sorted(linked), pa.string())}))
+    try:
+        nodes = con.execute(
+            """select subject_key, list(distinct nhs_number) filter (where nhs_number is not null),
+                      list(distinct upn) filter (where upn is not null),
+                      list(distinct date_of_birth) filter (where date_of_birth is not null),
+                      list(distinct sex) filter (where sex in ('M', 'F'))
+               from identity.subject_records semi join _linked using (subject_key) group by subject_key"""
+        ).fetchall()  # in no order: clusters come out sorted
+    finally:
+        con.unregister("_linked")
+    clusters = Clusters()
+    for subject, nhs, upns, dobs, sexes in nodes:
+        clusters.add(subject, nhs or (), upns or (), dobs or (), sexes or ())  # add makes its own sets
+    for d in decisions_known:
+        if d.decision == "different":
+            clusters.keep_apart(d.subject_a, d.subject_b)
+    for link in links:
+        clusters.union(link)
 
     queue = review_queue.Queue()
     decided = {d.pair for d in decisions}
@@ -336,13 +351,17 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
 
     previous = dict(con.execute("select subject_key, person_id from identity.subject_person").fetchall())
     issued = con.execute("select coalesce(max(cast(substr(person_id, 2) as bigint)), 0) from identity.persons").fetchone()[0]
-    result = assign(sorted(clusters.clusters()), previous, issued + 1)
+    result = assign(sorted(clusters.clusters() + [[s] for s in subjects if s not in linked]), previous, issued + 1)
     now = datetime.now().replace(microsecond=0)
+    changed = Counter(c.action for c in result.changes)
+    counts = (len(subjects), len(set(result.person_of.values())), changed["created"], changed["merged"], changed["split"])
+    applied = dict(Counter(link.method for link in clusters.applied))
+    refused = dict(Counter(r.rule for r in clusters.refused))
+    kept_apart = len(queue.kept_apart)
 
     con.execute("begin transaction")
     try:
-        person_key = _person_keys(con, key, set(result.person_of.values()))
-        people_moved = _update_subject_person(con, [(s, p, person_key[p]) for s, p in result.person_of.items()])
+        people_moved = _update_subject_person(con, key, result.person_of)
         insert_rows(con, "identity.persons", ["person_id", "created_run", "created_at"],
                     [(p, run_id, now) for p in result.new_ids])
         insert_rows(con, "identity.history", ["run_id", "changed_at", "action", "person_id", "other_person_id", "subjects"],
@@ -351,6 +370,9 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
         pause_here("link")
         queued = review_queue.write(con, run_id, queue, by_pair)
         _write_decisions(con, decisions, known)
+        # clustering's Python structures (over a gigabyte at a million children) go before the
+        # households' SQL, so the process's peak stays near DuckDB's memory limit
+        del nodes, scored, by_pair, links, clusters, result, known, subjects, linked, previous, queue, candidates
         households = build_households(con, people_unchanged=not full and records_changed == 0 and not people_moved)
         con.execute("delete from identity.clustered_from")
         con.execute("insert into identity.clustered_from values (?)", [inputs])
@@ -359,16 +381,8 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
         con.execute("rollback")
         raise
 
-    count = lambda action: sum(1 for c in result.changes if c.action == action)  # noqa: E731
-    applied: dict[str, int] = {}
-    for link in clusters.applied:
-        applied[link.method] = applied.get(link.method, 0) + 1
-    refused: dict[str, int] = {}
-    for r in clusters.refused:
-        refused[r.rule] = refused.get(r.rule, 0) + 1
-    return IdentityResult(len(nodes), len(set(result.person_of.values())), count("created"), count("merged"),
-                          count("split"), applied, refused, queued, len(queue.kept_apart), len(not_applied),
-                          households["households"], refresh.note, records_changed, refresh.retrained, refresh.rescored)
+    return IdentityResult(*counts, applied, refused, queued, kept_apart, len(not_applied), households["households"],
+                          refresh.note, records_changed, refresh.retrained, refresh.rescored)
 
 
 def _clustering_inputs(con: duckdb.DuckDBPyConnection, key: bytes, cfg, decisions: list[Decision], *,
@@ -411,21 +425,26 @@ def _as_last_clustered(con: duckdb.DuckDBPyConnection, refresh: Refresh, records
         records_changed, refresh.retrained, refresh.rescored)
 
 
-def _person_keys(con: duckdb.DuckDBPyConnection, key: bytes, persons: set[str]) -> dict[str, str]:
-    """person id -> pseudonymous key: the stored one while the secret is the one it was made with
-    (checked on one person), so a night computes keys for new people only."""
-    stored = dict(con.execute("select person_id, min(person_key) from identity.subject_person group by person_id").fetchall())
-    same_secret = bool(stored) and pseudonym(key, next(iter(stored))) == stored[next(iter(stored))]
-    return {p: stored[p] if same_secret and p in stored else pseudonym(key, p) for p in persons}
-
-
-def _update_subject_person(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str, str]]) -> int:
-    """Write subject -> person, touching only the subjects whose person (or key) changed: deleting
-    and reinserting every row of a primary-keyed table is the slowest part of a quiet night.
-    Returns how many rows were deleted or inserted."""
-    con.register("_now", pa.table({name: pa.array([r[i] for r in rows], pa.string())
-                                   for i, name in enumerate(("subject_key", "person_id", "person_key"))}))
+def _update_subject_person(con: duckdb.DuckDBPyConnection, key: bytes, person_of: dict[str, str]) -> int:
+    """Write subject -> person and its pseudonymous key, touching only the subjects whose person
+    (or key) changed: deleting and reinserting every row of a primary-keyed table is the slowest
+    part of a quiet night. A person keeps the key stored for it while the secret is the one it
+    was made with (checked on one person); other keys are computed, in DuckDB. Returns how many
+    rows were deleted or inserted."""
+    one = con.execute("select person_id, person_key from identity.subject_person limit 1").fetchone()
+    same_secret = one is not None and pseudonym(key, one[0]) == one[1]
+    computed, params = pseudonym_sql(key, "p.person_id")
+    con.register("_person_of", pa.table({"subject_key": pa.array(list(person_of), pa.string()),
+                                         "person_id": pa.array(list(person_of.values()), pa.string())}))
     try:
+        con.execute(f"""create or replace temp table _now as
+                        with stored as (select person_id, min(person_key) as person_key from identity.subject_person
+                                        where {same_secret} group by person_id),
+                        keys as (  -- once per person, not per subject
+                            select p.person_id, coalesce(s.person_key, {computed}) as person_key
+                            from (select distinct person_id from _person_of) p left join stored s using (person_id))
+                        select n.subject_key, n.person_id, k.person_key from _person_of n join keys k using (person_id)""",
+                    params)
         deleted = con.execute("""delete from identity.subject_person s where not exists (
                            select 1 from _now n
                            where n.subject_key = s.subject_key and n.person_id = s.person_id and n.person_key = s.person_key)""").fetchone()[0]
@@ -433,7 +452,8 @@ def _update_subject_person(con: duckdb.DuckDBPyConnection, rows: list[tuple[str,
                        select subject_key, person_id, person_key from _now anti join identity.subject_person using (subject_key)""").fetchone()[0]
         return deleted + inserted
     finally:
-        con.unregister("_now")
+        con.unregister("_person_of")
+        con.execute("drop table if exists _now")
 
 
 def _write_decisions(con: duckdb.DuckDBPyConnection, decisions: list[Decision], known: dict[str, str]) -> None:

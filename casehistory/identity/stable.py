@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass
+@dataclass(slots=True)
 class Change:
     """created: person_id is new. merged: person_id retired into other_person_id.
     split: person_id received subjects from other_person_id, which lives on.
@@ -31,15 +31,22 @@ class Assignment:
 
 
 def assign(clusters: list[list[str]], previous: dict[str, str], next_number: int) -> Assignment:
-    """clusters: subject keys per cluster; previous: subject -> person id of the last run."""
-    overlaps: list[tuple[int, int, str, int]] = []  # (-count, cluster size, previous id, cluster index)
+    """clusters: subject keys per cluster; previous: subject -> person id of the last run.
+    (Plain loops throughout, and a fast path for the one-subject clusters most people are: at a
+    million children this runs over a million clusters.)"""
+    overlaps: list[tuple[int, int, str, int]] = []  # (-count, -cluster size, previous id, cluster index)
     earlier_of: list[dict[str, int]] = []  # per cluster: previous id -> its subjects here
+    get = previous.get
     for i, cluster in enumerate(clusters):
-        earlier: dict[str, int] = {}
-        for s in cluster:  # a plain loop: Counter's overhead is most of the cost at 100,000 clusters
-            pid = previous.get(s)
-            if pid is not None:
-                earlier[pid] = earlier.get(pid, 0) + 1
+        if len(cluster) == 1:
+            pid = get(cluster[0])
+            earlier = {pid: 1} if pid is not None else {}
+        else:
+            earlier = {}
+            for s in cluster:  # not Counter: its overhead is most of the cost
+                pid = get(s)
+                if pid is not None:
+                    earlier[pid] = earlier.get(pid, 0) + 1
         earlier_of.append(earlier)
         for pid, count in earlier.items():
             overlaps.append((-count, -len(cluster), pid, i))
@@ -56,16 +63,18 @@ def assign(clusters: list[list[str]], previous: dict[str, str], next_number: int
     person_of: dict[str, str] = {}
     for i, cluster in enumerate(clusters):
         earlier = earlier_of[i]
-        if i not in id_of_cluster:
-            id_of_cluster[i] = f"P{next_number:09d}"
+        pid = id_of_cluster.get(i)
+        if pid is None:
+            pid = id_of_cluster[i] = f"P{next_number:09d}"
             next_number += 1
-            new_ids.append(id_of_cluster[i])
+            new_ids.append(pid)
             if not earlier:
-                changes.append(Change("created", id_of_cluster[i], None, len(cluster)))
-        pid = id_of_cluster[i]
+                changes.append(Change("created", pid, None, len(cluster)))
         for s in cluster:
             person_of[s] = pid
-        for old, count in sorted(earlier.items()):
+        if not earlier:
+            continue
+        for old, count in sorted(earlier.items()) if len(earlier) > 1 else earlier.items():
             if old == pid:
                 continue
             if old in used:  # the earlier person lives on elsewhere: these subjects split from it

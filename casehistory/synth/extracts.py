@@ -19,7 +19,7 @@ import random
 import re
 import unicodedata
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Callable, Iterator, Protocol
@@ -91,6 +91,10 @@ class Renderer:
         self.noise = noise
         self.rng = random.Random(seed + 1)
         self.views: dict[tuple[str, str], View] = {}
+        self._scenario_noise = replace(noise, nhs_typo=0, upn_typo=0, forename_nickname=0, forename_typo=0,
+                                       surname_typo=0, surname_other=0, dob_swap=0, dob_swap_without_nhs=0,
+                                       dob_typo=0, postcode_old=0, postcode_missing=0, sex_missing=0,
+                                       unnamed_baby=0, name_one_part=0)
         self.last_batch = True
         self._ids: dict[str, int] = {}
         self._row_numbers: dict[str, int] = {}
@@ -128,7 +132,9 @@ class Renderer:
         return self.views[key]
 
     def _make_view(self, agency: str, p: Person) -> View:
-        rng, n = self.rng, self.noise
+        # the scenario families' records carry no typos: their story (the seed reviews') must be
+        # visible whatever the seed; which identifiers an agency holds stays as for everyone
+        rng, n = self.rng, self.noise if p.scenario is None else self._scenario_noise
         n_id = self._next_id(agency)
         ref = {"csc": f"CSC{n_id:06d}", "eh": f"EH-{n_id:05d}", "hv": f"HV{n_id:07d}",
                "police": f"PN{n_id:08d}", "school": f"ADM{n_id:05d}", "hosp": f"H{n_id:07d}"}.get(

@@ -42,3 +42,19 @@ def test_a_short_key_is_refused(no_key):
     no_key.write_text("short\n")
     with pytest.raises(ValueError, match="too short"):
         load_key()
+
+
+@pytest.mark.parametrize("key", [b"k" * 32, b"0123456789abcdef" * 4, b"a longer secret than a SHA-256 block holds " * 3])
+def test_duckdb_computes_the_same_pseudonym_as_python(key):
+    """Keys are computed in DuckDB for speed; they must be the HMAC-SHA256 pseudonym() gives, for a
+    key shorter than, as long as and longer than SHA-256's 64-byte block (hashed first, RFC 2104)."""
+    import duckdb
+
+    from casehistory.identity.pseudonym import pseudonym, pseudonym_sql
+
+    ids = ["P000000001", "P000123456", "P999999999"]
+    expression, params = pseudonym_sql(key, "person_id")
+    con = duckdb.connect()
+    got = [r[0] for r in con.execute(f"select {expression} from unnest(?::varchar[]) t(person_id) order by person_id",
+                                     [*params, ids]).fetchall()]
+    assert got == [pseudonym(key, p) for p in ids]

@@ -66,13 +66,17 @@ def test_rows_per_source_and_quarantine_agree_with_the_ground_truth(nightly):
 
 def test_children_and_their_events_agree_with_the_ground_truth_within_linking_error(nightly):
     """People and children depend on linking, whose error is measured in docs/linking-evaluation.md
-    (recall about 0.99, precision about 1): a missed link counts a child twice, a wrong merge once
-    for two. Allow 2%; without linking the count would be about 40% high."""
+    (recall about 0.99, precision about 1, where the model is trained): a missed link counts a
+    child twice, a wrong merge once for two. At 150 children the model has too little to learn
+    from and is not used, so a child whose records share no identifier and carry a typo is
+    counted twice: 0 to 4.3% more people than the truth over seeds 5 to 8 (measured with the
+    generator before and after its names became realistic). Allow 5%; without linking the count
+    would be about 40% high."""
     demo, _, summary, _ = nightly
     truth = demo.expected
     assert summary["ground_truth"]["children"] == truth["children"]  # the summary shows what it is measured against
-    assert truth["children"] <= summary["children"] <= truth["children"] * 1.02
-    assert truth["persons"] <= summary["persons"] <= truth["persons"] * 1.02
+    assert truth["children"] <= summary["children"] <= truth["children"] * 1.05
+    assert truth["persons"] <= summary["persons"] <= truth["persons"] * 1.05
     assert abs(summary["child_events"] - truth["child_events"]) <= truth["child_events"] * 0.01
 
 
