@@ -290,10 +290,20 @@ def publish(settings: Settings, run_id: str) -> dict:
     """Swap in a new analyst warehouse (marts, audit, quality, run) built beside the old one; the
     previous one is kept in <stem>.versions/ for `casehistory rollback`. After an incremental build,
     the tables it changed a few persons' rows of are patched from the file published last, not
-    copied whole (casehistory/incremental.py, warehouse.publish)."""
+    copied whole (casehistory/incremental.py, warehouse.publish).
+
+    A second gate behind the DAG's (publish runs only downstream of a passing `check`): a run whose
+    recorded error-severity checks failed or could not run is refused here too, so clearing or
+    forcing the publish task by hand never publishes what the checks held back."""
     from casehistory import incremental, operations
+    from expectations.runner import errors_holding_publish
 
     with _step(settings, run_id, "publish") as detail:
+        with warehouse.store(settings) as con:
+            held = errors_holding_publish(con, run_id)
+        if held:
+            raise StepFailed("not published: this run's checks failed or could not run: " + "; ".join(held)
+                             + " (the analyst warehouse was not replaced)")
         with warehouse.store(settings) as con:  # tonight's row as of publishing goes out with it
             operations.record_pipeline_run(con, run_id, "publishing")
             patches = incremental.last_build_changes(con)

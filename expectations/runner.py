@@ -210,10 +210,25 @@ def last_passed(con) -> Mark:
 
 
 def record_passed(con, run_id: str, outcome: Outcome) -> None:
-    """The run's checks passed: the next run's extract suites start after what these read."""
+    """The run's checks passed: the next run's extract suites start after what these read. Checks
+    that did not pass move nothing on, whoever calls this: their rows are checked again next night."""
+    if outcome.errors_failed or outcome.errors_not_run:
+        return
     con.execute(CHECKS_PASSED_DDL)
     con.execute("insert into quality.checks_passed values (?, ?, ?)",
                 [run_id, outcome.reached.checked_at, outcome.reached.through_ledger_id])
+
+
+def errors_holding_publish(con, run_id: str) -> list[str]:
+    """The run's error-severity checks that failed or could not run, as recorded in
+    quality.check_results: publishing refuses the run while there are any (pipeline.publish), so
+    the gate holds even where the publish task runs on its own (cleared or forced by hand)."""
+    if not _exists(con, "quality.check_results"):
+        return []
+    return [name for (name,) in con.execute(
+        """select distinct suite || '.' || check_name from quality.check_results
+           where run_id = ? and severity = 'error' and outcome in ('failed', 'not_run') order by 1""",
+        [run_id]).fetchall()]
 
 
 def _highest_ledger_id(con) -> int:

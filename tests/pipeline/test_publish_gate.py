@@ -182,3 +182,33 @@ def test_a_failing_error_check_keeps_the_previous_analyst_warehouse_published(ni
     assert status == "failed" and "child_events.event_date_not_in_future" in detail
     assert "publish" not in steps
     assert passed == {"night-1", "night-3"}  # night 4's checks did not pass: the next night starts where night 3 stopped
+
+
+@pytest.mark.slow
+def test_publish_on_its_own_refuses_a_run_whose_checks_failed(nights):
+    # an operator clears (or forces) only the publish task of night 4: the second gate, in publish
+    # itself, reads night 4's recorded checks and refuses
+    settings, seen = nights
+    with pytest.raises(pipeline.StepFailed, match="child_events.event_date_not_in_future"):
+        pipeline.publish(settings, "night-4")
+    assert _sha256(settings.warehouse) == seen["night-3 published"]
+    assert sorted(p.name for p in settings.versions_dir.iterdir()) == seen["night-3 versions"]
+
+
+def test_checks_that_did_not_pass_never_move_the_extract_checks_on(tmp_path):
+    # whoever calls it: a failed error check must leave the rows it saw to be checked again next night
+    from expectations.runner import CHECKS_PASSED_DDL, Mark, Outcome, record_passed
+
+    failed = Outcome(results=[{"suite": "s", "check_name": "c", "severity": "error", "outcome": "failed",
+                               "success": False}], reached=Mark(99, datetime(2026, 1, 15, 2, 0)))
+    passed = Outcome(results=[{"suite": "s", "check_name": "c", "severity": "error", "outcome": "passed",
+                               "success": True}], reached=Mark(120, datetime(2026, 1, 16, 2, 0)))
+    con = duckdb.connect(str(tmp_path / "store.duckdb"))
+    try:
+        con.execute(CHECKS_PASSED_DDL)
+        record_passed(con, "failed-night", failed)
+        record_passed(con, "good-night", passed)
+        assert con.execute("select run_id, through_ledger_id from quality.checks_passed").fetchall() == [
+            ("good-night", 120)]
+    finally:
+        con.close()
