@@ -123,6 +123,10 @@ LOAD_COLUMNS = ["load_id", "run_id", "source", "started_at", "finished_at", "sta
 # dbt/macros/as_known_on.sql, which the models use): the latest recorded, recorded_at or else when
 # received; equal times go to the later arrival. Person records carry no recorded_at: the latest
 # to arrive is current.
+# The order a file's (or a retry's) new records take their ledger ids in: its files, then its rows;
+# a row that gives several records, by their keys and content.
+ARRIVAL_ORDER = {"event_records": "file_checksum, row_number, locator, agency, record_id, content_hash",
+                 "person_records": "file_checksum, row_number, locator, agency, subject_ref, content_hash"}
 NEWEST_FIRST = {"event_records": "coalesce(recorded_at, received_at) desc, ledger_id desc",
                 "person_records": "ledger_id desc"}
 
@@ -222,17 +226,16 @@ def append_versions(con: duckdb.DuckDBPyConnection, table: str, incoming: str, c
     original sent again after its amendment must not come back as a new arrival. A new version names
     the current one it displaces (`supersedes`), none when it was recorded before it.
 
-    Ledger ids rise from file to file (the models read them as the order records arrived in);
-    within a file they follow no order, its row numbers do (an ORDER BY here sorted the rows after
-    their ids were drawn)."""
+    Ledger ids rise from file to file (the models read them as the order records arrived in, and
+    break ties on them) and, within a file, follow its rows (ARRIVAL_ORDER): the same files give
+    the same ids however the loads were interrupted. The sequence is drawn once per new row; its
+    values, drawn in one statement by the one writing process, are consecutive, and are handed
+    out in row order (nextval itself follows no order: an ORDER BY sorts after ids are drawn)."""
     cols = [c for c in columns if c != "content_hash"]
-    before = con.execute(f"select count(*) from ledger.{table}").fetchone()[0]
-    insert = (f"insert into ledger.{table} (ledger_id, version, supersedes, content_hash, {', '.join(cols)}) "
-              f"select nextval('ledger.record_seq'), ")
     # the ledger is appended a source at a time, so a filter on source skips the others' row groups
     held = con.execute(f"select count(*) > 0 from ledger.{table} where source = ?", [source]).fetchone()[0]
     if not held:  # the source's first records: each is its record's first version
-        con.execute(f"{insert} 1, null, i.content_hash, {', '.join('i.' + c for c in cols)} from {incoming} i")
+        new_versions = f"select 1 as version, null::bigint as supersedes, i.* from {incoming} i"
     else:
         keys = ", ".join(key)
         join = " and ".join(f"c.{k} = i.{k}" for k in key)
@@ -241,9 +244,9 @@ def append_versions(con: duckdb.DuckDBPyConnection, table: str, incoming: str, c
             resent = "and (i.recorded_at is null or not coalesce(list_contains(c.hashes, i.content_hash), false))"
         else:  # every version is recorded when it arrives
             recorded, recorded_in, resent = "received_at", "i.received_at", ""
-        con.execute(
-            f"""{insert} coalesce(c.versions, 0) + 1, case when {recorded_in} >= c.recorded then c.ledger_id end,
-                i.content_hash, {', '.join('i.' + c for c in cols)}
+        new_versions = f"""
+            select coalesce(c.versions, 0) + 1 as version,
+                   case when {recorded_in} >= c.recorded then c.ledger_id end as supersedes, i.*
             from {incoming} i
             left join (
                 select {keys}, ledger_id, content_hash, {recorded} as recorded,
@@ -254,8 +257,25 @@ def append_versions(con: duckdb.DuckDBPyConnection, table: str, incoming: str, c
                 window record as (partition by {keys})
                 qualify row_number() over (partition by {keys} order by {NEWEST_FIRST[table]}) = 1
             ) c on {join}
-            where c.content_hash is distinct from i.content_hash {resent}""", {"source": source})
-    return con.execute(f"select count(*) from ledger.{table}").fetchone()[0] - before
+            where c.content_hash is distinct from i.content_hash {resent}"""
+    con.execute(f"""create or replace temp table _new_versions as
+                    select row_number() over (order by {ARRIVAL_ORDER[table]}) as arrival, *
+                    from ({new_versions})""", {"source": source} if held else None)
+    try:
+        added = con.execute("select count(*) from _new_versions").fetchone()[0]
+        if added:
+            first_id, last_id = con.execute(
+                "select min(id), max(id) from (select nextval('ledger.record_seq') as id from range(?))",
+                [added]).fetchone()
+            if last_id - first_id + 1 != added:  # another process drew from the sequence meanwhile
+                raise RuntimeError(f"ledger ids drawn for {added} new {table} were not consecutive "
+                                   f"({first_id}..{last_id}): is another process writing the store?")
+            con.execute(f"""insert into ledger.{table} (ledger_id, version, supersedes, content_hash, {', '.join(cols)})
+                            select {first_id} + arrival - 1, version, supersedes, content_hash, {', '.join(cols)}
+                            from _new_versions""")
+        return added
+    finally:
+        con.execute("drop table if exists _new_versions")
 
 
 # A loaded file's stamp (path, size, modification time in ns) stands for its content while the
