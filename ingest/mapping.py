@@ -208,7 +208,7 @@ class Mapper:
         parsed = parser(value)
         if parsed is None:
             problems.append(Problem(col, _text(value), "bad_date",
-                                    f"{name}: {value!r} is not a date in {', '.join(parser.formats[:4])}"))
+                                    f"{name}: {value!r} is not a date in any of the formats {', '.join(parser.formats)}"))
         return parsed, col
 
     # ---- one row --------------------------------------------------------------------------------

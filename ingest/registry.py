@@ -20,8 +20,11 @@ from casehistory.vocabulary import agencies, event_types
 
 FORMATS = ("csv", "xlsx", "json", "jsonl", "chronology_template", "cin_census_xml", "ssda903",
            "school_census", "annex_a")
+# What agencies' systems and spreadsheets write, UK day-first and ISO, with and without a time
+# (an ISO date-time without seconds is what Excel shows a typed "2023-10-28 13:25" as).
 DEFAULT_DATE_FORMATS = ["%d/%m/%Y", "%Y-%m-%d", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S",
-                        "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%b-%d %H:%M:%S"]
+                        "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M",
+                        "%Y-%b-%d %H:%M:%S"]
 _TEMPLATE_FIELD = re.compile(r"\{([^{}]+)\}")
 
 

@@ -88,3 +88,16 @@ def test_a_childs_details_repeated_on_many_rows_are_judged_on_each_row():
     for n in (3, 4):
         mapped = mapper.map(RawRow(n, f"line {n + 1}", {**bad, "Record ID": f"R{n}"}))
         assert [p.reason for p in mapped.problems] == ["bad_date"] and mapped.person is None
+
+
+
+def test_a_recorded_time_typed_as_an_iso_date_and_minutes_is_read_and_a_bad_date_names_every_format():
+    # Excel shows a typed "2023-10-28 13:25" back as it was typed, and a template saved as CSV keeps it
+    row = {"agency": "hv", "record_id": "HV1", "subject_ref": "S1", "event_type": "home_visit",
+           "event_date": "2023-10-27", "recorded_at": "2023-10-28 13:25"}
+    mapped = _map("chronology_template", row)
+    assert not mapped.problems
+    assert mapped.events[0]["recorded_at"] == datetime(2023, 10, 28, 13, 25)
+    bad = _map("chronology_template", {**row, "recorded_at": "28.10.2023 13:25"}).problems
+    assert [p.reason for p in bad] == ["bad_date"]
+    assert all(fmt in bad[0].message for fmt in registry()["chronology_template"].date_formats)
