@@ -5,7 +5,10 @@ target folder, so one run's artefacts never overwrite another's.
 
 dbt runs in a process of its own (its memory is returned when it ends). Commands that follow one
 another (the nightly build, then source freshness) share that process: starting dbt, mostly
-importing it, costs about two seconds each time.
+importing it, costs about two seconds each time. Every command starts from the project as the
+nightly build last parsed it (`--partial-parse-file-path`): dbt reparses only what changed since,
+and all of it when the profile, vars or environment differ; a fresh target folder would otherwise
+parse the whole project again (7 s of a 40-child run's 42).
 """
 
 from __future__ import annotations
@@ -32,6 +35,11 @@ class DbtCall:
     log_file: Path  # the command's console output
 
 
+def build_target(settings: Settings) -> Path:
+    """The nightly build's target folder: its run results, and the parse every command starts from."""
+    return settings.reports_dir / "dbt" / "target"
+
+
 def dbt_env(settings: Settings) -> dict[str, str]:
     return {"CASEHISTORY_STORE": str(settings.store), "CASEHISTORY_TEMP_DIR": str(settings.temp_dir),
             "CASEHISTORY_MEMORY_LIMIT": settings.memory_limit, "CASEHISTORY_THREADS": str(settings.threads),
@@ -49,10 +57,11 @@ def run_dbt_calls(settings: Settings, calls: list[DbtCall]) -> list[int]:
     """Run the commands one after another in one dbt process, each whatever the one before returned;
     returns their exit codes (UNHANDLED for a command the process never finished)."""
     env = {**os.environ, **dbt_env(settings)}
+    parsed = build_target(settings) / "partial_parse.msgpack"
     spec = [{"args": [*call.args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
                       "--target-path", str(call.target), "--log-path", str(settings.reports_dir / "dbt" / "logs"),
                       *encryption.dbt_target(env)],
-             "log_file": str(call.log_file)} for call in calls]
+             "log_file": str(call.log_file), "parsed": str(parsed)} for call in calls]
     for call in calls:
         call.log_file.parent.mkdir(parents=True, exist_ok=True)
         call.log_file.write_text("")  # never last night's output read as tonight's
@@ -71,8 +80,10 @@ def _main(spec: list[dict]) -> None:
 
     report = sys.stdout
     for call in spec:
+        # looked for as each command starts: the build before it in this process may have written it
+        parsed = ["--partial-parse-file-path", call["parsed"]] if os.path.exists(call["parsed"]) else []
         with open(call["log_file"], "w") as log, redirect_stdout(log), redirect_stderr(log):
-            result = dbtRunner().invoke(call["args"])
+            result = dbtRunner().invoke([*call["args"], *parsed])
             if result.exception is not None:  # the CLI would print it; the runner only returns it
                 print(f"dbt failed: {type(result.exception).__name__}: {result.exception}")
         code = 0 if result.success else 1 if result.exception is None else UNHANDLED

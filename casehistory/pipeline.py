@@ -21,7 +21,7 @@ from typing import Iterator
 import yaml
 
 from casehistory import freshness, warehouse
-from casehistory.dbt_command import DbtCall, run_dbt_calls
+from casehistory.dbt_command import DbtCall, build_target, run_dbt_calls
 from casehistory.identity.decisions import DECISIONS_FILE, read_decisions
 from casehistory.identity.pseudonym import load_key
 from casehistory.identity.resolve import resolve
@@ -205,19 +205,20 @@ def build(settings: Settings, run_id: str, *, full_refresh: bool = False) -> dic
         tonight = incremental.plan(settings, full_refresh=full_refresh)
         incremental.forget_changes(settings)
         detail["dbt_mode"] = tonight.reason
-        (dbt_dir / "target" / "run_results.json").unlink(missing_ok=True)  # never read last night's as tonight's
+        target = build_target(settings)
+        (target / "run_results.json").unlink(missing_ok=True)  # never read last night's as tonight's
         started = time.monotonic()
         # each agency feed's freshness too, in the same dbt process, whether or not the models built
         feeds_check = freshness.command(settings)
         returncode, _ = run_dbt_calls(settings, [
             DbtCall(["build", "--exclude-resource-type", "unit_test", *tonight.dbt_args()],
-                    target=dbt_dir / "target", log_file=log_file),
+                    target=target, log_file=log_file),
             feeds_check])
         detail.update(seconds=round(time.monotonic() - started, 1), log=str(log_file),
                       result=_dbt_result_line(log_file))
-        _record_dbt_models(settings, run_id, dbt_dir / "target" / "run_results.json", detail)
-        if (dbt_dir / "target" / "run_results.json").exists():
-            detail["persons_recomputed"] = incremental.record(settings, run_id, tonight, dbt_dir / "target")
+        _record_dbt_models(settings, run_id, target / "run_results.json", detail)
+        if (target / "run_results.json").exists():
+            detail["persons_recomputed"] = incremental.record(settings, run_id, tonight, target)
         feeds = freshness.record(settings, run_id, freshness.result(feeds_check))  # kept in audit.agency_freshness
         detail["stale_feeds"] = [f"{f.agency}: {f.status}" for f in feeds if f.is_stale]
         if returncode != 0:

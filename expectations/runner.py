@@ -153,8 +153,9 @@ def run_suites(settings: Settings, run_id: str, suites: list[Suite] | None = Non
     outcome.data_docs = sites[0]["site_url"] if sites else None
     for r in outcome.results:
         if r["outcome"] == "failed":
-            log.warning("check %s.%s (%s) failed: %s unexpected (%s)", r["suite"], r["check_name"], r["severity"],
-                        r["unexpected_count"], r["exception"] or r["observed_value"])
+            why = r["exception"] or r["observed_value"]  # a row check has neither: its count says it
+            log.warning("check %s.%s (%s) failed: %s unexpected%s", r["suite"], r["check_name"], r["severity"],
+                        r["unexpected_count"], f" ({why})" if why else "")
     return outcome
 
 

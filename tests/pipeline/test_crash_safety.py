@@ -11,10 +11,7 @@ and mid-dbt when dbt's own log shows models being built.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import duckdb
@@ -22,8 +19,8 @@ import pytest
 
 from casehistory import incremental
 from casehistory import warehouse as warehouse_module  # tests here name their paths "warehouse"
-from casehistory.settings import PROJECT_ROOT
 from casehistory.synth import generate
+from tests.pipeline import run_steps
 
 pytestmark = pytest.mark.slow
 
@@ -51,31 +48,13 @@ ATTEMPT_LOGS = {"run.steps", "ledger.loads", "staging.stg_ledger__loads", "audit
 
 def _start(extracts: Path, reviews: Path, warehouse: Path, run_id: str, pause: str | None,
            marker: Path) -> subprocess.Popen:
-    env = {**os.environ, "CASEHISTORY_CRASH_MARKER": str(marker)}
-    env.pop("CASEHISTORY_CRASH_PAUSE", None)
-    if pause:
-        env["CASEHISTORY_CRASH_PAUSE"] = pause
-    return subprocess.Popen([sys.executable, "-m", "tests.pipeline.run_steps", str(extracts), str(warehouse),
-                             run_id, RUN_DATE, str(reviews)], cwd=PROJECT_ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)  # its own process group: dbt dies with it
+    return run_steps.start(extracts, warehouse, run_id, RUN_DATE, reviews, pause, marker)
 
 
 def _run_to_end(*args) -> None:
     proc = _start(*args, None, Path(os.devnull))
     out, _ = proc.communicate(timeout=600)
     assert proc.returncode == 0, out[-4000:]
-
-
-def _kill_when(proc: subprocess.Popen, ready, what: str) -> None:
-    deadline = time.monotonic() + 300
-    while not ready():
-        assert proc.poll() is None, f"the run ended before {what}: {proc.stdout.read()[-4000:]}"
-        assert time.monotonic() < deadline, f"{what} never came"
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-    proc.stdout.close()
 
 
 def _models_built(log: Path, offset: int, at_least: int):
@@ -133,7 +112,7 @@ def interrupted(demo, tmp_path_factory):
     observed: dict[str, object] = {}
 
     proc = _start(*args, "kill-1", "ingest#3", marker)  # two files committed, the third half written
-    _kill_when(proc, marker.exists, "the ingest crash point")
+    run_steps.kill_when(proc, marker.exists, "the ingest crash point")
     marker.unlink()
     con = duckdb.connect(str(warehouse.with_name("warehouse.restricted") / "store.duckdb"), read_only=True)
     observed["files_after_ingest_kill"] = con.execute(
@@ -141,16 +120,16 @@ def interrupted(demo, tmp_path_factory):
     con.close()
 
     proc = _start(*args, "kill-2", "link", marker)
-    _kill_when(proc, marker.exists, "the linking crash point")
+    run_steps.kill_when(proc, marker.exists, "the linking crash point")
     marker.unlink()
 
     dbt_log = out / "warehouse.reports" / "dbt" / "logs" / "dbt.log"
     offset = dbt_log.stat().st_size if dbt_log.exists() else 0
     proc = _start(*args, "kill-3", None, marker)
-    _kill_when(proc, _models_built(dbt_log, offset, 15), "dbt building models")
+    run_steps.kill_when(proc, _models_built(dbt_log, offset, 15), "dbt building models")
 
     proc = _start(*args, "kill-4", "publish#3", marker)  # three tables copied into the new file
-    _kill_when(proc, marker.exists, "the publish crash point")
+    run_steps.kill_when(proc, marker.exists, "the publish crash point")
     observed["published_after_publish_kill"] = warehouse.exists()
     observed["leftovers_after_publish_kill"] = sorted(p.name for p in out.glob(".warehouse.duckdb.*.building"))
     marker.unlink()

@@ -10,11 +10,6 @@ count below is counted by hand from the rows in this file.
 from __future__ import annotations
 
 import hashlib
-import os
-import signal
-import subprocess
-import sys
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -23,7 +18,7 @@ import great_expectations.expectations as gxe
 import pytest
 
 from casehistory import pipeline, warehouse
-from casehistory.settings import PROJECT_ROOT, Settings
+from casehistory.settings import Settings
 from expectations.suites import Check, Suite
 from tests.conftest import RUN_DATE
 from tests.pipeline import run_steps
@@ -102,18 +97,8 @@ def _extract_rows_checked(store: Path, run_id: str) -> set:
 def _killed_at(point: str, drop: Path, wh: Path, run_id: str, marker: Path) -> None:
     """The nightly steps in a process of their own, SIGKILLed where they reach `point`
     (casehistory/crashpoint.py), as tests/pipeline/test_crash_safety.py kills them."""
-    env = {**os.environ, "CASEHISTORY_CRASH_PAUSE": point, "CASEHISTORY_CRASH_MARKER": str(marker)}
-    proc = subprocess.Popen([sys.executable, "-m", "tests.pipeline.run_steps", str(drop), str(wh), run_id,
-                             RUN_DATE.isoformat()], cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    deadline = time.monotonic() + 300
-    while not marker.exists():
-        assert proc.poll() is None, f"the run ended before {point}: {proc.stdout.read()[-4000:]}"
-        assert time.monotonic() < deadline, f"{point} never came"
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-    proc.stdout.close()
+    proc = run_steps.start(drop, wh, run_id, RUN_DATE.isoformat(), pause=point, marker=marker)
+    run_steps.kill_when(proc, marker.exists, point)
 
 
 @pytest.fixture(scope="module")
