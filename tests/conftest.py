@@ -30,6 +30,12 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 RUN_DATE = date(2026, 1, 15)  # fixed, so "in the future" means the same thing on every machine
 
 
+def pytest_collection_modifyitems(config, items):
+    """The end-to-end modules (marked slow, minutes each) first: pytest-xdist hands modules out in
+    this order, so the last minutes are short modules on both workers, not one long module on one."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: order kept otherwise
+
+
 def pytest_unconfigure(config):
     if _OWN_AIRFLOW_HOME:
         shutil.rmtree(_OWN_AIRFLOW_HOME, ignore_errors=True)
