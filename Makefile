@@ -51,7 +51,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 # Deliberate faults in the core SQL rules, each of which dbt's unit tests must catch (not in `make test`).
 mutation: $(STAMP)
-	$(BIN)/python tests/mutation/run_mutations.py
+	$(BIN)/python tests/mutation/run_mutations.py --report docs/mutation-check.md
 
 # Re-resolve requirements.in into requirements.lock in a throwaway environment.
 lock:

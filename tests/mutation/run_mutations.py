@@ -148,6 +148,16 @@ def run(mutations: list[Mutation], workdir: Path) -> tuple[dict[str, str], list[
     return baseline, outcomes
 
 
+REPORT_HEAD = """# Mutation check
+
+Small deliberate faults in the core SQL rules (`tests/mutation/mutations.yml`), each applied to a
+copy of the dbt project; a fault is killed when at least one dbt unit test fails with it. Produced
+by `make mutation` (`tests/mutation/run_mutations.py --report docs/mutation-check.md`) on {day}
+at {commit}.
+
+"""
+
+
 def report(baseline: dict[str, str], outcomes: list[Outcome]) -> str:
     killed = sum(o.status == "killed" for o in outcomes)
     lines = [f"{killed} of {len(outcomes)} mutations killed by the {len(baseline)} dbt unit tests "
@@ -183,7 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     table = report(baseline, outcomes)
     print("\n" + table)
     if args.report:
-        args.report.write_text(table + "\n")
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                text=True).stdout.strip() or "an unknown commit"
+        args.report.write_text(REPORT_HEAD.format(day=date.today().isoformat(), commit=commit) + table + "\n")
     return 0 if all(o.status == "killed" for o in outcomes) else 1
 
 
