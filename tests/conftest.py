@@ -32,7 +32,9 @@ RUN_DATE = date(2026, 1, 15)  # fixed, so "in the future" means the same thing o
 
 def pytest_collection_modifyitems(config, items):
     """The end-to-end modules (marked slow, minutes each) first: pytest-xdist hands modules out in
-    this order, so the last minutes are short modules on both workers, not one long module on one."""
+    this order (`--no-loadscope-reorder` in pyproject.toml; by default it puts the modules with the
+    most tests first, which left two end-to-end modules for the last minutes), so the run ends on
+    short modules on both workers, not one long module on one."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: order kept otherwise
 
 
