@@ -38,7 +38,7 @@ handful of hash joins, never a comparison of every pair sharing a name.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import duckdb
 
@@ -49,8 +49,7 @@ LINK_VERDICTS = ("exact_name_dob", "corroborated_typo")  # applied in this order
 VERDICTS = (*LINK_VERDICTS, "corroborated", "uncorroborated", "surname_differs")  # strongest first
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):  # a tuple: a million of them are made at a million children
     a: str  # subject keys, a < b
     b: str
     verdict: str  # one of VERDICTS

@@ -11,10 +11,16 @@ can say it registered one child twice: a name rule's link between two records on
 under one family, with the same forename (twins never share one), may join those two records
 (and only those: another record of that agency in either group still refuses it). And the name
 rules never join groups whose recorded sexes conflict.
+
+At a million children most linked groups hold one NHS number, one UPN, one date of birth, one sex
+and one record per agency: no rail can refuse any union inside them. `link_all` finds those by a
+plain union-find first and applies their links unchecked, loading records' attributes only for the
+groups where a rail could refuse (and, later, for the groups the review queue asks about).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -24,7 +30,7 @@ NAME_METHODS = ("exact_name_dob", "corroborated_typo")  # candidates.py
 WEAK_METHODS = ("model", *NAME_METHODS)
 
 
-@dataclass
+@dataclass(slots=True)
 class Link:
     a: str
     b: str
@@ -40,13 +46,31 @@ class Refusal:
     # binding weak links only: same_agency_two_records | different_sex (name rules)
 
 
-@dataclass
+# A subject's attributes, as the rails read them: (subject, NHS numbers, UPNs, dates of birth, sexes)
+Attributes = tuple[str, Iterable[str], Iterable[str], Iterable[date], Iterable[str]]
+
+
+@dataclass(slots=True)
 class _Group:
     members: list[str]
-    nhs: set[str]
-    upns: set[str]
-    dobs: set[date]
-    sexes: set[str]
+    # None until read: a group link_all settled unchecked (most, at a million children) never needs them
+    nhs: set[str] | None = None
+    upns: set[str] | None = None
+    dobs: set[date] | None = None
+    sexes: set[str] | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self.nhs is not None
+
+    def take(self, nhs: Iterable[str] | None, upns: Iterable[str] | None, dobs: Iterable[date] | None,
+             sexes: Iterable[str] | None) -> None:  # None: none recorded (an empty list filtered in SQL)
+        if self.nhs is None:
+            self.nhs, self.upns, self.dobs, self.sexes = set(), set(), set(), set()
+        self.nhs.update(nhs or ())
+        self.upns.update(upns or ())
+        self.dobs.update(dobs or ())
+        self.sexes.update(sexes or ())
 
 
 @dataclass
@@ -56,10 +80,78 @@ class Clusters:
     refused: list[Refusal] = field(default_factory=list)
     applied: list[Link] = field(default_factory=list)
     _apart: dict[str, set[str]] = field(default_factory=dict)  # record -> records a person said differ
+    _attributes: Callable[[list[str]], Iterable[Attributes]] | None = None  # link_all's loader
 
-    def add(self, record: str, nhs: set[str], upns: set[str], dobs: set[date], sexes: set[str] = frozenset()) -> None:
+    def add(self, record: str, nhs: Iterable[str], upns: Iterable[str], dobs: Iterable[date],
+            sexes: Iterable[str] = ()) -> None:
         self.parent[record] = record
         self.groups[record] = _Group([record], set(nhs), set(upns), set(dobs), set(sexes))
+
+    def link_all(self, links: list[Link], subjects: Iterable[str], *,
+                 attributes: Callable[[list[str]], Iterable[Attributes]],
+                 may_refuse: Callable[[dict[str, str]], set[str]]) -> None:
+        """Add `subjects` (every subject a link names, and any other) and apply `links` in order:
+        the same groups, applied links and refusals as add() and union() one by one.
+        `attributes(subjects)`: their attributes; `may_refuse(component_of)`: of the connected
+        components the links make (subject -> a component's name), those whose subjects hold more
+        than one NHS number, UPN, date of birth or recorded sex, or two subjects of one agency. Only
+        in those (and in components holding a pair a person said differ) can a rail refuse a union,
+        so only theirs are checked; in any other, every link joining two groups is applied."""
+        self._attributes = attributes
+        component = {s: s for s in subjects}
+        joins = []  # per link: did it join two components (then, unchecked, it is applied)
+
+        def find(x: str) -> str:
+            while component[x] != x:
+                component[x] = component[component[x]]
+                x = component[x]
+            return x
+
+        for link in links:  # (a million links at a million children: the roots are looked up inline)
+            ra, rb = component[link.a], component[link.b]
+            if component[ra] != ra:
+                ra = find(ra)
+            if component[rb] != rb:
+                rb = find(rb)
+            joins.append(ra != rb)
+            if ra != rb:
+                component[rb] = ra
+        for s in component:
+            component[s] = find(s)
+        checked = may_refuse(component) | {component[a] for a, others in self._apart.items() if a in component
+                                           for b in others if component.get(b) == component[a]}
+        members_of: dict[str, list[str]] = {}
+        for s, root in component.items():
+            members_of.setdefault(root, []).append(s)
+        to_check = []
+        for root, members in members_of.items():
+            if root in checked:
+                to_check.extend(members)
+                continue
+            for m in members:
+                self.parent[m] = root
+            self.groups[root] = _Group(members)
+        for subject in to_check:
+            self.add(subject, (), (), ())
+        for subject, nhs, upns, dobs, sexes in attributes(to_check):
+            self.groups[subject].take(nhs, upns, dobs, sexes)
+        for link, joined in zip(links, joins):
+            if component[link.a] in checked:
+                self.union(link)
+            elif joined:
+                self.applied.append(link)
+
+    def load(self, subjects: Iterable[str]) -> None:
+        """Read the attributes of the groups holding `subjects` that link_all settled unchecked,
+        in one call of its loader (forbids() reads them one group at a time otherwise)."""
+        groups = {id(g): g for g in (self.groups[self.find(s)] for s in subjects) if not g.loaded}
+        members = {m: g for g in groups.values() for m in g.members}
+        if not members:
+            return
+        for g in groups.values():  # a subject with no records' attributes still leaves its group read
+            g.take((), (), (), ())
+        for subject, nhs, upns, dobs, sexes in self._attributes(list(members)):
+            members[subject].take(nhs, upns, dobs, sexes)
 
     def keep_apart(self, a: str, b: str) -> None:
         self._apart.setdefault(a, set()).add(b)
@@ -98,7 +190,10 @@ class Clusters:
         """The absolute rail that keeps a's person and b's apart whatever the evidence, if any: such
         a pair is never offered to a person as a link."""
         ra, rb = self.find(a), self.find(b)
-        return None if ra == rb else self._absolute(self.groups[ra], self.groups[rb])
+        if ra == rb:
+            return None
+        self.load([a, b])
+        return self._absolute(self.groups[ra], self.groups[rb])
 
     def _breaks(self, ga: _Group, gb: _Group, link: Link) -> str | None:
         rule = self._absolute(ga, gb)

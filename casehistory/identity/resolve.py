@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -52,7 +53,7 @@ from casehistory.identity.model import config as model_config
 from casehistory.identity.model import Refresh, refresh_pair_scores
 from casehistory.identity.pseudonym import pseudonym, pseudonym_sql
 from casehistory.identity.rules import PLACEHOLDER_FORENAMES
-from casehistory.identity.stable import assign
+from casehistory.identity.stable import assign_in_store
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ class IdentityResult:
     records_changed: int = 0  # subject records new, changed or gone since the last run
     model_retrained: bool = False
     records_rescored: int = 0  # records whose candidate pairs the model scored this run
+    seconds: dict[str, float] = field(default_factory=dict)  # wall seconds per phase (the run log keeps them)
 
 
 # babies registered before they are named carry a placeholder, not a name
@@ -265,16 +267,19 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
     whenever anything it reads has changed (identity.clustered_from keeps a digest of it all); on
     a night when nothing has, last night's people stand and only the households are refreshed.
     """
+    seconds: dict[str, float] = {}
+    clock = _Clock(seconds)
     con.execute(DDL)
     records_changed = build_subject_records(con, full=full)
     cfg = model_config()
+    clock.lap("subject records")
     refresh = (scorer(con, settings, cfg, run_id=run_id, full=full) if scorer
                else Refresh("not used: linking on identifiers, decisions and name rules only"))
+    clock.lap("model")
     inputs = _clustering_inputs(con, key, cfg, decisions, scored=scorer is not None)
     if not full and con.execute("select inputs from identity.clustered_from").fetchall() == [(inputs,)]:
         return _as_last_clustered(con, refresh, records_changed)
-    subjects = [s for (s,) in con.execute("select distinct subject_key from identity.subject_records").fetchall()]
-    known = set(subjects)
+    known = _present(con, {s for d in decisions for s in (d.subject_a, d.subject_b)})
     # a decision naming a subject the ledger no longer holds cannot be obeyed: said, not skipped quietly
     not_applied = [d for d in decisions if d.subject_a not in known or d.subject_b not in known]
     if not_applied:
@@ -299,12 +304,13 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
     model_links = sorted((Link(a, b, "model", p) for (a, b), p in by_pair.items()
                           if p >= cfg.link_threshold and (a, b) not in forenames_differ),
                          key=lambda l: (-l.probability, l.a, l.b))
-    human = [Link(d.subject_a, d.subject_b, "human") for d in decisions if d.decision == "same"]
+    human = [Link(d.subject_a, d.subject_b, "human") for d in decisions_known if d.decision == "same"]
     candidates = candidate_pairs(con)
     name_links = sorted((Link(c.a, c.b, c.verdict, one_family=c.one_family) for c in candidates
                          if c.verdict in LINK_VERDICTS), key=lambda l: (LINK_VERDICTS.index(l.method), l.a, l.b))
-    links = [link for link in identifier_links(con) + human + name_links + model_links
-             if link.a in known and link.b in known]
+    # every subject these name is in identity.subject_records (the decisions' were checked above)
+    links = identifier_links(con) + human + name_links + model_links
+    clock.lap("candidates")
 
     # Only subjects that a link, a scored pair, a name-rule candidate or a decision names go through
     # the union-find; the others (most subjects at a million children) are people of one subject,
@@ -312,67 +318,61 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
     linked = ({s for link in links for s in (link.a, link.b)} | {s for pair in by_pair for s in pair}
               | {s for c in candidates for s in (c.a, c.b)}
               | {s for d in decisions_known for s in (d.subject_a, d.subject_b)})
-    con.register("_linked", pa.table({"subject_key": pa.array(sorted(linked), pa.string())}))
-    try:
-        nodes = con.execute(
-            """select subject_key, list(distinct nhs_number) filter (where nhs_number is not null),
-                      list(distinct upn) filter (where upn is not null),
-                      list(distinct date_of_birth) filter (where date_of_birth is not null),
-                      list(distinct sex) filter (where sex in ('M', 'F'))
-               from identity.subject_records semi join _linked using (subject_key) group by subject_key"""
-        ).fetchall()  # in no order: clusters come out sorted
-    finally:
-        con.unregister("_linked")
     clusters = Clusters()
-    for subject, nhs, upns, dobs, sexes in nodes:
-        clusters.add(subject, nhs or (), upns or (), dobs or (), sexes or ())  # add makes its own sets
     for d in decisions_known:
         if d.decision == "different":
             clusters.keep_apart(d.subject_a, d.subject_b)
-    for link in links:
-        clusters.union(link)
+    clusters.link_all(links, linked, attributes=lambda subjects: _attributes(con, subjects),
+                      may_refuse=lambda component: _may_refuse(con, component))
 
     queue = review_queue.Queue()
     decided = {d.pair for d in decisions}
-    for (a, b), p in sorted(by_pair.items()):
-        if p < cfg.link_threshold:
-            queue.offer(a, b, review_queue.MODEL_UNSURE, clusters, decided)
-        elif (a, b) in forenames_differ:
-            queue.offer(a, b, review_queue.FORENAMES_DIFFER, clusters, decided)
+    offers = sorted((a, b, review_queue.MODEL_UNSURE if p < cfg.link_threshold else review_queue.FORENAMES_DIFFER)
+                    for (a, b), p in by_pair.items() if p < cfg.link_threshold or (a, b) in forenames_differ)
     # with no model, nobody else would look at a pair the name rules cannot settle
     model_scored = scorer is not None and not refresh.note.startswith("not used")
-    for c in candidates:
-        if c.verdict == "corroborated" or (c.verdict in review_queue.WITHOUT_A_MODEL and not model_scored):
-            queue.offer(c.a, c.b, review_queue.CANDIDATE_WEAK if c.verdict == "corroborated"
-                        else review_queue.WITHOUT_A_MODEL[c.verdict], clusters, decided)
-    for r in clusters.refused:
-        if r.link.method != "human":  # a person's "same" a rail refused stays decided: kept apart in links
-            queue.offer(r.link.a, r.link.b, review_queue.REFUSED.get(r.rule, r.rule), clusters, decided)
+    offers += [(c.a, c.b, review_queue.CANDIDATE_WEAK if c.verdict == "corroborated" else review_queue.WITHOUT_A_MODEL[c.verdict])
+               for c in candidates
+               if c.verdict == "corroborated" or (c.verdict in review_queue.WITHOUT_A_MODEL and not model_scored)]
+    # a person's "same" a rail refused stays decided: kept apart in links
+    offers += [(r.link.a, r.link.b, review_queue.REFUSED.get(r.rule, r.rule)) for r in clusters.refused
+               if r.link.method != "human"]
+    clusters.load(s for a, b, _ in offers for s in (a, b))  # the rails read them: in one query, not one per pair
+    for a, b, reason in offers:
+        queue.offer(a, b, reason, clusters, decided)
+    clock.lap("clustering")
 
-    previous = dict(con.execute("select subject_key, person_id from identity.subject_person").fetchall())
     issued = con.execute("select coalesce(max(cast(substr(person_id, 2) as bigint)), 0) from identity.persons").fetchone()[0]
-    result = assign(sorted(clusters.clusters() + [[s] for s in subjects if s not in linked]), previous, issued + 1)
+    _members(con, clusters)
+    result = assign_in_store(con, "_members", issued + 1)
     now = datetime.now().replace(microsecond=0)
     changed = Counter(c.action for c in result.changes)
-    counts = (len(subjects), len(set(result.person_of.values())), changed["created"], changed["merged"], changed["split"])
+    counts = (*con.execute(f"select count(*), count(distinct person_id) from {result.persons}").fetchone(),
+              con.execute(f"select count(*) from {result.created}").fetchone()[0], changed["merged"], changed["split"])
     applied = dict(Counter(link.method for link in clusters.applied))
     refused = dict(Counter(r.rule for r in clusters.refused))
     kept_apart = len(queue.kept_apart)
+    clock.lap("person ids")
 
     con.execute("begin transaction")
     try:
-        people_moved = _update_subject_person(con, key, result.person_of)
-        insert_rows(con, "identity.persons", ["person_id", "created_run", "created_at"],
-                    [(p, run_id, now) for p in result.new_ids])
+        people_moved = _update_subject_person(con, key, result.persons)
+        con.execute(f"insert into identity.persons (person_id, created_run, created_at) select person_id, ?, ? from {result.new_ids}",
+                    [run_id, now])
+        con.execute(f"""insert into identity.history (run_id, changed_at, action, person_id, other_person_id, subjects)
+                        select ?, ?, 'created', person_id, null, subjects from {result.created}""", [run_id, now])
         insert_rows(con, "identity.history", ["run_id", "changed_at", "action", "person_id", "other_person_id", "subjects"],
                     [(run_id, now, c.action, c.person_id, c.other_person_id, c.subjects) for c in result.changes])
         _write_links(con, run_id, clusters)
         pause_here("link")
         queued = review_queue.write(con, run_id, queue, by_pair)
         _write_decisions(con, decisions, known)
+        for table in ("_members", result.persons, result.new_ids, result.created):
+            con.execute(f"drop table {table}")
+        clock.lap("writing people")
         # clustering's Python structures (over a gigabyte at a million children) go before the
         # households' SQL, so the process's peak stays near DuckDB's memory limit
-        del nodes, scored, by_pair, links, clusters, result, known, subjects, linked, previous, queue, candidates
+        del scored, by_pair, links, clusters, result, linked, queue, candidates, offers
         households = build_households(con, people_unchanged=not full and records_changed == 0 and not people_moved)
         con.execute("delete from identity.clustered_from")
         con.execute("insert into identity.clustered_from values (?)", [inputs])
@@ -380,9 +380,86 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
     except BaseException:
         con.execute("rollback")
         raise
+    clock.lap("households")
+    log.info("identity: seconds per phase %s", seconds)
 
     return IdentityResult(*counts, applied, refused, queued, kept_apart, len(not_applied), households["households"],
-                          refresh.note, records_changed, refresh.retrained, refresh.rescored)
+                          refresh.note, records_changed, refresh.retrained, refresh.rescored, seconds)
+
+
+class _Clock:
+    """Wall seconds per phase, into `seconds`: where a night's identity time goes, in its run log."""
+
+    def __init__(self, seconds: dict[str, float]):
+        self.seconds, self.started = seconds, time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.seconds[phase] = round(now - self.started, 1)
+        self.started = now
+
+
+def _present(con: duckdb.DuckDBPyConnection, subjects: set[str]) -> set[str]:
+    """Those of `subjects` the subject records hold."""
+    if not subjects:
+        return set()
+    con.register("_asked", pa.table({"subject_key": pa.array(sorted(subjects), pa.string())}))
+    try:
+        return {s for (s,) in con.execute(
+            "select distinct subject_key from identity.subject_records semi join _asked using (subject_key)").fetchall()}
+    finally:
+        con.unregister("_asked")
+
+
+def _attributes(con: duckdb.DuckDBPyConnection, subjects: list[str]) -> list[tuple]:
+    """What the rails read of each subject: its valid NHS numbers, UPNs, dates of birth, sexes (M, F)."""
+    con.register("_asked", pa.table({"subject_key": pa.array(subjects, pa.string())}))
+    try:
+        return con.execute(
+            """select subject_key, list(distinct nhs_number) filter (where nhs_number is not null),
+                      list(distinct upn) filter (where upn is not null),
+                      list(distinct date_of_birth) filter (where date_of_birth is not null),
+                      list(distinct sex) filter (where sex in ('M', 'F'))
+               from identity.subject_records semi join _asked using (subject_key) group by subject_key"""
+        ).fetchall()
+    finally:
+        con.unregister("_asked")
+
+
+def _may_refuse(con: duckdb.DuckDBPyConnection, component: dict[str, str]) -> set[str]:
+    """The components (subject -> component) in which a rail could refuse a union: more than one
+    valid NHS number, UPN, date of birth or recorded sex, or two subjects of one agency."""
+    con.register("_component", pa.table({"subject_key": pa.array(list(component), pa.string()),
+                                         "component": pa.array(list(component.values()), pa.string())}))
+    try:
+        return {c for (c,) in con.execute(
+            """select c.component from _component c join identity.subject_records r using (subject_key)
+               group by c.component
+               having count(distinct r.nhs_number) > 1 or count(distinct r.upn) > 1
+                   or count(distinct r.date_of_birth) > 1
+                   or count(distinct r.sex) filter (where r.sex in ('M', 'F')) > 1
+                   or count(distinct r.subject_key) > count(distinct r.subject_namespace)""").fetchall()}
+    finally:
+        con.unregister("_component")
+
+
+def _members(con: duckdb.DuckDBPyConnection, clusters: Clusters) -> None:
+    """Temp table _members (subject_key, cluster_key): every subject and its cluster's least subject;
+    a subject no link or pair names is a cluster of its own."""
+    subjects, keys = [], []
+    for group in clusters.groups.values():
+        least = min(group.members)
+        subjects.extend(group.members)
+        keys.extend([least] * len(group.members))
+    con.register("_clustered", pa.table({"subject_key": pa.array(subjects, pa.string()),
+                                         "cluster_key": pa.array(keys, pa.string())}))
+    try:
+        con.execute("""create or replace temp table _members as
+                       select s.subject_key, coalesce(c.cluster_key, s.subject_key) as cluster_key
+                       from (select distinct subject_key from identity.subject_records) s
+                       left join _clustered c using (subject_key)""")
+    finally:
+        con.unregister("_clustered")
 
 
 def _clustering_inputs(con: duckdb.DuckDBPyConnection, key: bytes, cfg, decisions: list[Decision], *,
@@ -425,34 +502,33 @@ def _as_last_clustered(con: duckdb.DuckDBPyConnection, refresh: Refresh, records
         records_changed, refresh.retrained, refresh.rescored)
 
 
-def _update_subject_person(con: duckdb.DuckDBPyConnection, key: bytes, person_of: dict[str, str]) -> int:
-    """Write subject -> person and its pseudonymous key, touching only the subjects whose person
-    (or key) changed: deleting and reinserting every row of a primary-keyed table is the slowest
-    part of a quiet night. A person keeps the key stored for it while the secret is the one it
-    was made with (checked on one person); other keys are computed, in DuckDB. Returns how many
-    rows were deleted or inserted."""
+def _update_subject_person(con: duckdb.DuckDBPyConnection, key: bytes, persons: str) -> int:
+    """Write subject -> person (`persons`: a table of subject_key, person_id) and its pseudonymous
+    key, touching only the subjects whose person (or key) changed: deleting and reinserting every
+    row of a primary-keyed table is the slowest part of a quiet night. A person keeps the key
+    stored for it while the secret is the one it was made with (checked on one person); other keys
+    are computed, in DuckDB. Returns how many rows were deleted or inserted."""
     one = con.execute("select person_id, person_key from identity.subject_person limit 1").fetchone()
     same_secret = one is not None and pseudonym(key, one[0]) == one[1]
     computed, params = pseudonym_sql(key, "p.person_id")
-    con.register("_person_of", pa.table({"subject_key": pa.array(list(person_of), pa.string()),
-                                         "person_id": pa.array(list(person_of.values()), pa.string())}))
     try:
         con.execute(f"""create or replace temp table _now as
                         with stored as (select person_id, min(person_key) as person_key from identity.subject_person
                                         where {same_secret} group by person_id),
                         keys as (  -- once per person, not per subject
                             select p.person_id, coalesce(s.person_key, {computed}) as person_key
-                            from (select distinct person_id from _person_of) p left join stored s using (person_id))
-                        select n.subject_key, n.person_id, k.person_key from _person_of n join keys k using (person_id)""",
+                            from (select distinct person_id from {persons}) p left join stored s using (person_id))
+                        select n.subject_key, n.person_id, k.person_key from {persons} n join keys k using (person_id)""",
                     params)
-        deleted = con.execute("""delete from identity.subject_person s where not exists (
-                           select 1 from _now n
-                           where n.subject_key = s.subject_key and n.person_id = s.person_id and n.person_key = s.person_key)""").fetchone()[0]
+        # the rows that differ, by anti joins on every column (hash joins; a correlated
+        # "not exists" per stored row took most of a million-children night)
+        deleted = con.execute("""delete from identity.subject_person where subject_key in (
+                                     select subject_key from identity.subject_person
+                                     anti join _now using (subject_key, person_id, person_key))""").fetchone()[0]
         inserted = con.execute("""insert into identity.subject_person (subject_key, person_id, person_key)
                        select subject_key, person_id, person_key from _now anti join identity.subject_person using (subject_key)""").fetchone()[0]
         return deleted + inserted
     finally:
-        con.unregister("_person_of")
         con.execute("drop table if exists _now")
 
 
