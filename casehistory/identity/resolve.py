@@ -29,6 +29,7 @@ import hashlib
 import logging
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -273,12 +274,22 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
     records_changed = build_subject_records(con, full=full)
     cfg = model_config()
     clock.lap("subject records")
-    refresh = (scorer(con, settings, cfg, run_id=run_id, full=full) if scorer
-               else Refresh("not used: linking on identifiers, decisions and name rules only"))
-    clock.lap("model")
-    inputs = _clustering_inputs(con, key, cfg, decisions, scored=scorer is not None)
-    if not full and con.execute("select inputs from identity.clustered_from").fetchall() == [(inputs,)]:
-        return _as_last_clustered(con, refresh, records_changed)
+    # The name rules' candidates and the identifier links read the subject records alone: found on
+    # a second connection while the model trains and scores (Splink's many small statements leave
+    # one of two cores mostly idle). Not when no record changed: clustering may then not run at all.
+    beside = _Beside(con, lambda side: (candidate_pairs(side), identifier_links(side))) if records_changed or full else None
+    try:
+        refresh = (scorer(con, settings, cfg, run_id=run_id, full=full) if scorer
+                   else Refresh("not used: linking on identifiers, decisions and name rules only"))
+        clock.lap("model")
+        inputs = _clustering_inputs(con, key, cfg, decisions, scored=scorer is not None)
+        if not full and con.execute("select inputs from identity.clustered_from").fetchall() == [(inputs,)]:
+            return _as_last_clustered(con, refresh, records_changed)
+        candidates, found_by_identifiers = (beside.result() if beside
+                                            else (candidate_pairs(con), identifier_links(con)))
+    finally:
+        if beside:
+            beside.close()
     known = _present(con, {s for d in decisions for s in (d.subject_a, d.subject_b)})
     # a decision naming a subject the ledger no longer holds cannot be obeyed: said, not skipped quietly
     not_applied = [d for d in decisions if d.subject_a not in known or d.subject_b not in known]
@@ -305,11 +316,10 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
                           if p >= cfg.link_threshold and (a, b) not in forenames_differ),
                          key=lambda l: (-l.probability, l.a, l.b))
     human = [Link(d.subject_a, d.subject_b, "human") for d in decisions_known if d.decision == "same"]
-    candidates = candidate_pairs(con)
     name_links = sorted((Link(c.a, c.b, c.verdict, one_family=c.one_family) for c in candidates
                          if c.verdict in LINK_VERDICTS), key=lambda l: (LINK_VERDICTS.index(l.method), l.a, l.b))
     # every subject these name is in identity.subject_records (the decisions' were checked above)
-    links = identifier_links(con) + human + name_links + model_links
+    links = found_by_identifiers + human + name_links + model_links
     clock.lap("candidates")
 
     # Only subjects that a link, a scored pair, a name-rule candidate or a decision names go through
@@ -385,6 +395,31 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
 
     return IdentityResult(*counts, applied, refused, queued, kept_apart, len(not_applied), households["households"],
                           refresh.note, records_changed, refresh.retrained, refresh.rescored, seconds)
+
+
+class _Beside:
+    """`work(connection)` in a thread of its own, on a second connection to the store (DuckDB runs
+    one statement per connection at a time; both share its memory limit and threads)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, work):
+        catalog = con.execute("select current_database()").fetchone()[0]  # the store (encrypted: attached)
+        self.side = con.cursor()
+        self.side.execute(f'use "{catalog}"')
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="identity-beside")
+        self.future = self.pool.submit(work, self.side)
+
+    def result(self):
+        return self.future.result()
+
+    def close(self) -> None:
+        """Stop the work if it still runs (a night that needs none of it), then let go of its connection."""
+        if not self.future.done():
+            self.side.interrupt()
+        try:
+            self.future.exception()  # waits; an interrupted or failed piece of work matters only to result()
+        finally:
+            self.pool.shutdown()
+            self.side.close()
 
 
 class _Clock:
