@@ -175,21 +175,20 @@ def _rebuild_subjects_since(con: duckdb.DuckDBPyConnection, through: int) -> int
 
 
 def _rebuild_everyone(con: duckdb.DuckDBPyConnection, query_hash: str) -> int:
-    con.execute(f"create or replace temp table subject_records_now as {subject_records_sql()}")
     built_by = con.execute("select query_hash from identity.subject_records_built").fetchall()
-    if (_shape(con, "identity.subject_records") != _shape(con, "subject_records_now")
+    if (_shape(con, "identity.subject_records") != _shape(con, f"({subject_records_sql()})")
             or built_by != [(query_hash,)]):  # the first run, or records are now made another way
         con.execute("begin transaction")
-        try:
-            con.execute("create or replace table identity.subject_records as select * from subject_records_now")
+        try:  # made in place: a million children's records are not made twice
+            con.execute(f"create or replace table identity.subject_records as {subject_records_sql()}")
             con.execute("delete from identity.subject_records_built")
             con.execute("insert into identity.subject_records_built (query_hash) values (?)", [query_hash])
             con.execute("commit")
         except BaseException:
             con.execute("rollback")
             raise
-        con.execute("drop table subject_records_now")
         return con.execute("select count(*) from identity.subject_records").fetchone()[0]
+    con.execute(f"create or replace temp table subject_records_now as {subject_records_sql()}")
     return _replace_changed(con, "identity.subject_records")
 
 
@@ -316,8 +315,9 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
                           if p >= cfg.link_threshold and (a, b) not in forenames_differ),
                          key=lambda l: (-l.probability, l.a, l.b))
     human = [Link(d.subject_a, d.subject_b, "human") for d in decisions_known if d.decision == "same"]
+    rank = {verdict: i for i, verdict in enumerate(LINK_VERDICTS)}
     name_links = sorted((Link(c.a, c.b, c.verdict, one_family=c.one_family) for c in candidates
-                         if c.verdict in LINK_VERDICTS), key=lambda l: (LINK_VERDICTS.index(l.method), l.a, l.b))
+                         if c.verdict in rank), key=lambda l: (rank[l.method], l.a, l.b))
     # every subject these name is in identity.subject_records (the decisions' were checked above)
     links = found_by_identifiers + human + name_links + model_links
     clock.lap("candidates")
@@ -466,14 +466,24 @@ def _may_refuse(con: duckdb.DuckDBPyConnection, component: dict[str, str]) -> se
     valid NHS number, UPN, date of birth or recorded sex, or two subjects of one agency."""
     con.register("_component", pa.table({"subject_key": pa.array(list(component), pa.string()),
                                          "component": pa.array(list(component.values()), pa.string())}))
+    # "more than one" as least <> greatest (nulls aside): no distinct counts, which cost a hash
+    # table per component
     try:
         return {c for (c,) in con.execute(
-            """select c.component from _component c join identity.subject_records r using (subject_key)
-               group by c.component
-               having count(distinct r.nhs_number) > 1 or count(distinct r.upn) > 1
-                   or count(distinct r.date_of_birth) > 1
-                   or count(distinct r.sex) filter (where r.sex in ('M', 'F')) > 1
-                   or count(distinct r.subject_key) > count(distinct r.subject_namespace)""").fetchall()}
+            """select component from (
+                   select c.component, r.subject_namespace,
+                          min(r.nhs_number) as nhs_least, max(r.nhs_number) as nhs_greatest,
+                          min(r.upn) as upn_least, max(r.upn) as upn_greatest,
+                          min(r.date_of_birth) as dob_least, max(r.date_of_birth) as dob_greatest,
+                          min(r.sex) filter (where r.sex in ('M', 'F')) as sex_least,
+                          max(r.sex) filter (where r.sex in ('M', 'F')) as sex_greatest,
+                          min(r.subject_key) <> max(r.subject_key) as agency_twice
+                   from _component c join identity.subject_records r using (subject_key)
+                   group by c.component, r.subject_namespace)
+               group by component
+               having min(nhs_least) <> max(nhs_greatest) or min(upn_least) <> max(upn_greatest)
+                   or min(dob_least) <> max(dob_greatest) or min(sex_least) <> max(sex_greatest)
+                   or bool_or(agency_twice)""").fetchall()}
     finally:
         con.unregister("_component")
 
