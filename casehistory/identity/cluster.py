@@ -124,19 +124,19 @@ class Clusters:
         for s, root in component.items():
             members_of.setdefault(root, []).append(s)
         to_check = []
+        self.parent = component  # each subject's root: the unchecked ones' final parents (add() resets the rest)
         for root, members in members_of.items():
             if root in checked:
                 to_check.extend(members)
-                continue
-            for m in members:
-                self.parent[m] = root
-            self.groups[root] = _Group(members)
+            else:
+                self.groups[root] = _Group(members)
+        checked_subjects = set(to_check)
         for subject in to_check:
             self.add(subject, (), (), ())
         for subject, nhs, upns, dobs, sexes in attributes(to_check):
             self.groups[subject].take(nhs, upns, dobs, sexes)
         for link, joined in zip(links, joins):
-            if component[link.a] in checked:
+            if link.a in checked_subjects:
                 self.union(link)
             elif joined:
                 self.applied.append(link)

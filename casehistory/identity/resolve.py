@@ -30,6 +30,7 @@ import logging
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from itertools import chain
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -325,9 +326,9 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: str, key: bytes, *, settings
     # Only subjects that a link, a scored pair, a name-rule candidate or a decision names go through
     # the union-find; the others (most subjects at a million children) are people of one subject,
     # as they would come out
-    linked = ({s for link in links for s in (link.a, link.b)} | {s for pair in by_pair for s in pair}
-              | {s for c in candidates for s in (c.a, c.b)}
-              | {s for d in decisions_known for s in (d.subject_a, d.subject_b)})
+    linked = chain((s for link in links for s in (link.a, link.b)), (s for pair in by_pair for s in pair),
+                   (s for c in candidates for s in (c.a, c.b)),
+                   (s for d in decisions_known for s in (d.subject_a, d.subject_b)))
     clusters = Clusters()
     for d in decisions_known:
         if d.decision == "different":
