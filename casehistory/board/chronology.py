@@ -526,6 +526,8 @@ def write_xlsx(c: ReviewChronology, path: Path) -> Path:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
 
+    from casehistory.board.export import neutralise
+
     wb = Workbook()
     bold = Font(bold=True)
 
@@ -534,8 +536,8 @@ def write_xlsx(c: ReviewChronology, path: Path) -> Path:
         ws.append(header)
         for cell in ws[1]:
             cell.font = bold
-        for row in rows:
-            ws.append(row)
+        for row in rows:  # notes are free text: a leading "=" must never run as a formula
+            ws.append([neutralise(v) for v in row])
         for i, w in enumerate(widths):
             ws.column_dimensions[chr(ord("A") + i)].width = w
         ws.freeze_panes = "A2"
@@ -569,7 +571,7 @@ def write_xlsx(c: ReviewChronology, path: Path) -> Path:
     for i in range(max(len(by_agency), len(by_type))):
         a = list(by_agency[i]) if i < len(by_agency) else [None] * 4
         t = [event_label(by_type[i][0]), by_type[i][1]] if i < len(by_type) else [None, None]
-        ws.append([agency_name(a[0]) if a[0] else None, *a[1:], None, *t])
+        ws.append([neutralise(v) for v in (agency_name(a[0]) if a[0] else None, *a[1:], None, *t)])
     sheet("Decisions", ["Entry", "Date", "Child", "Decision", "Outcome", "Recorded by", "What was known that day"],
           [[d.number, d.day, ", ".join(d.children), d.title, outcome_label(d.outcome),
             "; ".join(agency_name(a) for a in d.agencies), known_text(d)] for d in c.decisions()],

@@ -310,3 +310,21 @@ def test_a_silence_is_more_than_the_setting_s_days_in_a_row_with_no_event():
     quiet = [x for x in _with_silences(flow, date(2023, 9, 1), date(2024, 5, 1), 90) if x.kind == "silence"]
     assert [(x.day, x.title) for x in quiet] == [(date(2023, 9, 1), "No agency in contact for 122 days"),
                                                  (date(2024, 1, 2), "No agency in contact for 120 days")]
+
+
+def test_a_note_that_looks_like_a_formula_is_written_as_text(tmp_path):
+    """Practitioners' notes are free text: one starting with "=" must not run when the workbook opens."""
+    from openpyxl import load_workbook
+
+    from casehistory.board.chronology import Account, Entry, ReviewChronology, write_xlsx
+
+    note = '=HYPERLINK("http://example.invalid","click")'
+    event = Entry(kind="event", day=date(2024, 1, 2), children=["A B"], title="Home visit", number=1,
+                  event_type="home_visit", agencies=["hv"],
+                  accounts=[Account("hv", "C1", date(2024, 1, 2), None, None, "Health Visitor", note, None)])
+    c = ReviewChronology("REV-X", "audit", date(2024, 1, 1), date(2024, 2, 1), date(2024, 3, 1), ["hv"], [], [], [],
+                         [], [event], 90, date(2024, 3, 2), 1)
+    wb = load_workbook(write_xlsx(c, tmp_path / "c.xlsx"))
+    notes = [row[-1] for row in wb["Accounts"].iter_rows(min_row=2, values_only=True)]
+    assert notes == ["'" + note]
+    assert all(cell.data_type != "f" for ws in wb for row in ws.iter_rows() for cell in row)
