@@ -237,13 +237,16 @@ def chronology(
     from dataclasses import replace
 
     from casehistory import warehouse as wh
-    from casehistory.board.chronology import ReviewNotFound, write_chronology
+    from casehistory.board.chronology import ReviewNotFound, missing_sources, write_chronology
 
     settings = _store_settings(warehouse)
     settings = replace(settings, run_date=date.fromisoformat(run_date) if run_date else date.today(),
                        **({"chronology_silence_days": silence_days} if silence_days else {}))
     try:
         with wh.store(settings, read_only=True) as con:
+            if missing := missing_sources(con):
+                err.print(f"[red]error:[/red] the store has no {', '.join(missing)}: run the pipeline first")
+                raise typer.Exit(2)
             written = write_chronology(settings, con, review, compare=compare)
     except ReviewNotFound as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)

@@ -229,9 +229,9 @@ def nightly_readiness(settings: Settings, run_id: str) -> dict:
         # the panel's document, kept current while the review is prepared (restricted folder only)
         from casehistory.board.chronology import write_chronologies
 
-        written = write_chronologies(settings, due)
+        written, not_written = write_chronologies(settings, due)
         detail.update(reviews=due, window_days=window_days(), reports=reports, alerts=gaps,
                       alert_delivered=delivered, outcome="warning" if gaps else "ready",
-                      chronologies=[str(w.folder) for w in written],
+                      chronologies=[str(w.folder) for w in written], chronologies_not_written=not_written,
                       chronology_pdf_problems=sorted({w.pdf_problem for w in written if w.pdf_problem}))
         return detail

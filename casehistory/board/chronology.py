@@ -72,6 +72,17 @@ KNOWN_AT_DECISION = (("previous_referrals", "earlier referrals"), ("open_plans",
                      ("school_absences_12m", "school absence records in 12 months"))
 
 
+# What the document is read from: built by the nightly build (dbt) before the readiness step.
+SOURCES = ("config.reviews", "config.review_agencies", "intermediate.int_review_subjects",
+           "intermediate.int_persons__profile", "intermediate.int_referrals__known_at_decision",
+           "marts.fct_child_events", "marts.fct_plan_episodes", "marts.fct_plan_status_daily",
+           "audit.audit_warning_signs", "audit.review_readiness", "restricted.restricted_child_chronology")
+
+
+def missing_sources(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [t for t in SOURCES if not warehouse_has(con, *t.split("."))]
+
+
 class ReviewNotFound(LookupError):
     """The review is not declared in the reviews file the store was last built with."""
 
@@ -691,6 +702,10 @@ def write_chronology(settings: Settings, con: duckdb.DuckDBPyConnection, review_
     return out
 
 
-def write_chronologies(settings: Settings, review_ids: list[str]) -> list[Written]:
+def write_chronologies(settings: Settings, review_ids: list[str]) -> tuple[list[Written], str | None]:
+    """Each review's documents, or none and why (a store whose models are not built)."""
     with warehouse.store(settings, read_only=True) as con:
-        return [write_chronology(settings, con, rid) for rid in review_ids]
+        missing = missing_sources(con)
+        if missing:
+            return [], f"not written: the store has no {', '.join(missing)} (the nightly build makes them)"
+        return [write_chronology(settings, con, rid) for rid in review_ids], None
