@@ -11,6 +11,7 @@
     casehistory rollback           publish an earlier analyst warehouse again
     casehistory rebuild            rebuild identity, dbt and checks from the ledger, and publish
     casehistory timeline           a child's merged timeline picture, for a review panel (restricted)
+    casehistory chronology         a review's merged chronology: XLSX, printable HTML, PDF (restricted)
     casehistory quarantine list    quarantined rows still open (not loaded, not dismissed)
     casehistory quarantine retry   map the open rows again with the current registry, load what maps
     casehistory quarantine dismiss record that a named person decided an open row will not be loaded
@@ -218,6 +219,50 @@ def timeline(
     for path in paths:
         console.print(f"  {path}")
     console.print(f"{len(paths)} timeline(s) written (restricted: for the review panel and data team only).")
+
+
+@app.command()
+def chronology(
+    review: str = typer.Option(..., help="The review (its id in the reviews file the last run was given)."),
+    warehouse: Path = typer.Option(DEFAULT_WAREHOUSE, help="Analyst warehouse (its restricted store is read)."),
+    silence_days: Optional[int] = typer.Option(None, min=1, help="Mark a silence after this many days with no "
+                                               "event (default CASEHISTORY_CHRONOLOGY_SILENCE_DAYS, 90)."),
+    compare: bool = typer.Option(False, "--compare", help="Also print the agencies' rows one after another "
+                                 "and count both documents' rows and pages."),
+    run_date: Optional[str] = typer.Option(None, help="ISO date the document says it was written (default: today)."),
+) -> None:
+    """Write a review's merged chronology (one row per real event, each agency's account under it)
+    as XLSX, printable HTML and PDF to <stem>.restricted/reviews/<review>/: restricted, it holds
+    names, NHS numbers and practitioners' notes."""
+    from dataclasses import replace
+
+    from casehistory import warehouse as wh
+    from casehistory.board.chronology import ReviewNotFound, missing_sources, write_chronology
+
+    settings = _store_settings(warehouse)
+    settings = replace(settings, run_date=date.fromisoformat(run_date) if run_date else date.today(),
+                       **({"chronology_silence_days": silence_days} if silence_days else {}))
+    try:
+        with wh.store(settings, read_only=True) as con:
+            if missing := missing_sources(con):
+                err.print(f"[red]error:[/red] the store has no {', '.join(missing)}: run the pipeline first")
+                raise typer.Exit(2)
+            written = write_chronology(settings, con, review, compare=compare)
+    except ReviewNotFound as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
+    for path in (written.xlsx, written.html, written.pdf):
+        if path:
+            console.print(f"  {path}", highlight=False)
+    pages = f", {written.pdf_pages} printed pages" if written.pdf_pages else ""
+    console.print(f"Review {review}: {written.events} events from {written.agency_records} agency records{pages} "
+                  "(restricted: for the review panel and data team only).", highlight=False)
+    if written.naive:
+        console.print(f"Agencies' rows one after another: {written.naive['rows']} rows, {written.naive['pages']} "
+                      f"printed pages ({written.naive['pdf']}).", highlight=False)
+    if written.pdf_problem:
+        err.print(f"[red]The PDF was not printed:[/red] {escape(written.pdf_problem)}", highlight=False)
+        raise typer.Exit(1)
 
 
 @identity_app.command("review")

@@ -6,7 +6,9 @@ Two steps use it:
                                                   readiness checks for one review and its report;
                                                   fails while the review has gaps
   nightly_readiness(settings, run_id)             the nightly step: every review whose deadline is
-                                                  within CASEHISTORY_REVIEW_WINDOW_DAYS (or passed);
+                                                  within CASEHISTORY_REVIEW_WINDOW_DAYS (or passed),
+                                                  with its chronology for the panel written to the
+                                                  restricted folder (casehistory/board/chronology.py);
                                                   ends with outcome "warning" and alerts on gaps
                                                   (alert_lines: agencies, statuses, counts, dates;
                                                   no names or identifiers) through casehistory.alerts. Reports: <reports>/reviews/<review_id>.html.
@@ -224,6 +226,12 @@ def nightly_readiness(settings: Settings, run_id: str) -> dict:
             log.warning("review readiness: %s", line)
         # through the data team's alert channel (casehistory/alerts.py), like a stale feed
         delivered = alerts.send_review_readiness(gaps, run_id)
+        # the panel's document, kept current while the review is prepared (restricted folder only)
+        from casehistory.board.chronology import write_chronologies
+
+        written, not_written = write_chronologies(settings, due)
         detail.update(reviews=due, window_days=window_days(), reports=reports, alerts=gaps,
-                      alert_delivered=delivered, outcome="warning" if gaps else "ready")
+                      alert_delivered=delivered, outcome="warning" if gaps else "ready",
+                      chronologies=[str(w.folder) for w in written], chronologies_not_written=not_written,
+                      chronology_pdf_problems=sorted({w.pdf_problem for w in written if w.pdf_problem}))
         return detail

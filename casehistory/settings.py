@@ -12,6 +12,8 @@ Files next to the analyst warehouse W (default data/warehouse.duckdb):
       store.duckdb        the append-only ledger, quarantine, identity, every dbt model
       archive/            every file received, kept by checksum
       tmp/                DuckDB spill space
+      reviews/<id>/       each review's chronology (XLSX, HTML, PDF): names and free text
+      timelines/          each review subject's timeline picture
   <W stem>.versions/      the previously published warehouses (newest CASEHISTORY_KEEP_VERSIONS)
   <W stem>.reports/       run summary, Great Expectations Data Docs, logs
 """
@@ -49,6 +51,9 @@ class Settings:
     threads: int = field(default_factory=lambda: int(_env("THREADS", "2")))
     # Published warehouses kept for `casehistory rollback` (in <stem>.versions/).
     keep_versions: int = field(default_factory=lambda: int(_env("KEEP_VERSIONS", "3")))
+    # The review chronology marks a silence where no agency recorded anything about the children
+    # or their household for more than this many days (casehistory/board/chronology.py).
+    chronology_silence_days: int = field(default_factory=lambda: int(_env("CHRONOLOGY_SILENCE_DAYS", "90")))
 
     def __post_init__(self) -> None:
         for name in ("extracts", "warehouse", "sources_dir"):

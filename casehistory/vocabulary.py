@@ -37,6 +37,7 @@ class Agency:
     code: str
     name: str
     identifiers: tuple[str, ...]
+    short: str  # for a narrow column; the name where none is given
 
 
 @cache
@@ -62,9 +63,33 @@ def event_types() -> dict[str, EventType]:
 def agencies() -> dict[str, Agency]:
     doc = yaml.safe_load((REFERENCE_DIR / "agencies.yml").read_text())
     return {
-        code: Agency(code=code, name=spec["name"], identifiers=tuple(spec["identifiers"]))
+        code: Agency(code=code, name=spec["name"], identifiers=tuple(spec["identifiers"]),
+                     short=spec.get("short", spec["name"]))
         for code, spec in doc["agencies"].items()
     }
+
+
+@cache
+def _labels() -> dict:
+    return yaml.safe_load((REFERENCE_DIR / "event_types.yml").read_text()).get("labels", {})
+
+
+def event_label(event_type: str) -> str:
+    """What people read for an event type ("Referral to children's social care")."""
+    return _labels().get("event_types", {}).get(event_type) or event_type.replace("_", " ")
+
+
+def outcome_label(outcome: str | None) -> str:
+    """An outcome in words ("passed to early help"); a national code without a label as it is."""
+    if outcome is None:
+        return ""
+    return _labels().get("outcomes", {}).get(outcome) or outcome.replace("_", " ")
+
+
+def agency_name(code: str, short: bool = False) -> str:
+    """An agency's name (or short name) for people; an unknown code as it is."""
+    agency = agencies().get(code)
+    return (agency.short if short else agency.name) if agency else code
 
 
 def write_reference_tables(con) -> None:

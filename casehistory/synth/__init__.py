@@ -9,7 +9,7 @@ pass over the whole world gives. Output:
     <out>/reviews.yml      the reviews declared for the two scenario families
     <out>/ground_truth/    persons.csv (with each twin's twin and each planted namesake's stranger),
                            events.csv, records.csv (every row: true person, true event, what ingest
-                           must do with it), plans.csv (every child's true plan episodes) and
+                           must do with it, and the date and outcome the agency gave), plans.csv (every child's true plan episodes) and
                            expected.json (what a run must show: each file's rows and encoding, the
                            counts, the referral and plan figures worked out by truth.py from the
                            true events, and each amended record's current values)
@@ -40,7 +40,7 @@ MIN_CHILDREN = 10
 # (about 1.5 GB) at any size. A size up to one batch gives the same bytes as a single pass would.
 BATCH_CHILDREN = 100_000
 RECORD_FIELDS = ["file", "row_number", "source", "agency", "record_id", "subject_ref", "true_person",
-                 "true_event", "event_type", "status", "reason"]
+                 "true_event", "event_type", "status", "reason", "event_date", "outcome"]
 PERSON_FIELDS = ["true_person", "family", "role", "forename", "surname", "sex", "date_of_birth", "nhs_number",
                  "upn", "mother", "father", "scenario", "twin_of", "namesake_of"]
 EVENT_FIELDS = ["true_event", "true_person", "event_type", "event_date", "outcome", "occurrence", "reported_by"]
@@ -179,6 +179,7 @@ class _RecordTruth:
                 "agency": row.report.agency, "record_id": row.values[extract.record_col],
                 "subject_ref": row.view.subject_ref, "true_person": row.event.pid, "true_event": row.event.eid,
                 "event_type": row.event.etype, "status": row.status, "reason": row.reason or "",
+                **_account(row),
             })
         self._rows[extract.file_name] += len(extract.rows)
         for extra in extract.extra_truth:
@@ -200,6 +201,17 @@ class _RecordTruth:
                     f.readline()  # its own header
                     shutil.copyfileobj(f, out)
                 part.unlink()
+
+
+def _account(row: ex.Row) -> dict:
+    """The record's own account, in the vocabulary: its date and outcome as the agency gave them
+    (a superseded row: what it said before its amendment). Where agencies' accounts of one true
+    event differ, the merged chronology must show them side by side."""
+    account = {"event_date": row.report.date.isoformat(), "outcome": row.report.outcome or ""}
+    for column, change in (row.amended or {}).items():
+        if column in account:
+            account[column] = change["first_recorded"] or ""
+    return account
 
 
 class _Tally:

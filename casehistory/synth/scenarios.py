@@ -5,10 +5,12 @@ baby_e     Serious Case Review "Baby E": a baby born while his older half-brothe
            four agencies, each passed back to early help; the family support practitioner and the
            health visitor both named lead professional; a review meeting cancelled and never
            re-booked; the mother complains and the case is closed; the father is well known to
-           adult services, who are never part of the plan.
+           adult services, who are never part of the plan. The GP dates its own record of its
+           referral two days after social care does: agencies' accounts that disagree.
 js_family  Learning event "JS": four half-siblings, poor school attendance, early help TAC
            meetings run by the family intervention service (FISS) whose chronology never arrives,
-           and the education welfare service evidenced as involved but never asked to contribute.
+           and the education welfare service evidenced as involved but never asked to contribute;
+           the school dates its May referral two days after social care ("some differences in events").
 leap_day   Not from a review: the calendar's awkward days (issue 33). Two sisters born on 29
            February, referred on 28 February and 1 March of years without one, a referral on a
            29 February exactly 12 months after one on 28 February, two referrals on one day, and
@@ -52,8 +54,8 @@ def baby_e(b: WorldBuilder) -> list[str]:
                           (date(2024, 9, 8), "police")]:
         reports = [Report("csc", day, "early_help", related_agency=referrer, practitioner_role="MASH Practitioner",
                           summary="Passed to lead professional in the TAC")]
-        if referrer == "gp":
-            reports.append(Report("gp", day, related_agency="csc", practitioner_role="GP",
+        if referrer == "gp":  # the GP dates it by the letter, sent two days after the call
+            reports.append(Report("gp", day + timedelta(days=2), related_agency="csc", practitioner_role="GP",
                                   summary="Concern about rough handling of baby"))
         elif referrer in ("hv", "police", "school"):
             reports.append(Report(referrer, day, related_agency="csc", practitioner_role=_role(referrer)))
@@ -141,7 +143,8 @@ def js_family(b: WorldBuilder) -> list[str]:
     referral(b, js, date(2023, 11, 2), referrer="ews", outcome="early_help")
     b.event(js.pid, "referral", date(2024, 5, 20), "early_help",
             [Report("csc", date(2024, 5, 20), "early_help", related_agency="school", practitioner_role="MASH Practitioner"),
-             Report("school", date(2024, 5, 20), related_agency="csc", practitioner_role="Designated Safeguarding Lead")])
+             # the school writes it up two days later, under that date ("some differences in events")
+             Report("school", date(2024, 5, 22), related_agency="csc", practitioner_role="Designated Safeguarding Lead")])
     # Hospital attendances of the younger children, sent on a chronology template; José's first
     # went down as 4 February, amended to the 14th before the review (extracts.render_chronologies).
     for child, day in ((children[1], date(2023, 2, 14)), (children[2], date(2023, 8, 30)), (children[3], date(2024, 10, 3))):

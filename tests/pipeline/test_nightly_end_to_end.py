@@ -211,6 +211,12 @@ def test_the_nightly_readiness_step_warns_on_the_scenario_gaps_without_failing_t
     assert sorted(line.split(": ")[1] for line in detail["alerts"]) == ["eh missing", "ews involved not asked"]
     for review in detail["reviews"]:
         assert (out / "warehouse.reports" / "reviews" / f"{review}.html").exists()
+        # and the panel's chronology, with names and notes: in the restricted folder only
+        folder = out / "warehouse.restricted" / "reviews" / review
+        assert {p.name for p in folder.iterdir()} == {"chronology.xlsx", "chronology.html", "chronology.pdf"}
+        assert str(folder) in detail["chronologies"]
+    assert detail["chronology_pdf_problems"] == [] and detail["chronologies_not_written"] is None
+    assert not [p for p in out.rglob("chronology*") if "warehouse.restricted" not in p.parts]
     # and the data team hears of it through the alert channel (the default: the run's log)
     with_gaps = sorted({line.split(" ")[1] for line in detail["alerts"]})
     logs = "".join(p.read_text() for p in (out / "warehouse.reports" / "logs").glob("nightly-*.log"))

@@ -99,6 +99,8 @@ def test_the_nightly_step_checks_reviews_due_within_the_window_and_warns(setting
     monkeypatch.setenv("CASEHISTORY_REVIEW_WINDOW_DAYS", "5")
     detail = nightly_readiness(settings, "run1")
     assert detail["reviews"] == ["R-GAPS"] and detail["outcome"] == "warning"
+    # this store holds the readiness tables alone: the panel's chronology is not written, and it says why
+    assert detail["chronologies"] == [] and "the store has no" in detail["chronologies_not_written"]
     assert detail["alerts"] == [
         "review R-GAPS (deadline 2026-01-20): eh missing: asked; no records of its own in scope; "
         "named in 4 records of school"]
