@@ -34,7 +34,9 @@ class Assignment:
 
 
 def assign(clusters: list[list[str]], previous: dict[str, str], next_number: int) -> Assignment:
-    """clusters: subject keys per cluster; previous: subject -> person id of the last run."""
+    """The rule in plain Python. clusters: subject keys per cluster; previous: subject -> person id
+    of the last run. (The pipeline runs assign_in_store, which settles most clusters in SQL and
+    hands the contested ones to the same keep_earlier and changes_of; tests compare the two.)"""
     clusters = sorted(sorted(c) for c in clusters)  # new ids in order of the clusters' least subject, as in the store
     id_of_cluster, earlier_of, used = keep_earlier(clusters, previous)
     changes: list[Change] = []
