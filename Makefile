@@ -15,7 +15,7 @@ CHILDREN  ?= 100000
 PYTEST_ARGS ?=
 SIZES     ?= S,M,L
 
-.PHONY: run test bootstrap lock bench evaluate-linking docs clean rebuild bench-nightly browser mutation
+.PHONY: run test bootstrap lock bench evaluate-linking docs clean rebuild bench-nightly browser compose-parser mutation
 
 run: $(STAMP)
 	$(BIN)/casehistory run \
@@ -27,7 +27,7 @@ run: $(STAMP)
 rebuild: $(STAMP)
 	$(BIN)/casehistory rebuild $(if $(WAREHOUSE),--warehouse "$(WAREHOUSE)")
 
-test: $(STAMP) browser
+test: $(STAMP) browser compose-parser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Headless Chromium for the board report's browser test (tests/board): installed when missing, so
@@ -39,7 +39,16 @@ browser:
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium \
 	  || { $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }; }
 
-bootstrap: $(STAMP) browser
+# A real compose parser for docker-compose.yml's test (no Docker engine here): Debian's docker-compose
+# 1.29 validates the file against the compose schema and interpolates .env.example as compose does.
+compose-parser:
+	@command -v docker-compose >/dev/null 2>&1 || { \
+	  echo "installing docker-compose (the compose file's parser, for its test)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker-compose \
+	  || { $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker-compose; }; }
+
+bootstrap: $(STAMP) browser compose-parser
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 1; }
