@@ -18,6 +18,12 @@ from typing import TextIO
 from casehistory.settings import PROJECT_ROOT
 
 DAG_ID = "nightly"
+# The restricted store has one writer. Every task of both DAGs takes this pool's one slot, so a task
+# of one DAG waits in Airflow's queue, where the UI shows it, rather than on the other's store lock
+# (dag_support.run_step: up to 600 s, then a failure). Made with the metadata database, here and by
+# docker-compose.yml's airflow-init; `airflow dags test` runs tasks without pools.
+STORE_POOL = "casehistory_store"
+STORE_POOL_ARGS = ["pools", "set", STORE_POOL, "1", "the restricted store's one writer: one task of either DAG at a time"]
 _TASK_START = re.compile(r"\[DAG TEST\] starting task_id=(\S+) map_index=(-?\d+)")
 _STATE = re.compile(r"new_state=(\w+)")
 # "<time> [info     ] message [logger.name] loc=..." from the pipeline's own loggers
@@ -49,13 +55,18 @@ def _airflow() -> str:
 
 
 def ensure_metadata_db(env: dict[str, str]) -> None:
+    """Airflow's metadata database in AIRFLOW_HOME, with the store's pool (a home made before the
+    pool existed gets it once: the marker file says it has it)."""
     home = Path(env["AIRFLOW_HOME"])
-    if (home / "airflow.db").exists():
+    marker = home / f".pool-{STORE_POOL}"
+    if (home / "airflow.db").exists() and marker.exists():
         return
     home.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run([_airflow(), "db", "migrate"], env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"airflow db migrate failed in {home}:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+    for args in (["db", "migrate"], STORE_POOL_ARGS):
+        proc = subprocess.run([_airflow(), *args], env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"airflow {' '.join(args[:2])} failed in {home}:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+    marker.touch()
 
 
 def run_nightly(conf: dict, log_file: Path, console: TextIO = sys.stdout) -> int:

@@ -13,6 +13,17 @@ log = logging.getLogger("casehistory.dag")
 PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+# What a successful publish updates: a DAG scheduled on it (schedule=[PUBLISHED_WAREHOUSE]) runs
+# after every night whose analyst warehouse was swapped in, never after one its checks held back.
+PUBLISHED_WAREHOUSE_ASSET = "casehistory_published_warehouse"
+
+
+def published_warehouse():
+    from airflow.sdk import Asset
+
+    return Asset(name=PUBLISHED_WAREHOUSE_ASSET)
+
+
 def env_default(name: str, fallback: str) -> str:
     """CASEHISTORY_<name> from the environment (the deployment's .env), else the fallback."""
     return os.environ.get(f"CASEHISTORY_{name}", fallback)

@@ -16,6 +16,8 @@ a new analyst warehouse.
 * `board` exports the published board tables, draws the board report and the review subjects'
   timelines (casehistory/board); it runs after a successful publish.
 * `report` always runs: it writes the run summary and fails the run if any step failed.
+* Every task takes the one slot of the `casehistory_store` pool, shared with `review_readiness`
+  (DuckDB has one writer); `publish` marks the asset `casehistory_published_warehouse`.
 * `review_readiness` checks every review whose deadline is within CASEHISTORY_REVIEW_WINDOW_DAYS
   (or has passed): a report per review, and outcome "warning" with alert lines when chronologies
   were sent but unreadable, are missing, late, partial or not asked for (it does not fail the run).
@@ -35,7 +37,9 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import TriggerRule, dag, task
 
-from casehistory.dag_support import env_default, load_link_build, on_task_failure, pipeline_params, run_step
+from casehistory.airflow_runner import STORE_POOL
+from casehistory.dag_support import (env_default, load_link_build, on_task_failure, pipeline_params,
+                                     published_warehouse, run_step)
 
 
 def _schedule() -> str | None:
@@ -55,6 +59,7 @@ def _schedule() -> str | None:
     doc_md=__doc__,
     default_args={
         "owner": "data-team",
+        "pool": STORE_POOL,  # shared with the other DAG: the store's one writer (casehistory/airflow_runner.py)
         "retries": int(env_default("RETRIES", "2")),
         # about 5, 10, 20 ... minutes between attempts: a locked file or a busy disk gets time to clear
         "retry_delay": timedelta(seconds=int(env_default("RETRY_DELAY_SECONDS", "300"))),
@@ -73,7 +78,7 @@ def nightly():
     def feeds(params=None, run_id=None) -> dict:
         return run_step("feeds", params, run_id)
 
-    @task
+    @task(outlets=[published_warehouse()])  # an asset event only when the warehouse was swapped in
     def publish(params=None, run_id=None) -> dict:
         return run_step("publish", params, run_id)
 

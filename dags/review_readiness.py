@@ -21,6 +21,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Param, dag, task
 
+from casehistory.airflow_runner import STORE_POOL
 from casehistory.dag_support import env_default, load_link_build, on_task_failure, pipeline_params, run_step
 
 
@@ -35,6 +36,7 @@ from casehistory.dag_support import env_default, load_link_build, on_task_failur
     doc_md=__doc__,
     default_args={
         "owner": "data-team",
+        "pool": STORE_POOL,  # shared with the other DAG: the store's one writer (casehistory/airflow_runner.py)
         "retries": 1,
         "retry_delay": timedelta(seconds=int(env_default("RETRY_DELAY_SECONDS", "300"))),
         "on_failure_callback": on_task_failure,

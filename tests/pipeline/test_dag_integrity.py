@@ -94,3 +94,20 @@ def test_the_board_step_runs_after_publishing_and_before_the_report(dagbag):
     board = dagbag.dags["nightly"].get_task("board")
     assert board.upstream_task_ids == {"publish"}  # only from a published warehouse
     assert "report" in board.downstream_task_ids
+
+
+def test_every_task_of_both_dags_takes_the_stores_one_slot_pool(dagbag):
+    from casehistory.airflow_runner import STORE_POOL
+
+    for dag_id in ("nightly", "review_readiness"):
+        pools = {task.task_id: (task.pool, task.pool_slots) for task in dagbag.dags[dag_id].tasks}
+        assert set(pools.values()) == {(STORE_POOL, 1)}, (dag_id, pools)
+
+
+def test_only_publish_marks_the_published_warehouse_asset(dagbag):
+    from casehistory.dag_support import PUBLISHED_WAREHOUSE_ASSET
+
+    marking = {(dag_id, task.task_id) for dag_id in ("nightly", "review_readiness")
+               for task in dagbag.dags[dag_id].tasks
+               if any(getattr(o, "name", None) == PUBLISHED_WAREHOUSE_ASSET for o in task.outlets)}
+    assert marking == {("nightly", "publish")}

@@ -154,3 +154,10 @@ def test_the_parser_checks_the_schema_so_a_misspelt_key_fails(tmp_path):
     bad.write_text((PROJECT_ROOT / "docker-compose.yml").read_text().replace("retries: 5", "retrys: 5"))
     result = _compose_config(_env_example(), bad, tmp=tmp_path)
     assert result.returncode != 0 and "retrys" in result.stderr
+
+
+def test_the_init_service_makes_the_one_slot_pool_both_dags_take(compose):
+    from casehistory.airflow_runner import STORE_POOL
+
+    init = " ".join(compose["services"]["airflow-init"]["command"])
+    assert f"airflow pools set {STORE_POOL} 1 " in init

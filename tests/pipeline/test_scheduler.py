@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -18,7 +19,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from casehistory.airflow_runner import airflow_env
+from casehistory.airflow_runner import airflow_env, ensure_metadata_db
+from casehistory.dag_support import PUBLISHED_WAREHOUSE_ASSET
 from casehistory.synth import generate
 
 pytestmark = pytest.mark.slow
@@ -74,7 +76,7 @@ def deployment(tmp_path):
         "CASEHISTORY_SCHEDULE": "none",  # only the run this test triggers
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
     }
-    _airflow(env, "db", "migrate")
+    ensure_metadata_db(env)  # as a deployment's init: the database and the store's pool
     processes = []
     logs = {}
     for name, args in (("api-server", ["api-server", "--port", str(port), "--host", "127.0.0.1", "--workers", "1"]),
@@ -132,6 +134,11 @@ def test_the_scheduler_runs_nightly_to_success_while_an_analyst_keeps_reading(de
     analyst.stdin.close()
     assert analyst.wait(timeout=30) == 0
     assert state == "success", _tail(logs)
+    # the swap was announced: a DAG scheduled on the published warehouse would run now
+    with sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db") as meta:
+        events = meta.execute("""select count(*) from asset_event e join asset a on a.id = e.asset_id
+                                 where a.name = ?""", [PUBLISHED_WAREHOUSE_ASSET]).fetchone()[0]
+    assert events == 1
 
     assert reads and set(reads) == {"1"}  # the analyst read yesterday's warehouse all through the run
     with duckdb.connect(str(warehouse), read_only=True) as con:  # a new session sees tonight's
