@@ -15,13 +15,17 @@ CHILDREN  ?= 100000
 PYTEST_ARGS ?=
 SIZES     ?= S,M,L
 
-.PHONY: run test bootstrap lock bench evaluate-linking docs clean rebuild bench-nightly browser compose-parser mutation
+.PHONY: run airflow test bootstrap lock bench evaluate-linking docs clean rebuild bench-nightly browser compose-parser mutation
 
 run: $(STAMP)
 	$(BIN)/casehistory run \
 	  $(if $(EXTRACTS),--extracts "$(EXTRACTS)") \
 	  $(if $(WAREHOUSE),--warehouse "$(WAREHOUSE)") \
 	  $(if $(REVIEWS),--reviews "$(REVIEWS)")
+
+# A local Airflow UI (http://localhost:8080) on the project's DAGs only, state in .airflow/: Ctrl-C stops it.
+airflow: $(STAMP)
+	$(BIN)/casehistory airflow
 
 # Rebuild identity, every dbt model and the checks from the ledger, and publish (no files loaded).
 rebuild: $(STAMP)

@@ -102,3 +102,17 @@ def run_dag(dag_id: str, conf: dict, log_file: Path, console: TextIO = sys.stdou
                     prefix = "" if level == "info" else f"{level}: "
                     console.write(f"    {prefix}{message[:300]}\n")
         return proc.wait()
+
+
+def standalone(port: int = 8080) -> int:
+    """Airflow's own local deployment (`airflow standalone`: API server and UI, scheduler, DAG
+    processor, triggerer) on this project's DAGs only, examples off, its state in airflow_home().
+    Runs until stopped (Ctrl-C); returns Airflow's exit code. The UI's password is printed by
+    Airflow and kept in airflow_home()."""
+    env = airflow_env()
+    env.update(AIRFLOW__API__PORT=str(port), AIRFLOW__API__BASE_URL=f"http://localhost:{port}",
+               AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://localhost:{port}/execution/",
+               # standalone starts each component as `airflow ...` from the PATH: this environment's
+               PATH=os.pathsep.join([str(Path(_airflow()).parent), env.get("PATH", "")]))
+    ensure_metadata_db(env)
+    return subprocess.run([_airflow(), "standalone"], env=env).returncode

@@ -109,6 +109,16 @@ def run(
     raise typer.Exit(code)
 
 
+@app.command("airflow")
+def airflow_ui(port: int = typer.Option(8080, help="The UI's and API server's port")) -> None:
+    """A local Airflow UI on this project's two DAGs (nightly, review_readiness), examples off, its
+    state in .airflow/ (CASEHISTORY_AIRFLOW_HOME): Airflow's `standalone`, until Ctrl-C."""
+    from casehistory.airflow_runner import airflow_home, standalone
+
+    typer.echo(f"Airflow at http://localhost:{port} (state in {airflow_home()}); Ctrl-C stops it")
+    raise typer.Exit(standalone(port))
+
+
 @app.command()
 def readiness(
     review_id: str = typer.Argument(..., help="The review to check (its id in the reviews file)."),
