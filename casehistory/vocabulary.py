@@ -25,6 +25,7 @@ class EventType:
     may_precede_birth: bool
     match_by_referrer: bool
     match_window_days: int
+    decided_by: str | None = None  # the agency whose outcome a merged event takes (event_types.yml)
 
     def accepts_outcome(self, outcome: str | None) -> bool:
         if outcome is None or self.open_outcome:
@@ -54,6 +55,7 @@ def event_types() -> dict[str, EventType]:
             may_precede_birth=bool(spec.get("may_precede_birth", False)),
             match_by_referrer=bool(spec.get("match_by_referrer", False)),
             match_window_days=int(spec.get("match_window_days", window)),
+            decided_by=spec.get("decided_by"),
         )
         for name, spec in doc["event_types"].items()
     }
@@ -102,16 +104,16 @@ def write_reference_tables(con) -> None:
         create or replace table ref.event_types (
             event_type varchar primary key, category varchar not null, outcomes varchar[],
             open_outcome boolean, household boolean, may_precede_birth boolean,
-            match_by_referrer boolean, match_window_days integer)
+            match_by_referrer boolean, match_window_days integer, decided_by varchar)
         """
     )
     insert_rows(
         con, "ref.event_types",
         ["event_type", "category", "outcomes", "open_outcome", "household", "may_precede_birth", "match_by_referrer",
-         "match_window_days"],
+         "match_window_days", "decided_by"],
         [
             (t.name, t.category, list(t.outcomes), t.open_outcome, t.household,
-             t.may_precede_birth, t.match_by_referrer, t.match_window_days)
+             t.may_precede_birth, t.match_by_referrer, t.match_window_days, t.decided_by)
             for t in event_types().values()
         ],
     )

@@ -49,7 +49,10 @@ merged_events as (
         -- what happened
         event_type,
         any_value(category) as category,
-        arg_min(outcome, first_ledger_id) filter (where outcome is not null) as outcome,
+        -- the deciding agency's outcome (a referral's: social care's, not the referrer's), else
+        -- the first-arriving record's; every agency's stays in outcomes, flagged when they differ
+        arg_min(outcome, (agency is distinct from decided_by, first_ledger_id))
+            filter (where outcome is not null) as outcome,
         -- when
         min(event_date) as event_date,
         max(event_date) as event_date_latest,
@@ -71,7 +74,8 @@ merged_events as (
         list(distinct via_role order by via_role) filter (where via_role is not null) as household_roles
     from matched
     semi join (select event_id, event_type from records_per_event where records > 1) using (event_id, event_type)
-    group by event_id, event_type
+    left join (select event_type, decided_by from {{ ref('stg_ref__event_types') }}) using (event_type)
+    group by event_id, event_type, decided_by  -- decided_by: one per event type
 ),
 
 events as (

@@ -14,7 +14,8 @@ renamed as (
         household,
         may_precede_birth,
         match_by_referrer,
-        match_window_days
+        match_window_days,
+        decided_by
     from source
 )
 
