@@ -29,10 +29,12 @@ import hashlib
 import logging
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from itertools import chain
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 from pathlib import Path
 
 import duckdb
@@ -439,18 +441,14 @@ def _present(con: duckdb.DuckDBPyConnection, subjects: set[str]) -> set[str]:
     """Those of `subjects` the subject records hold."""
     if not subjects:
         return set()
-    con.register("_asked", pa.table({"subject_key": pa.array(sorted(subjects), pa.string())}))
-    try:
+    with _registered(con, "_asked", {"subject_key": sorted(subjects)}):
         return {s for (s,) in con.execute(
             "select distinct subject_key from identity.subject_records semi join _asked using (subject_key)").fetchall()}
-    finally:
-        con.unregister("_asked")
 
 
 def _attributes(con: duckdb.DuckDBPyConnection, subjects: list[str]) -> list[tuple]:
     """What the rails read of each subject: its valid NHS numbers, UPNs, dates of birth, sexes (M, F)."""
-    con.register("_asked", pa.table({"subject_key": pa.array(subjects, pa.string())}))
-    try:
+    with _registered(con, "_asked", {"subject_key": subjects}):
         return con.execute(
             """select subject_key, list(distinct nhs_number) filter (where nhs_number is not null),
                       list(distinct upn) filter (where upn is not null),
@@ -458,18 +456,14 @@ def _attributes(con: duckdb.DuckDBPyConnection, subjects: list[str]) -> list[tup
                       list(distinct sex) filter (where sex in ('M', 'F'))
                from identity.subject_records semi join _asked using (subject_key) group by subject_key"""
         ).fetchall()
-    finally:
-        con.unregister("_asked")
 
 
 def _may_refuse(con: duckdb.DuckDBPyConnection, component: dict[str, str]) -> set[str]:
     """The components (subject -> component) in which a rail could refuse a union: more than one
     valid NHS number, UPN, date of birth or recorded sex, or two subjects of one agency."""
-    con.register("_component", pa.table({"subject_key": pa.array(list(component), pa.string()),
-                                         "component": pa.array(list(component.values()), pa.string())}))
     # "more than one" as least <> greatest (nulls aside): no distinct counts, which cost a hash
     # table per component
-    try:
+    with _registered(con, "_component", {"subject_key": list(component), "component": list(component.values())}):
         return {c for (c,) in con.execute(
             """select component from (
                    select c.component, r.subject_namespace,
@@ -485,8 +479,6 @@ def _may_refuse(con: duckdb.DuckDBPyConnection, component: dict[str, str]) -> se
                having min(nhs_least) <> max(nhs_greatest) or min(upn_least) <> max(upn_greatest)
                    or min(dob_least) <> max(dob_greatest) or min(sex_least) <> max(sex_greatest)
                    or bool_or(agency_twice)""").fetchall()}
-    finally:
-        con.unregister("_component")
 
 
 def _members(con: duckdb.DuckDBPyConnection, clusters: Clusters) -> None:
@@ -497,15 +489,21 @@ def _members(con: duckdb.DuckDBPyConnection, clusters: Clusters) -> None:
         least = min(group.members)
         subjects.extend(group.members)
         keys.extend([least] * len(group.members))
-    con.register("_clustered", pa.table({"subject_key": pa.array(subjects, pa.string()),
-                                         "cluster_key": pa.array(keys, pa.string())}))
-    try:
+    with _registered(con, "_clustered", {"subject_key": subjects, "cluster_key": keys}):
         con.execute("""create or replace temp table _members as
                        select s.subject_key, coalesce(c.cluster_key, s.subject_key) as cluster_key
                        from (select distinct subject_key from identity.subject_records) s
                        left join _clustered c using (subject_key)""")
+
+
+@contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, list[str]]) -> Iterator[None]:
+    """String columns from Python as a view `name` on the connection, for the statements inside."""
+    con.register(name, pa.table({c: pa.array(values, pa.string()) for c, values in columns.items()}))
+    try:
+        yield
     finally:
-        con.unregister("_clustered")
+        con.unregister(name)
 
 
 def _clustering_inputs(con: duckdb.DuckDBPyConnection, key: bytes, cfg, decisions: list[Decision], *,
