@@ -4,6 +4,7 @@ takes only reviews due within the window, and the alert text carries no names.""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -133,3 +134,17 @@ def test_a_chronology_sent_but_unreadable_is_a_gap_naming_the_file_and_why(setti
     monkeypatch.setenv("CASEHISTORY_REVIEW_WINDOW_DAYS", "10")
     assert "review R-SENT (deadline 2026-01-25): police sent but unreadable: asked; sent 1 file(s)" in \
         "\n".join(nightly_readiness(settings, "run2")["alerts"])
+
+
+def test_the_report_names_agencies_counts_household_contacts_apart_and_says_none_when_empty():
+    from casehistory.readiness import render_report
+
+    rows = [{"agency": "hv", "status": "received", "status_label": "received", "asked": True,
+             "first_entry_date": None, "last_entry_date": None, "named_records": 0, "evidence": "",
+             "review_type": "lcspr", "scope_start": None, "scope_end": None, "deadline": None}]
+    page = render_report("R", rows, [], [], date(2026, 1, 15), {("hv", "own_record"): 7, ("hv", "household_contact"): 3})
+    assert f"<td>{_name('hv')}</td>" in page and "<td>hv</td>" not in page
+    assert "<td class='own-child'>7</td><td class='own-household'>3</td>" in page  # apart, not 10
+    assert "Local child safeguarding practice review" in page
+    for section in ("evidence", "disagreements", "unreadable"):
+        assert re.search(rf"<p id='{section}' class='empty'><b>[^<]+</b>: none.</p>", page), section
