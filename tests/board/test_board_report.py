@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from html import unescape
 
 import duckdb
@@ -121,22 +121,26 @@ def test_a_withheld_headline_figure_is_said_to_be_withheld():
 def _by_hand(con) -> dict:
     """The headline from marts.fct_referrals' dates and outcomes with the definitions written out
     here (not the models' flags): a re-referral is a referral within 12 months of the same child's
-    previous one; passed back again is a referral passed back (early help or no further action)
+    previous one (on or after the same calendar day a year before; 29 February -> 28 February, the
+    DfE census definition); passed back again is a referral passed back (early help or no further action)
     for a child passed back before."""
     rows = con.execute("select child_key, referral_date, outcome from marts.fct_referrals "
                        "order by child_key, referral_date").fetchall()
     previous, passed_before = {}, defaultdict(int)
     re_referrals = passed_back_again = 0
     for child, day, outcome in rows:
-        if child in previous and (day - previous[child]).days <= 365:
+        a_year_before = day.replace(year=day.year - 1, day=28) if (day.month, day.day) == (2, 29) else \
+            day.replace(year=day.year - 1)
+        if child in previous and previous[child] >= a_year_before:
             re_referrals += 1
         previous[child] = day
         if outcome in ("early_help", "nfa"):
             passed_back_again += passed_before[child] >= 1
             passed_before[child] += 1
     first, last = min(r[1] for r in rows), max(r[1] for r in rows)
+    period_end = (last.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)  # the month's last day
     signs = con.execute("select count(distinct child_key) from audit.audit_warning_signs where sign_date between ? and ?",
-                        [first.replace(day=1), last]).fetchone()[0]
+                        [first.replace(day=1), period_end]).fetchone()[0]
     return {"referrals": len(rows), "re_referrals": re_referrals, "passed_back_again": passed_back_again,
             "children_with_warning_signs": signs, "first": first, "last": last}
 
