@@ -167,3 +167,10 @@ def test_the_headline_equals_the_definitions_computed_by_hand(generated_run):
     assert figures["referrals"] == f"{truth['referrals']:,}"
     if published["re_referrals"] is not None:
         assert figures["re_referral_rate_pct"] == f"{100 * truth['re_referrals'] / truth['referrals']:.1f}%"
+
+
+def test_before_the_first_referral_the_headline_says_there_is_nothing_to_report():
+    tables = [_table(t.name, t.columns, [] if t.name != "board_review_readiness" else t.rows) for t in _tables()]
+    page = _page(tables)
+    assert "No referral has been recorded yet, so there is no period to report on." in page
+    assert "No referral was recorded in any month, so there is nothing to count." in page

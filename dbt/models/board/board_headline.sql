@@ -1,4 +1,4 @@
--- The board report's headline, one row: the period the monthly board tables cover and its totals.
+-- The board report's headline, one row (none before the first referral): the period the monthly board tables cover and its totals.
 -- A total is withheld like any count (board_total / board_part), and also where the months it
 -- adds up withhold a small amount, or a single month's value: total minus the months shown would
 -- give it away (the same rule the suppression tests apply to every published total).
@@ -64,6 +64,7 @@ published as (
         {% endfor %}
         {{ board_total('children_with_warning_signs') }} as children_with_warning_signs
     from totals, withheld, signs
+    where totals.referrals > 0  -- no referral, no period: no row (the report says so)
 )
 
 select
