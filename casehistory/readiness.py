@@ -116,52 +116,98 @@ text-align:left;vertical-align:top}th{background:#f2f2f2}.sent_unreadable,.missi
 .late,.partial{background:#fff4d6}.received{background:#e6f4e6}caption{text-align:left;font-weight:bold;padding:.3em 0}"""
 
 
+REVIEW_TYPES = {"rapid_review": "rapid review", "lcspr": "local child safeguarding practice review",
+                "scr": "serious case review", "learning_event": "learning event", "audit": "multi-agency audit"}
+EVIDENCE_KINDS = {"own_record": "its own record of a subject child", "household_contact": "its contact with the household"}
+
+
+def _none(caption: str, table_id: str) -> str:
+    return f"<p id='{table_id}' class='empty'><b>{html.escape(caption)}</b>: none.</p>"
+
+
 def render_report(review_id: str, rows: list[dict], evidence: list[dict], disagreements: list[dict],
-                  generated: date) -> str:
-    """A self-contained page: agencies, statuses, evidence counts and dates; no names or identifiers."""
+                  generated: date, own_counts: dict[tuple[str, str], int] | None = None) -> str:
+    """A self-contained page: agencies, statuses, evidence counts and dates; no names or identifiers.
+    Agencies and events by name (casehistory/vocabulary.py); an agency's records of the subject
+    children and its contacts with their household (`own_counts`, by agency and evidence kind)
+    counted apart; an empty section says "none"."""
+    from casehistory.vocabulary import agency_name, event_label, outcome_label
+
     e = html.escape
+    own_counts = own_counts or {}
     first = rows[0] if rows else {}
     gaps = [r for r in rows if r["status"] in GAP_STATUSES]
+    review_type = str(first.get("review_type", "") or "")
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Review {e(review_id)}: "
              f"chronology readiness</title><style>{_CSS}</style></head><body>",
              f"<h1>Review {e(review_id)}: chronology readiness</h1>",
-             f"<p>Type {e(str(first.get('review_type', '')))}; scope {e(str(first.get('scope_start', '')))} to "
-             f"{e(str(first.get('scope_end', '')))}; chronologies due {e(str(first.get('deadline', '')))}. "
-             f"Checked {generated}.</p>",
+             f"<p>{e(REVIEW_TYPES.get(review_type, review_type.replace('_', ' ')).capitalize())}; scope "
+             f"{e(str(first.get('scope_start', '')))} to {e(str(first.get('scope_end', '')))}; chronologies due "
+             f"{e(str(first.get('deadline', '')))}. Checked {generated}.</p>",
              f"<p id='verdict'>{'Ready: every agency asked has sent its chronology and none involved was left out.' if not gaps else f'{len(gaps)} agencies to chase.'}</p>"]
-    parts.append("<table id='chase'><caption>Whom to chase for what</caption><tr><th>Agency</th><th>Status</th>"
-                 "<th>Asked</th><th>Own records</th><th>Entries from</th><th>Entries to</th>"
-                 "<th>Named by others</th><th>What to do</th><th>Evidence</th></tr>")
-    for r in rows:
-        parts.append(f"<tr class='{e(r['status'])}'><td>{e(r['agency'])}</td><td>{e(r['status_label'])}</td>"
-                     f"<td>{'yes' if r['asked'] else 'no'}</td><td>{r['own_records']}</td>"
-                     f"<td>{e(str(r['first_entry_date'] or ''))}</td><td>{e(str(r['last_entry_date'] or ''))}</td>"
-                     f"<td>{r['named_records']}</td><td>{e(ACTIONS[r['status']])}</td><td>{e(r['evidence'])}</td></tr>")
-    parts.append("</table>")
+    if rows:
+        parts.append("<table id='chase'><caption>Whom to chase for what</caption><tr><th>Agency</th><th>Status</th>"
+                     "<th>Asked</th><th>Records of the children</th><th>Contacts with the household</th>"
+                     "<th>Entries from</th><th>Entries to</th><th>Named by others</th><th>What to do</th>"
+                     "<th>Evidence</th></tr>")
+        for r in rows:
+            child = own_counts.get((r["agency"], "own_record"), 0)
+            household = own_counts.get((r["agency"], "household_contact"), 0)
+            parts.append(f"<tr class='{e(r['status'])}' data-agency='{e(r['agency'])}'><td>{e(agency_name(r['agency']))}</td>"
+                         f"<td>{e(r['status_label'])}</td><td>{'yes' if r['asked'] else 'no'}</td>"
+                         f"<td class='own-child'>{child}</td><td class='own-household'>{household}</td>"
+                         f"<td>{e(str(r['first_entry_date'] or ''))}</td><td>{e(str(r['last_entry_date'] or ''))}</td>"
+                         f"<td>{r['named_records']}</td><td>{e(ACTIONS[r['status']])}</td><td>{e(r['evidence'])}</td></tr>")
+        parts.append("</table>")
+    else:
+        parts.append(_none("Whom to chase for what", "chase"))
     unreadable = [r for r in rows if r.get("unreadable_files")]
     if unreadable:  # whom to ask to resend what, and why their file could not be read
         parts.append("<table id='unreadable'><caption>Chronologies sent that could not be read</caption>"
                      "<tr><th>Agency</th><th>Files</th><th>Why they could not be read</th><th>First received</th></tr>")
         for r in unreadable:
-            parts.append(f"<tr class='sent_unreadable'><td>{e(r['agency'])}</td><td>{e(r['unreadable_file_names'])}</td>"
+            parts.append(f"<tr class='sent_unreadable'><td>{e(agency_name(r['agency']))}</td><td>{e(r['unreadable_file_names'])}</td>"
                          f"<td>{e(reject_reason(r['unreadable_reasons']))} ({e(r['unreadable_reasons'])})</td>"
                          f"<td>{e(str(r['first_unreadable_on']))}</td></tr>")
         parts.append("</table>")
-    parts.append("<table id='evidence'><caption>Records that show each agency involved "
-                 "(other agencies' records naming it)</caption><tr><th>Agency</th><th>Shown by</th><th>Kind</th>"
-                 "<th>Event</th><th>Date</th></tr>")
-    for v in evidence:
-        parts.append(f"<tr><td>{e(v['agency'])}</td><td>{e(v['reported_by'])}</td>"
-                     f"<td>{e(v['evidence_kind'].replace('_', ' '))}</td><td>{e(v['event_type'])}</td>"
-                     f"<td>{e(str(v['event_date']))}</td></tr>")
-    parts.append("</table>")
-    parts.append("<table id='disagreements'><caption>Events on which agencies' accounts disagree</caption>"
-                 "<tr><th>Event</th><th>Date</th><th>Accounts (agency: date outcome)</th></tr>")
-    for d in disagreements:
-        parts.append(f"<tr><td>{e(d['event_type'])}</td><td>{e(str(d['event_date']))}</td><td>{e(d['accounts'])}</td></tr>")
-    parts.append("</table><p>Rules: audit.review_readiness in the analyst warehouse; children are not named "
+    else:
+        parts.append(_none("Chronologies sent that could not be read", "unreadable"))
+    caption = "Records that show each agency involved (other agencies' records naming it)"
+    if evidence:
+        parts.append(f"<table id='evidence'><caption>{caption}</caption><tr><th>Agency</th><th>Shown by</th>"
+                     "<th>Kind</th><th>Event</th><th>Date</th></tr>")
+        for v in evidence:
+            parts.append(f"<tr><td>{e(agency_name(v['agency']))}</td><td>{e(agency_name(v['reported_by']))}</td>"
+                         f"<td>{e(v['evidence_kind'].replace('_', ' '))}</td><td>{e(event_label(v['event_type']))}</td>"
+                         f"<td>{e(str(v['event_date']))}</td></tr>")
+        parts.append("</table>")
+    else:
+        parts.append(_none(caption, "evidence"))
+    caption = "Events on which agencies' accounts disagree"
+    if disagreements:
+        parts.append(f"<table id='disagreements'><caption>{caption}</caption>"
+                     "<tr><th>Event</th><th>Date</th><th>Accounts (agency: date outcome)</th></tr>")
+        for d in disagreements:
+            parts.append(f"<tr><td>{e(event_label(d['event_type']))}</td><td>{e(str(d['event_date']))}</td>"
+                         f"<td>{e(_named_accounts(d['accounts'], agency_name, outcome_label))}</td></tr>")
+        parts.append("</table>")
+    else:
+        parts.append(_none(caption, "disagreements"))
+    parts.append("<p>Rules: audit.review_readiness in the analyst warehouse; children are not named "
                  "here.</p></body></html>")
     return "\n".join(parts)
+
+
+def _named_accounts(accounts: str | None, agency_name, outcome_label) -> str:
+    """'csc: 2024-01-02 nfa; eh: 2024-01-03 early_help' with the agencies and outcomes by name."""
+    out = []
+    for account in (accounts or "").split("; "):
+        code, _, rest = account.partition(": ")
+        words = rest.split(" ", 1)
+        if len(words) == 2:
+            rest = f"{words[0]} {outcome_label(words[1])}"
+        out.append(f"{agency_name(code, short=True)}: {rest}" if rest else account)
+    return "; ".join(out)
 
 
 def write_report(settings: Settings, con: duckdb.DuckDBPyConnection, review_id: str) -> Path:
@@ -169,11 +215,15 @@ def write_report(settings: Settings, con: duckdb.DuckDBPyConnection, review_id: 
     evidence = _dicts(con, """select agency, reported_by, evidence_kind, event_type, event_date
                               from audit.review_evidence where review_id = ? and reported_by <> agency
                               order by agency, event_date, reported_by, event_type""", [review_id])
+    own_counts = {(a, k): n for a, k, n in con.execute(
+        """select agency, evidence_kind, count(*) from audit.review_evidence
+           where review_id = ? and reported_by = agency group by all""", [review_id]).fetchall()}
     disagreements = _dicts(con, """select event_type, event_date, accounts from audit.review_disagreements
                                    where review_id = ? order by event_date, event_type""", [review_id])
     path = settings.reports_dir / "reviews" / f"{review_id}.html"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(review_id, rows, evidence, disagreements, settings.run_date), encoding="utf-8")
+    path.write_text(render_report(review_id, rows, evidence, disagreements, settings.run_date, own_counts),
+                    encoding="utf-8")
     return path
 
 

@@ -1,47 +1,107 @@
 """The static HTML board report: `<stem>.reports/board/board_report.html`, one self-contained file
 (inline SVG and a few lines of inline script, no server, no CDN) drawn from the published board
-tables, with every figure's definition beside it.
+tables, for a board member to read and print.
 
-The page checks itself when it opens: each `figure.chart` whose SVG has a size and at least one
-drawn mark gets `data-rendered="true"`, any script error is written into `#script-errors`, and
-`body[data-report-ready]` says the checks ran (tests/board/test_report_browser.py reads this
-from headless Chromium's --dump-dom).
+It opens on a headline in plain words (board.board_headline and board.board_review_readiness),
+then one section per figure: agencies, outcomes, plan changes and warning signs by name
+(casehistory/vocabulary.py, the chronology's labels), monthly charts on one continuous axis over
+the reporting period (a month without rows is drawn as zero, not skipped), a plain-English
+definition with the dbt definition folded under "Technical detail", and, where a section has
+nothing to draw, a sentence saying why. Print CSS lays it out on A4.
+
+The page checks itself when it opens: each `figure.chart` whose chart has a size and at least one
+drawn `.mark` gets `data-rendered="true"`, one that says why it is empty gets `data-empty="true"`,
+any script error is written into `#script-errors`, and `body[data-report-ready]` says the checks
+ran (tests/board/test_report_browser.py reads this from headless Chromium's --dump-dom).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from html import escape
 from pathlib import Path
 
 from casehistory.board import svg
+from casehistory.board.chronology import PLAN_NAMES, SIGN_LABELS
 from casehistory.board.export import BoardTable
 from casehistory.settings import Settings
+from casehistory.vocabulary import agency_name, outcome_label
 
 OUTCOMES = ["nfa", "early_help", "assessment", "strategy_discussion", "s47"]
-DIRECTIONS = ["start", "step_up", "step_down", "end"]
+DIRECTIONS = {"start": "plans started", "step_up": "stepped up", "step_down": "stepped down", "end": "plans ended"}
 # by the status's plain-English label (audit.review_readiness.status_label), which the grid shows
 READINESS_COLOURS = {"received": "#3a9d5d", "partial": "#d9a21b", "late": "#e07b39",
                      "sent but unreadable": "#8c2d19", "missing": "#b8474f", "involved not asked": "#7b5ea7"}
+WITHHELD = "withheld (a small number)"
+
+# What each figure counts, for a board member; the dbt definitions sit under "Technical detail".
+PLAIN = {
+    "referrals": "How many referrals children's social care received each month, and how many of them "
+                 "were about a child already referred in the 12 months before.",
+    "re_referral_rate": "Of each month's referrals, the share that were about a child referred in the 12 "
+                        "months before. Nationally about 22% of referrals are re-referrals.",
+    "passed_back": "Referrals passed back to early help or closed with no further action, and how many of "
+                   "those were about a child whose earlier referral had been passed back too: each "
+                   "referral judged alone, as in the seed reviews.",
+    "outcomes_by_source": "Who made the referrals in the period, and what social care decided.",
+    "plan_flows": "Children's plans (early help, child in need, child protection, looked after) starting, "
+                  "moving up or down a level, and ending, each month.",
+    "warning_signs": "Children for whom one of the warning signs drawn from the case reviews became "
+                     "visible, each month. A child can show several signs.",
+    "review_readiness": "For each review being prepared, whether each agency asked has sent its chronology, "
+                        "and which agencies the records show were involved but were never asked.",
+}
+# Why a section has nothing to draw, when its table has no rows this run.
+EMPTY = {
+    "board_referrals_monthly": "No referral was recorded in any month, so there is nothing to count.",
+    "board_referral_outcomes_by_source": "No referral was recorded, so there are no referrers or outcomes to show.",
+    "board_plan_flows": "No plan started, changed level or ended in the period.",
+    "board_warning_signs": "No warning sign became visible for any child in the period.",
+    "board_review_readiness": "No review is declared in the reviews file, so there are no chronologies to track.",
+}
 
 
 @dataclass
 class Figure:
     key: str
     title: str
-    definition: str
+    definition: str  # plain English
     table: str
-    body: str  # the chart's SVG, or a paragraph saying why there is none
+    body: str  # the chart, or a paragraph saying why there is none
+    technical: str = ""  # the dbt definitions, folded away
+
+    @property
+    def empty(self) -> bool:
+        return 'class="empty"' in self.body
 
 
-def _months(rows: list[dict]) -> list[str]:
-    return sorted({str(r["month"])[:7] for r in rows})
+@dataclass
+class Period:
+    start: date
+    end: date
+
+    @property
+    def months(self) -> list[str]:
+        """Every month of the period, "YYYY-MM", none skipped: the continuous axis of every monthly chart."""
+        out, y, m = [], self.start.year, self.start.month
+        while (y, m) <= (self.end.year, self.end.month):
+            out.append(f"{y:04d}-{m:02d}")
+            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        return out
+
+    def words(self) -> str:
+        return f"{self.start:%B %Y} to {self.end:%B %Y}"
 
 
-def _definition(table: BoardTable, *columns: str) -> str:
-    parts = [table.description] + [f"<b>{escape(c)}</b>: {escape(table.column_descriptions.get(c, ''))}"
-                                   for c in columns if table.column_descriptions.get(c)]
+def empty(reason: str) -> str:
+    return f'<p class="empty">{escape(reason)}</p>'
+
+
+def _technical(table: BoardTable, *columns: str) -> str:
+    parts = [escape(table.description)] + [
+        f"<b>{escape(c)}</b>: {escape(table.column_descriptions.get(c, ''))}"
+        for c in columns if table.column_descriptions.get(c)]
     return " ".join(parts)
 
 
@@ -49,70 +109,127 @@ def _dicts(table: BoardTable) -> list[dict]:
     return [dict(zip(table.columns, row)) for row in table.rows]
 
 
-def referrals_figures(t: BoardTable) -> list[Figure]:
+def _as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def reporting_period(tables: dict[str, BoardTable]) -> Period | None:
+    """The headline's period, else the span of the monthly referral table's months."""
+    headline = tables.get("board_headline")
+    if headline and headline.rows:
+        row = _dicts(headline)[0]
+        if row["period_start"] and row["period_end"]:
+            return Period(_as_date(row["period_start"]), _as_date(row["period_end"]))
+    monthly = tables.get("board_referrals_monthly")
+    if monthly and monthly.rows:
+        months = sorted(_as_date(r["month"]) for r in _dicts(monthly))
+        return Period(months[0], months[-1])
+    return None
+
+
+def _monthly(rows: list[dict], period: Period, column: str, key: str | None = None) -> dict:
+    """{series: [value per month of the period]}: a month with no row counts 0 (nothing happened),
+    a suppressed cell stays None (withheld, drawn hatched)."""
+    out: dict = {}
+    for r in rows:
+        month = str(r["month"])[:7]
+        name = r[key] if key else column
+        if month not in period.months:
+            continue  # outside the headline's period (cannot happen for tables built from one ledger)
+        values = out.setdefault(name, {})
+        current = values.get(month, 0)
+        values[month] = None if current is None or r[column] is None else current + r[column]
+    return {name: [v.get(m, 0) for m in period.months] for name, v in out.items()}
+
+
+def _monthly_chart(period: Period, series: dict, **kw) -> str:
+    if all(v is None or v == 0 for vs in series.values() for v in vs):
+        if any(v is None for vs in series.values() for v in vs):
+            return empty(f"Every month's figure is between 1 and the smallest number a board report may show, "
+                         f"so all are withheld.")
+        return empty("Nothing to count in any month of the period.")
+    return svg.bar_chart(period.months, series, ticks=svg.month_ticks(period.months), **kw)
+
+
+def referrals_figures(t: BoardTable, period: Period) -> list[Figure]:
     rows = _dicts(t)
-    months = _months(rows)
-    by_month = {str(r["month"])[:7]: r for r in rows}
-    labels = max(1, len(months) // 24)
     return [
-        Figure("referrals", "Referrals and re-referrals per month", _definition(t, "referrals", "re_referrals"),
-               t.name, svg.bar_chart(months, {
-                   "referrals": [by_month[m]["referrals"] for m in months],
-                   "re-referrals": [by_month[m]["re_referrals"] for m in months]}, label_every=labels)),
-        Figure("re_referral_rate", "Re-referral rate per month", _definition(t, "re_referral_rate_pct"),
-               t.name, svg.bar_chart(months, {"re-referral rate": [by_month[m]["re_referral_rate_pct"] for m in months]},
-                                     unit="%", label_every=labels)),
-        Figure("passed_back", "Referrals passed back to early help or no further action",
-               _definition(t, "passed_back", "passed_back_again"), t.name,
-               svg.bar_chart(months, {"passed back": [by_month[m]["passed_back"] for m in months],
-                                      "passed back again": [by_month[m]["passed_back_again"] for m in months]},
-                             label_every=labels)),
+        Figure("referrals", "Referrals and re-referrals each month", PLAIN["referrals"], t.name,
+               _monthly_chart(period, {"referrals": _monthly(rows, period, "referrals").get("referrals", []),
+                                       "re-referrals": _monthly(rows, period, "re_referrals").get("re_referrals", [])}),
+               _technical(t, "referrals", "re_referrals")),
+        Figure("re_referral_rate", "Re-referral rate each month", PLAIN["re_referral_rate"], t.name,
+               _monthly_chart(period, {"re-referral rate": _monthly(rows, period, "re_referral_rate_pct")
+                                       .get("re_referral_rate_pct", [])}, unit="%"),
+               _technical(t, "re_referral_rate_pct")),
+        Figure("passed_back", "Referrals passed back to early help or closed with no further action",
+               PLAIN["passed_back"], t.name,
+               _monthly_chart(period, {"passed back": _monthly(rows, period, "passed_back").get("passed_back", []),
+                                       "passed back again": _monthly(rows, period, "passed_back_again")
+                                       .get("passed_back_again", [])}),
+               _technical(t, "passed_back", "passed_back_again")),
     ]
 
 
-def outcomes_by_source_figure(t: BoardTable) -> Figure:
+def outcomes_by_source_figure(t: BoardTable, period: Period) -> Figure:
     rows = _dicts(t)
-    agencies = sorted({r["source_agency"] or "(unknown)" for r in rows})
-    outcomes = OUTCOMES + sorted({r["outcome"] or "(none)" for r in rows} - set(OUTCOMES))
-    cells = {(r["source_agency"] or "(unknown)", r["outcome"] or "(none)"): r for r in rows}
-    series = {o: [cells[(a, o)]["referrals"] if (a, o) in cells else 0 for a in agencies] for o in outcomes}
+    codes = sorted({r["source_agency"] for r in rows}, key=lambda c: (c is None, agency_name(c or "", short=True)))
+    agencies = [agency_name(c, short=True) if c else "(referrer not recorded)" for c in codes]
+    outcomes = OUTCOMES + sorted({r["outcome"] for r in rows if r["outcome"]} - set(OUTCOMES)) + [None]
+    cells = {(r["source_agency"], r["outcome"]): r for r in rows}
+    series = {(outcome_label(o) if o else "no outcome recorded"):
+              [cells[(a, o)]["referrals"] if (a, o) in cells else 0 for a in codes] for o in outcomes}
     series = {o: v for o, v in series.items() if any(x != 0 for x in v)}
-    return Figure("outcomes_by_source", "Referral outcomes by source agency", _definition(t, "referrals"), t.name,
-                  svg.bar_chart(agencies, series, horizontal=True))
+    return Figure("outcomes_by_source", "Referral outcomes by who referred", PLAIN["outcomes_by_source"], t.name,
+                  svg.bar_chart(agencies, series, horizontal=True), _technical(t, "source_agency", "outcome", "referrals"))
 
 
-def plan_flows_figure(t: BoardTable) -> Figure:
+def plan_flows_figure(t: BoardTable, period: Period) -> Figure:
+    rows = _dicts(t)  # one bar per direction: a suppressed cell makes the month's bar suppressed, never a guess
+    by_direction = _monthly(rows, period, "transitions", key="direction")
+    series = {DIRECTIONS.get(d, d.replace("_", " ")): by_direction[d]
+              for d in list(DIRECTIONS) + sorted(set(by_direction) - set(DIRECTIONS)) if d in by_direction}
+    return Figure("plan_flows", "Plans starting, stepping up, stepping down and ending each month", PLAIN["plan_flows"],
+                  t.name, _monthly_chart(period, series), _technical(t, "direction", "from_level", "to_level", "transitions"))
+
+
+def warning_signs_figure(t: BoardTable, period: Period) -> Figure:
     rows = _dicts(t)
-    months = _months(rows)
-    totals: dict[tuple[str, str], float | None] = {}
-    for r in rows:  # one bar per direction: a suppressed cell makes the month's bar suppressed, never a guess
-        key = (str(r["month"])[:7], r["direction"])
-        current = totals.get(key, 0)
-        totals[key] = None if current is None or r["transitions"] is None else current + r["transitions"]
-    return Figure("plan_flows", "Plan flows: starts, step-ups, step-downs and ends per month",
-                  _definition(t, "direction", "transitions"), t.name,
-                  svg.bar_chart(months, {d: [totals.get((m, d), 0) for m in months] for d in DIRECTIONS},
-                                label_every=max(1, len(months) // 24)))
+    by_sign = _monthly(rows, period, "children", key="sign")
+    series = {SIGN_LABELS.get(s, s.replace("_", " ")): by_sign[s] for s in sorted(by_sign)}
+    return Figure("warning_signs", "Children with a warning sign each month", PLAIN["warning_signs"], t.name,
+                  _monthly_chart(period, series, stacked=True), _technical(t, "sign", "children"))
 
 
-def warning_signs_figure(t: BoardTable) -> Figure:
+def _review_label(review_id: str, deadline) -> str:
+    return f"{review_id} (due {_as_date(deadline):%d %b %Y})" if deadline else review_id
+
+
+def readiness_figure(t: BoardTable, period: Period | None = None) -> Figure:
+    """A table, agencies down and reviews across: it wraps and never overlaps however many there are."""
     rows = _dicts(t)
-    months = _months(rows)
-    signs = sorted({r["sign"] for r in rows})
-    cells = {(str(r["month"])[:7], r["sign"]): r["children"] for r in rows}
-    return Figure("warning_signs", "Warning signs per month", _definition(t, "sign", "children"), t.name,
-                  svg.bar_chart(months, {s: [cells.get((m, s), 0) for m in months] for s in signs}, stacked=True,
-                                label_every=max(1, len(months) // 24)))
-
-
-def readiness_figure(t: BoardTable) -> Figure:
-    rows = _dicts(t)
-    reviews = sorted({f"{r['review_id']} (due {r['deadline']})" for r in rows})
-    agencies = sorted({r["agency"] for r in rows})
-    cells = {(f"{r['review_id']} (due {r['deadline']})", r["agency"]): r["status_label"] for r in rows}
-    return Figure("review_readiness", "Chronology completeness for the reviews being prepared",
-                  _definition(t, "asked", "status", "status_label"), t.name,
-                  svg.status_grid(reviews, agencies, cells, READINESS_COLOURS))
+    reviews = sorted({(r["review_id"], str(r["deadline"] or "")) for r in rows}, key=lambda k: (k[1], k[0]))
+    codes = sorted({r["agency"] for r in rows}, key=lambda c: agency_name(c, short=True))
+    cells = {(r["review_id"], r["agency"]): r["status_label"] for r in rows}
+    head = "".join(f"<th scope='col'>{escape(_review_label(rid, d))}</th>" for rid, d in reviews)
+    body = []
+    for code in codes:
+        tds = []
+        for rid, d in reviews:
+            status = cells.get((rid, code))
+            if status is None:
+                tds.append("<td class='not-part'>not part of this review</td>")
+                continue
+            tds.append(f"<td class='mark' style='background:{READINESS_COLOURS.get(status, '#ccc')}' "
+                       f"title='{escape(_review_label(rid, d))}, {escape(agency_name(code))}: {escape(status)}'>"
+                       f"{escape(status)}</td>")
+        body.append(f"<tr><th scope='row'>{escape(agency_name(code))}</th>{''.join(tds)}</tr>")
+    table = (f"<table class='chart-table status-grid'><thead><tr><th scope='col'>Agency</th>{head}</tr></thead>"
+             f"<tbody>{''.join(body)}</tbody></table>")
+    return Figure("review_readiness", "Chronologies for the reviews being prepared", PLAIN["review_readiness"],
+                  t.name, table + svg.legend(list(READINESS_COLOURS), colours=list(READINESS_COLOURS.values()),
+                                             suppressed=False),
+                  _technical(t, "asked", "status", "status_label"))
 
 
 FIGURES = {
@@ -122,37 +239,119 @@ FIGURES = {
     "board_warning_signs": warning_signs_figure,
     "board_review_readiness": readiness_figure,
 }
+TITLES = {"board_referrals_monthly": "Referrals each month", "board_referral_outcomes_by_source": "Referral outcomes by who referred",
+          "board_plan_flows": "Plans starting, stepping up, stepping down and ending each month",
+          "board_warning_signs": "Children with a warning sign each month",
+          "board_review_readiness": "Chronologies for the reviews being prepared"}
 
 
 def build_figures(tables: list[BoardTable]) -> list[Figure]:
     by_name = {t.name: t for t in tables}
+    period = reporting_period(by_name)
     figures: list[Figure] = []
     for name, draw in FIGURES.items():
+        title = TITLES[name]
         if name not in by_name:
-            figures.append(Figure(name, name, "", name,
-                                  f'<p class="missing">Table board.{escape(name)} is not in this warehouse.</p>'))
+            figures.append(Figure(name, title, "", name, empty(
+                f"Not shown: this warehouse has no board.{name} table (it was built before this report "
+                f"knew the table; the next pipeline run builds it).")))
             continue
         table = by_name[name]
-        if not table.rows:
-            figures.append(Figure(name, table.description.split(".")[0], table.description, name,
-                                  '<p class="empty">No rows this run.</p>'))
+        if not table.rows or (period is None and name != "board_review_readiness"):
+            figures.append(Figure(name, title, "", name, empty(EMPTY[name]), escape(table.description)))
             continue
-        drawn = draw(table)
+        drawn = draw(table, period)
         figures.extend(drawn if isinstance(drawn, list) else [drawn])
     return figures
+
+
+# ---- the headline ------------------------------------------------------------------------------
+
+def _figure(value, fmt: str = "{:,}") -> str:
+    return WITHHELD if value is None else fmt.format(value)
+
+
+def readiness_summary(t: BoardTable | None) -> list[str]:
+    """One sentence per review: agencies asked that have sent their chronology, and the gaps by name."""
+    if t is None or not t.rows:
+        return ["No review is being prepared."]
+    rows = _dicts(t)
+    out = []
+    for rid, deadline in sorted({(r["review_id"], r["deadline"]) for r in rows}, key=lambda k: (str(k[1]), k[0])):
+        mine = [r for r in rows if r["review_id"] == rid]
+        asked = [r for r in mine if r["asked"]]
+        received = [r for r in asked if r["status"] in ("received", "late")]
+        gaps = {}
+        for r in mine:
+            if r["status"] != "received":
+                gaps.setdefault(r["status_label"], []).append(agency_name(r["agency"], short=True))
+        due = f", chronologies due {_as_date(deadline):%d %B %Y}" if deadline else ""
+        text = f"{rid}{due}: {len(received)} of {len(asked)} agencies asked have sent their chronology"
+        if gaps:
+            text += "; " + "; ".join(f"{label}: {', '.join(sorted(names))}" for label, names in sorted(gaps.items()))
+        else:
+            text += "; ready for the panel"
+        out.append(text + ".")
+    return out
+
+
+def headline(tables: list[BoardTable]) -> str:
+    by_name = {t.name: t for t in tables}
+    period = reporting_period(by_name)
+    h = by_name.get("board_headline")
+    items = []
+    if period is None or h is None or not h.rows:
+        items.append("<p class='empty'>No referral has been recorded yet, so there is no period to report on.</p>")
+    else:
+        r = _dicts(h)[0]
+        rate = (f"<strong data-figure='re_referral_rate_pct'>{_figure(r['re_referral_rate_pct'], '{:.1f}%')}</strong>"
+                f" ({_figure(r['re_referrals'])} of {_figure(r['referrals'])} referrals were about a child referred "
+                f"in the 12 months before; about 22% in England)")
+        items += [
+            f"<dt>Period covered</dt><dd data-figure='period'>{escape(period.words())} "
+            f"({len(period.months)} months)</dd>",
+            f"<dt>Referrals to children's social care</dt><dd><strong data-figure='referrals'>"
+            f"{_figure(r['referrals'])}</strong></dd>",
+            f"<dt>Re-referral rate</dt><dd>{rate}</dd>",
+            f"<dt>Referrals passed back again</dt><dd><strong data-figure='passed_back_again'>"
+            f"{_figure(r['passed_back_again'])}</strong> referrals were passed to early help or closed with no "
+            f"further action for a child whose earlier referral had been passed back too</dd>",
+            f"<dt>Children with warning signs</dt><dd><strong data-figure='children_with_warning_signs'>"
+            f"{_figure(r['children_with_warning_signs'])}</strong> children showed at least one of the warning "
+            f"signs drawn from the case reviews</dd>",
+        ]
+    reviews = "".join(f"<li>{escape(s)}</li>" for s in readiness_summary(by_name.get("board_review_readiness")))
+    items.append(f"<dt>Reviews being prepared</dt><dd><ul data-figure='reviews'>{reviews}</ul></dd>")
+    return "<section id='headline'><h2>Headline</h2><dl>" + "".join(items) + "</dl></section>"
 
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Safeguarding board report</title>
 <style>
-body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 820px; color: #222; }}
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 820px; color: #222; line-height: 1.4; }}
+#headline dl {{ display: grid; grid-template-columns: 14em 1fr; gap: 0.4em 1em; }}
+#headline dt {{ font-weight: bold; }} #headline dd {{ margin: 0; }} #headline ul {{ margin: 0; padding-left: 1.2em; }}
+#headline strong {{ font-size: 1.2em; }}
 figure {{ margin: 2em 0; border-top: 1px solid #ccc; padding-top: 1em; }}
 figcaption {{ font-size: 0.9em; color: #444; margin-top: 0.5em; }}
-.legend {{ font-size: 0.8em; }} .key {{ margin-right: 1em; }}
+svg.chart-svg {{ max-width: 100%; height: auto; display: block; }}
+.legend {{ font-size: 0.8em; display: flex; flex-wrap: wrap; gap: 0.2em 1em; }}
 .key i {{ display: inline-block; width: 10px; height: 10px; margin-right: 4px; }}
 .key i.hatched {{ background: repeating-linear-gradient(45deg, #999 0 2px, #fff 2px 5px); }}
+table.status-grid {{ border-collapse: collapse; font-size: 0.9em; margin-bottom: 0.5em; }}
+table.status-grid th, table.status-grid td {{ border: 1px solid #fff; padding: 0.3em 0.6em; text-align: left; }}
+table.status-grid td.mark {{ color: #fff; }} table.status-grid td.not-part {{ color: #777; background: #f2f2f2; }}
+p.empty {{ font-style: italic; color: #555; }}
+details {{ margin-top: 0.4em; }} summary {{ cursor: pointer; color: #1b6ca8; }}
 rect.mark:hover {{ opacity: 0.7; }}
 #script-errors:empty {{ display: none; }} #script-errors {{ color: #b00; }}
+@page {{ size: A4; margin: 15mm; }}
+@media print {{
+  body {{ margin: 0; max-width: none; font-size: 10pt; }}
+  figure, #headline {{ break-inside: avoid; }}
+  summary {{ color: #222; }}
+  rect.mark:hover {{ opacity: 1; }}
+}}
 </style></head>
 <body>
 <pre id="script-errors"></pre>
@@ -162,26 +361,31 @@ window.addEventListener("error", function (e) {{
 }});
 </script>
 <h1>Safeguarding board report</h1>
-<p>Generated {generated} from the analyst warehouse. Counts from 1 to {threshold_below} are suppressed
-(hatched), and so is a second count wherever a published total would give one away. Each figure
-says what it counts; the same tables, with definitions, are in <code>board.xlsx</code>, <code>csv/</code>
-and <code>parquet/</code> beside this file.</p>
+<p>Figures for the partnership's children, from every agency's records, with no child named. Counts from 1
+to {threshold_below} are withheld (hatched in the charts), and so is a second count wherever a published
+total would give one away. Generated {generated}.</p>
+{headline}
 {figures}
+<p class="note">The same tables, with their definitions, are in <code>board.xlsx</code>, <code>csv/</code>
+and <code>parquet/</code> beside this file.</p>
 <script>
 (function () {{
   var figures = document.querySelectorAll("figure.chart");
-  var rendered = 0;
+  var rendered = 0, explained = 0;
   figures.forEach(function (figure) {{
-    var chart = figure.querySelector("svg.chart-svg");
+    var chart = figure.querySelector("svg.chart-svg, table.chart-table");
     var box = chart ? chart.getBoundingClientRect() : null;
     var marks = chart ? chart.querySelectorAll(".mark").length : 0;
     var ok = !!(box && box.width > 0 && box.height > 0 && marks > 0);
+    var why = figure.querySelector("p.empty");
     figure.setAttribute("data-rendered", ok ? "true" : "false");
+    figure.setAttribute("data-empty", !ok && why && why.textContent.trim() ? "true" : "false");
     figure.setAttribute("data-marks", String(marks));
-    if (ok) rendered += 1;
+    if (ok) rendered += 1; else if (why) explained += 1;
   }});
   document.body.setAttribute("data-charts", String(figures.length));
   document.body.setAttribute("data-charts-rendered", String(rendered));
+  document.body.setAttribute("data-charts-explained", String(explained));
   document.body.setAttribute("data-report-ready", "true");
 }})();
 </script>
@@ -191,19 +395,23 @@ and <code>parquet/</code> beside this file.</p>
 FIGURE = """<figure class="chart" id="{key}" data-table="board.{table}">
 <h2>{title}</h2>
 {body}
-<figcaption><b>Definition.</b> {definition} <i>Source: board.{table}.</i></figcaption>
+<figcaption><p class="definition"><b>What this shows.</b> {definition}</p>{technical}</figcaption>
 </figure>"""
 
 
-def render(figures: list[Figure], min_count: int) -> str:
+def render(figures: list[Figure], min_count: int, tables: list[BoardTable] | None = None) -> str:
     return PAGE.format(
-        generated=datetime.now().strftime("%Y-%m-%d %H:%M"), threshold_below=min_count - 1,
-        figures="\n".join(FIGURE.format(key=escape(f.key), title=escape(f.title), body=f.body,
-                                        definition=f.definition, table=escape(f.table)) for f in figures))
+        generated=datetime.now().strftime("%d %B %Y %H:%M"), threshold_below=min_count - 1,
+        headline=headline(tables or []),
+        figures="\n".join(FIGURE.format(
+            key=escape(f.key), title=escape(f.title), body=f.body, definition=escape(f.definition),
+            technical=(f"<details><summary>Technical detail</summary><div class='technical'>{f.technical} "
+                       f"<i>Source: board.{escape(f.table)}.</i></div></details>" if f.technical else ""),
+            table=escape(f.table)) for f in figures))
 
 
 def write_report(settings: Settings, tables: list[BoardTable], min_count: int) -> Path:
     path = settings.reports_dir / "board" / "board_report.html"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(build_figures(tables), min_count), encoding="utf-8")
+    path.write_text(render(build_figures(tables), min_count, tables), encoding="utf-8")
     return path

@@ -27,10 +27,23 @@ def _nice_max(value: float) -> float:
     return step * 4
 
 
+def month_ticks(months: list[str]) -> dict[int, str]:
+    """Axis labels for a continuous run of months ("2024-01"...): each January as its year, and the
+    first month when it is far enough from the first January for the two not to collide."""
+    ticks = {i: m[:4] for i, m in enumerate(months) if m.endswith("-01")}
+    if months and (not ticks or min(ticks) >= 7):
+        y, m = months[0].split("-")
+        ticks[0] = f"{('Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec')[int(m) - 1]} {y}"
+    return ticks
+
+
 def bar_chart(categories: list[str], series: dict[str, list[float | None]], *, stacked: bool = False,
-              horizontal: bool = False, unit: str = "", width: int = 760, label_every: int = 1) -> str:
+              horizontal: bool = False, unit: str = "", width: int = 760, label_every: int = 1,
+              ticks: dict[int, str] | None = None) -> str:
     """Grouped or stacked bars. `series` maps a series name to one value per category (None =
-    suppressed)."""
+    suppressed). `ticks` (category index -> label, e.g. month_ticks) labels a time axis
+    horizontally at those categories only; without it every `label_every`th category is labelled,
+    slanted."""
     names = list(series)
     if horizontal:
         return _horizontal_stacked(categories, series, width=width, unit=unit)
@@ -67,7 +80,13 @@ def bar_chart(categories: list[str], series: dict[str, list[float | None]], *, s
                          f'fill="{colour(j)}"><title>{label}{value:g}{unit}</title></rect>')
             if stacked:
                 base -= h
-        if i % label_every == 0:
+        if ticks is not None:
+            if i in ticks:
+                x_tick = left + slot * i
+                parts.append(f'<line x1="{x_tick:.1f}" x2="{x_tick:.1f}" y1="{top + plot_h}" y2="{top + plot_h + 5}" '
+                             f'stroke="#666"/><text x="{x_tick:.1f}" y="{top + plot_h + 17}" font-size="10" '
+                             f'text-anchor="start">{escape(ticks[i])}</text>')
+        elif i % label_every == 0:
             parts.append(f'<text x="{x0 + slot * 0.4:.1f}" y="{top + plot_h + 14}" font-size="10" '
                          f'text-anchor="end" transform="rotate(-45 {x0 + slot * 0.4:.1f} {top + plot_h + 14})">'
                          f'{escape(category)}</text>')
@@ -78,7 +97,9 @@ def bar_chart(categories: list[str], series: dict[str, list[float | None]], *, s
 def _horizontal_stacked(categories: list[str], series: dict[str, list[float | None]], *, width: int,
                         unit: str) -> str:
     names = list(series)
-    row_h, left, top = 22, 120, 6
+    # room for the longest category name at 11px (about 6.5px a character), so no label runs into a bar
+    row_h, top = 22, 6
+    left = max(120, int(6.5 * max((len(c) for c in categories), default=0)) + 12)
     height = top + row_h * len(categories) + 24
     totals = [sum(series[n][i] or 0 for n in names) for i in range(len(categories))]
     top_value = _nice_max(max(totals or [0]))
@@ -112,35 +133,8 @@ def _horizontal_stacked(categories: list[str], series: dict[str, list[float | No
     return "".join(parts) + legend(names)
 
 
-def status_grid(rows: list[str], columns: list[str], cells: dict[tuple[str, str], str],
-                colours: dict[str, str], *, width: int = 760) -> str:
-    """A grid of labelled cells (e.g. review x agency -> status)."""
-    row_h, left, top = 24, 200, 24
-    cell_w = min(90, (width - left) / max(1, len(columns)))
-    height = top + row_h * len(rows) + 6
-    parts = [f'<svg class="chart-svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-             f'role="img" xmlns="http://www.w3.org/2000/svg">']
-    for j, column in enumerate(columns):
-        parts.append(f'<text x="{left + cell_w * j + cell_w / 2:.1f}" y="16" font-size="11" '
-                     f'text-anchor="middle">{escape(column)}</text>')
-    for i, row in enumerate(rows):
-        y = top + row_h * i
-        parts.append(f'<text x="{left - 6}" y="{y + 16}" text-anchor="end" font-size="11">{escape(row)}</text>')
-        for j, column in enumerate(columns):
-            status = cells.get((row, column))
-            if status is None:
-                continue
-            x = left + cell_w * j
-            parts.append(f'<rect class="mark" x="{x + 1:.1f}" y="{y + 1}" width="{cell_w - 2:.1f}" height="{row_h - 2}" '
-                         f'fill="{colours.get(status, "#ccc")}"><title>{escape(row)}, {escape(column)}: '
-                         f'{escape(status)}</title></rect>'
-                         f'<text x="{x + cell_w / 2:.1f}" y="{y + 16}" font-size="9" text-anchor="middle" '
-                         f'fill="#fff">{escape(status.replace("_", " "))}</text>')
-    parts.append("</svg>")
-    return "".join(parts) + legend(list(colours), colours=list(colours.values()))
-
-
-def legend(names: list[str], colours: list[str] | None = None) -> str:
+def legend(names: list[str], colours: list[str] | None = None, suppressed: bool = True) -> str:
     items = "".join(f'<span class="key"><i style="background:{(colours or PALETTE)[i % len(colours or PALETTE)]}">'
                     f'</i>{escape(str(n))}</span>' for i, n in enumerate(names))
-    return f'<div class="legend">{items}<span class="key"><i class="hatched"></i>suppressed</span></div>'
+    hatched = '<span class="key"><i class="hatched"></i>withheld (a small number)</span>' if suppressed else ""
+    return f'<div class="legend">{items}{hatched}</div>'

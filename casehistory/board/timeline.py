@@ -3,24 +3,32 @@
 One self-contained HTML file per child (inline SVG) in `<stem>.restricted/timelines/`: restricted,
 because a panel needs the child's name beside the picture. Read from the restricted store:
 
-    plans       bands for each plan period (marts.fct_plan_episodes)
-    referrals   every referral marked with its outcome (the front door's decision)
+    one lane per plan type   bands for each plan period (marts.fct_plan_episodes)
+    referrals   every referral marked with its number and outcome (the front door's decision);
+                labels that would collide go on the next row down, so none ever overlaps
     one lane per agency   the child's own events, drawn in the lane of each agency that recorded them
-    household   events of parents and siblings that reached the child (via_household)
+    household   events of parents and siblings that reached the child (via_household), counted
+                apart from the child's own
+
+Agencies, events, outcomes and plans are drawn by name (casehistory/vocabulary.py). The time axis
+runs from the first to the last dated fact (event, plan start or end): a plan still open is drawn
+to the axis's end with an arrow, not stretched to today.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from html import escape
 from pathlib import Path
 
 import duckdb
 
 from casehistory import warehouse
+from casehistory.board.chronology import PLAN_NAMES
 from casehistory.board.svg import colour
 from casehistory.settings import Settings
+from casehistory.vocabulary import agency_name, event_label, outcome_label
 
 TIMELINES_FOLDER = "timelines"
 PLAN_COLOURS = {"early_help": "#9ecae1", "cin": "#fdd49e", "cp": "#fc9272", "lac": "#bcbddc"}
@@ -82,87 +90,144 @@ def read_timeline(con: duckdb.DuckDBPyConnection, child_key: str) -> ChildTimeli
     return ChildTimeline(child_key, name, person[2] if person else None, events, plans)
 
 
+LABEL_CHAR_PX = 5.2  # width of a character of the 9px referral labels, generously
+LABEL_ROW_PX = 11
+
+
+def _label_rows(labels: list[tuple[float, str]], gap: float = 4) -> list[int]:
+    """A row for each (centre x, text) label, the first from the top where it clears every label
+    already placed there: labels never collide, however close the referrals."""
+    ends: list[float] = []  # per row, the right edge of its last label
+    rows = []
+    for cx, text in labels:
+        half = len(text) * LABEL_CHAR_PX / 2
+        row = next((i for i, end in enumerate(ends) if cx - half >= end + gap), len(ends))
+        if row == len(ends):
+            ends.append(float("-inf"))
+        ends[row] = cx + half
+        rows.append(row)
+    return rows
+
+
+def _ticks(first: date, last: date, plot_w: float) -> list[tuple[date, str]]:
+    """Gridline dates and labels: months, quarters, half-years or years, as many as fit (60px each)."""
+    span_months = (last.year - first.year) * 12 + last.month - first.month + 1
+    for step in (1, 3, 6, 12, 24, 60):
+        if span_months / step * 60 <= plot_w:
+            break
+    out = []
+    y, m = first.year, first.month
+    while date(y, m, 1) <= last:
+        d = date(y, m, 1)
+        if d >= first and (m - 1) % min(step, 12) == 0 and (step < 12 or y % (step // 12) == 0):
+            out.append((d, f"{d:%Y}" if step >= 12 else f"{d:%b %Y}"))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def plan_name(plan_type: str) -> str:
+    return PLAN_NAMES.get(plan_type, plan_type.replace("_", " "))
+
+
 def render_svg(t: ChildTimeline, today: date) -> str:
-    first = min([e.event_date for e in t.events] + [p.start for p in t.plans])
-    last = max([e.event_date for e in t.events] + [p.end or today for p in t.plans])
-    first, last = first - timedelta(days=15), last + timedelta(days=15)
+    dated = [e.event_date for e in t.events] + [p.start for p in t.plans] + [p.end for p in t.plans if p.end]
+    first, last = min(dated), max(dated)
     span = max(1, (last - first).days)
-    agencies = sorted({a for e in t.events if not e.via_household for a in e.agencies})
-    lanes = ["plans", "referrals"] + agencies + ["household"]
-    width, left, lane_h, top = 1100, 110, 34, 30
-    plot_w = width - left - 20
-    height = top + lane_h * len(lanes) + 30
-
-    def x(d: date) -> float:
-        return left + plot_w * (d - first).days / span
-
-    def lane_y(lane: str) -> float:
-        return top + lane_h * lanes.index(lane)
+    agencies = sorted({a for e in t.events if not e.via_household for a in e.agencies},
+                      key=lambda a: agency_name(a, short=True))
+    plan_types = [p for p in PLAN_NAMES if any(b.plan_type == p for b in t.plans)] + sorted(
+        {b.plan_type for b in t.plans} - set(PLAN_NAMES))
+    width, left, lane_h, top = 1100, 150, 34, 30
+    plot_w = width - left - 30
+    x = lambda d: left + plot_w * (d - first).days / span  # noqa: E731
+    referrals = t.referrals
+    texts = [f"{n}: {outcome_label(r.outcome) if r.outcome else 'no outcome recorded'}"
+             for n, r in enumerate(referrals, start=1)]
+    rows = _label_rows([(x(r.event_date), text) for r, text in zip(referrals, texts)])
+    referral_h = max(lane_h, 24 + LABEL_ROW_PX * (max(rows, default=0) + 1))
+    lanes = [(f"plan:{p}", f"{plan_name(p).capitalize()} plan", lane_h) for p in plan_types]
+    lanes += [("referrals", "Referrals", referral_h)]
+    lanes += [(a, agency_name(a, short=True), lane_h) for a in agencies] + [("household", "Household", lane_h)]
+    tops, y = {}, top
+    for key, _, h in lanes:
+        tops[key] = y
+        y += h
+    bottom = y
+    height = bottom + 30
 
     parts = [f'<svg class="timeline" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
              f'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif">']
-    for i, lane in enumerate(lanes):
-        y = lane_y(lane)
-        parts.append(f'<rect x="{left}" y="{y}" width="{plot_w}" height="{lane_h}" fill="{"#f7f7f7" if i % 2 else "#fff"}"/>'
-                     f'<text class="lane-label" x="{left - 6}" y="{y + lane_h / 2 + 4}" text-anchor="end" '
-                     f'font-size="12">{escape(lane)}</text>')
-    for year in range(first.year, last.year + 2):  # year gridlines
-        for month in (1, 7):
-            d = date(year, month, 1)
-            if first <= d <= last:
-                parts.append(f'<line x1="{x(d):.1f}" x2="{x(d):.1f}" y1="{top}" y2="{height - 30}" stroke="#ccc" '
-                             f'stroke-dasharray="{"none" if month == 1 else "2,3"}"/>'
-                             f'<text x="{x(d):.1f}" y="{height - 14}" font-size="10" text-anchor="middle">'
-                             f'{d:%b %Y}</text>')
+    for i, (key, label, h) in enumerate(lanes):
+        parts.append(f'<rect x="{left}" y="{tops[key]}" width="{plot_w}" height="{h}" fill="{"#f7f7f7" if i % 2 else "#fff"}"/>'
+                     f'<text class="lane-label" x="{left - 6}" y="{tops[key] + h / 2 + 4}" text-anchor="end" '
+                     f'font-size="12">{escape(label)}</text>')
+    for d, label in _ticks(first, last, plot_w):
+        parts.append(f'<line x1="{x(d):.1f}" x2="{x(d):.1f}" y1="{top}" y2="{bottom}" stroke="#ccc" '
+                     f'stroke-dasharray="{"none" if d.month == 1 else "2,3"}"/>'
+                     f'<text class="tick" x="{x(d):.1f}" y="{height - 14}" font-size="10" text-anchor="middle">'
+                     f'{label}</text>')
+    parts.append(f'<line class="axis" data-first="{first}" data-last="{last}" x1="{left}" x2="{left + plot_w}" '
+                 f'y1="{bottom}" y2="{bottom}" stroke="#666"/>')
     if t.date_of_birth and first <= t.date_of_birth <= last:
         parts.append(f'<line x1="{x(t.date_of_birth):.1f}" x2="{x(t.date_of_birth):.1f}" y1="{top - 8}" '
-                     f'y2="{height - 30}" stroke="#333"/><text x="{x(t.date_of_birth) + 3:.1f}" y="{top - 10}" '
+                     f'y2="{bottom}" stroke="#333"/><text x="{x(t.date_of_birth) + 3:.1f}" y="{top - 10}" '
                      f'font-size="10">born {t.date_of_birth:%d %b %Y}</text>')
     for p in t.plans:
-        y, end = lane_y("plans"), p.end or today
+        y, end = tops[f"plan:{p.plan_type}"], p.end or last
+        name = plan_name(p.plan_type)
+        open_arrow = (f'<path d="M{x(end):.1f},{y + 4} l8,{(lane_h - 8) / 2} l-8,{(lane_h - 8) / 2} z" '
+                      f'fill="{PLAN_COLOURS.get(p.plan_type, "#ddd")}"/>' if p.end is None else "")
         parts.append(f'<rect class="plan-band" data-plan="{escape(p.plan_type)}" x="{x(p.start):.1f}" y="{y + 4}" '
                      f'width="{max(2.0, x(end) - x(p.start)):.1f}" height="{lane_h - 8}" '
                      f'fill="{PLAN_COLOURS.get(p.plan_type, "#ddd")}" opacity="0.8">'
-                     f'<title>{escape(p.plan_type)} plan {p.start} to {p.end or "open"}</title></rect>'
-                     f'<text x="{x(p.start) + 3:.1f}" y="{y + lane_h / 2 + 4}" font-size="10">{escape(p.plan_type)}</text>')
-    for n, r in enumerate(t.referrals, start=1):
-        cx, cy = x(r.event_date), lane_y("referrals") + lane_h / 2
+                     f'<title>{escape(name)} plan {p.start:%d %b %Y} to '
+                     f'{f"{p.end:%d %b %Y}" if p.end else f"still open on {today:%d %b %Y}"}</title></rect>{open_arrow}')
+    for n, (r, text, row) in enumerate(zip(referrals, texts, rows), start=1):
+        cx, cy = x(r.event_date), tops["referrals"] + referral_h - 14
         outcome = r.outcome or "no outcome recorded"
         parts.append(f'<g class="referral" data-date="{r.event_date}" data-outcome="{escape(outcome)}">'
                      f'<path d="M{cx:.1f},{cy - 8:.1f} l8,8 l-8,8 l-8,-8 z" fill="{OUTCOME_COLOURS.get(r.outcome or "", "#999")}">'
-                     f'<title>referral {n} on {r.event_date} from {escape(", ".join(r.agencies))}: {escape(outcome)}'
-                     f'</title></path><text x="{cx:.1f}" y="{cy - 10:.1f}" font-size="9" text-anchor="middle">'
-                     f'{n}: {escape(outcome.replace("_", " "))}</text></g>')
+                     f'<title>referral {n} on {r.event_date:%d %b %Y} from '
+                     f'{escape(", ".join(agency_name(a, short=True) for a in r.agencies))}: '
+                     f'{escape(outcome_label(r.outcome) or outcome)}</title></path>'
+                     f'<text class="referral-label" x="{cx:.1f}" y="{tops["referrals"] + 11 + LABEL_ROW_PX * row:.1f}" '
+                     f'font-size="9" text-anchor="middle">{escape(text)}</text></g>')
     for e in t.events:
         targets = ["household"] if e.via_household else e.agencies
         for agency in targets:
-            cx, cy = x(e.event_date), lane_y(agency) + lane_h / 2
+            cx, cy = x(e.event_date), tops[agency] + lane_h / 2
             fill = "#8c6d46" if e.via_household else colour(agencies.index(agency))
             who = f" ({', '.join(e.household_roles)})" if e.via_household and e.household_roles else ""
             parts.append(f'<circle class="event" data-type="{escape(e.event_type)}" cx="{cx:.1f}" cy="{cy:.1f}" r="4" '
-                         f'fill="{fill}" opacity="0.85"><title>{e.event_date} {escape(e.event_type)}'
-                         f'{": " + escape(e.outcome) if e.outcome else ""}{escape(who)}'
-                         f' [{escape(", ".join(e.agencies))}]</title></circle>')
+                         f'fill="{fill}" opacity="0.85"><title>{e.event_date:%d %b %Y} {escape(event_label(e.event_type))}'
+                         f'{": " + escape(outcome_label(e.outcome)) if e.outcome else ""}{escape(who)}'
+                         f' [{escape(", ".join(agency_name(a, short=True) for a in e.agencies))}]</title></circle>')
     parts.append("</svg>")
     return "".join(parts)
 
 
 def render_html(t: ChildTimeline, today: date) -> str:
-    outcomes = "".join(f'<li>{r.event_date}: referral from {escape(", ".join(r.agencies))}, outcome '
-                       f'<b>{escape(r.outcome or "not recorded")}</b></li>' for r in t.referrals)
+    outcomes = "".join(f'<li>{r.event_date:%d %b %Y}: referral from '
+                       f'{escape(", ".join(agency_name(a) for a in r.agencies))}, outcome '
+                       f'<b>{escape(outcome_label(r.outcome) or "not recorded")}</b></li>' for r in t.referrals)
+    own = [e for e in t.events if not e.via_household]
+    household = [e for e in t.events if e.via_household]
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Timeline: {escape(t.name)}</title>
-<style>body {{ font-family: system-ui, sans-serif; margin: 1.5em; }} .restricted {{ color: #b00; }}</style></head>
+<style>body {{ font-family: system-ui, sans-serif; margin: 1.5em; }} .restricted {{ color: #b00; }}
+svg.timeline {{ max-width: 100%; height: auto; }}
+@page {{ size: A4 landscape; margin: 12mm; }} @media print {{ body {{ margin: 0; }} }}</style></head>
 <body>
 <p class="restricted">RESTRICTED: for the review panel and data team only.</p>
 <h1>{escape(t.name)}{f" (born {t.date_of_birth:%d %B %Y})" if t.date_of_birth else ""}</h1>
-<p>Child key <code>{escape(t.child_key)}</code>. {len(t.events)} events across {len({a for e in t.events for a in e.agencies})}
-agencies; {len(t.referrals)} referrals; {len(t.plans)} plan periods. Bands: plan periods (early help,
-child in need, child protection, looked after). Diamonds: referrals, labelled with their outcome.
-Dots: events in the lane of each agency that recorded them; the household lane holds parents' and
-siblings' events that reached the child. Hover for details.</p>
+<p>Child key <code>{escape(t.child_key)}</code>. <span id="own-events">{len(own)} events of the child's own</span> across
+{len({a for e in own for a in e.agencies})} agencies, and <span id="household-events">{len(household)} events of
+the household</span> (parents and siblings) counted apart; {len(t.referrals)} referrals; {len(t.plans)} plan
+periods. Bands: plan periods (early help, child in need, child protection, looked after; an arrow: still open).
+Diamonds: referrals, numbered and labelled with their outcome. Dots: events in the lane of each agency that
+recorded them; the household lane holds parents' and siblings' events that reached the child. Hover for details.</p>
 {render_svg(t, today)}
-<h2>Referrals and their outcomes</h2><ol>{outcomes}</ol>
+<h2>Referrals and their outcomes</h2>{f"<ol>{outcomes}</ol>" if outcomes else "<p class='empty'>None.</p>"}
 </body></html>
 """
 

@@ -39,7 +39,7 @@ def screenshot(page: Path, out: Path, width: int = 900, height: int = 4000) -> P
     return out
 
 
-# Measures every line of text the page draws (a Range's client rects: one per line box, so the
+# Measures every visible line of text the page draws (a Range's client rects: one per line box, so the
 # lines of one wrapped paragraph never count as overlapping each other) and writes the pairs of
 # different text nodes whose rects intersect by more than a pixel each way into #text-overlaps.
 _MEASURE = """<script>window.addEventListener('load', () => {
@@ -48,6 +48,8 @@ _MEASURE = """<script>window.addEventListener('load', () => {
   let node, id = 0;
   while ((node = walker.nextNode())) {
     if (!node.textContent.trim() || node.parentElement.closest('script,style,title,#text-overlaps')) continue;
+    // text the reader cannot see (inside a closed <details>, display:none) has no real box
+    if (node.parentElement.checkVisibility && !node.parentElement.checkVisibility()) continue;
     const range = document.createRange(); range.selectNodeContents(node); id++;
     for (const r of range.getClientRects())
       if (r.width > 0 && r.height > 0)

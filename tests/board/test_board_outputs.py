@@ -19,7 +19,8 @@ from casehistory.board.export import DEFINITIONS_SHEET
 pytestmark = pytest.mark.slow
 
 # Count columns of the board tables (everything else is a dimension, a flag, a date or a rate).
-COUNT_COLUMNS = {"referrals", "re_referrals", "passed_back", "passed_back_again", "transitions", "children"}
+COUNT_COLUMNS = {"referrals", "re_referrals", "passed_back", "passed_back_again", "transitions", "children",
+                 "children_with_warning_signs"}
 
 
 def _exports(generated_run) -> dict[str, list[dict]]:
@@ -225,7 +226,10 @@ def test_the_dbt_docs_site_is_published_with_the_board_tables(generated_run):
 
 def test_the_readiness_grid_shows_each_status_in_plain_english_and_a_sent_but_unreadable_one_apart():
     from casehistory.board.export import BoardTable
+    from html import escape
+
     from casehistory.board.report import READINESS_COLOURS, readiness_figure
+    from casehistory.vocabulary import agency_name
 
     columns = ["review_id", "agency", "asked", "status", "status_label", "scope_start", "scope_end", "deadline"]
     table = BoardTable("board_review_readiness", "Chronology completeness.", columns,
@@ -234,8 +238,9 @@ def test_the_readiness_grid_shows_each_status_in_plain_english_and_a_sent_but_un
                            ("R1", "eh", True, "missing", "missing", None, None, "2026-02-01"),
                            ("R1", "ews", False, "involved_not_asked", "involved not asked", None, None, "2026-02-01")])
     body = readiness_figure(table).body
-    assert "R1 (due 2026-02-01), police: sent but unreadable</title>" in body
-    assert f'fill="{READINESS_COLOURS["sent but unreadable"]}"' in body
+    police, ews = (escape(agency_name(c)) for c in ("police", "ews"))
+    assert f"title='R1 (due 01 Feb 2026), {police}: sent but unreadable'>sent but unreadable</td>" in body
+    assert f"background:{READINESS_COLOURS['sent but unreadable']}" in body
     assert READINESS_COLOURS["sent but unreadable"] not in (READINESS_COLOURS["missing"], READINESS_COLOURS["received"])
-    assert "R1 (due 2026-02-01), ews: involved not asked</title>" in body
+    assert f"title='R1 (due 01 Feb 2026), {ews}: involved not asked'" in body
     assert "sent but unreadable</span>" in body  # in the legend

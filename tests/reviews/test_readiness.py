@@ -4,6 +4,7 @@ takes only reviews due within the window, and the alert text carries no names.""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -72,11 +73,20 @@ def settings(tmp_path) -> Settings:
     return s
 
 
+def _name(code: str) -> str:
+    """An agency as the report names it (escaped as in the page)."""
+    from html import escape
+
+    from casehistory.vocabulary import agency_name
+
+    return escape(agency_name(code))
+
+
 def test_a_review_without_gaps_passes_and_gets_its_report(settings):
     detail = review_readiness(settings, "run1", "R-CLEAN")
     assert detail["outcome"] == "ready" and detail["alerts"] == [] and detail["checks_failed"] == []
     page = (settings.reports_dir / "reviews" / "R-CLEAN.html").read_text()
-    assert "Ready: every agency asked" in page and "<td>csc</td><td>received</td>" in page
+    assert "Ready: every agency asked" in page and f"<td>{_name('csc')}</td><td>received</td>" in page
 
 
 def test_a_review_with_gaps_fails_naming_agency_status_and_evidence(settings):
@@ -86,8 +96,8 @@ def test_a_review_with_gaps_fails_naming_agency_status_and_evidence(settings):
     assert "review R-GAPS is not ready (1 gap(s)" in message
     assert "eh missing: asked; no records of its own in scope; named in 4 records of school" in message
     page = (settings.reports_dir / "reviews" / "R-GAPS.html").read_text()
-    assert "<td>eh</td><td>missing</td>" in page and "1 agencies to chase" in page
-    assert "csc: 2024-05-20 early_help; school: 2024-05-21 (no outcome)" in page  # both accounts
+    assert f"<td>{_name('eh')}</td><td>missing</td>" in page and "1 agencies to chase" in page
+    assert "Social care: 2024-05-20 passed to early help; School: 2024-05-21 (no outcome)" in page  # both accounts, by name
 
 
 def test_an_undeclared_review_is_a_clear_failure(settings):
@@ -116,11 +126,25 @@ def test_a_chronology_sent_but_unreadable_is_a_gap_naming_the_file_and_why(setti
     assert ("police sent but unreadable: asked; sent 1 file(s) that could not be read (chronology_police.csv: "
             "wrong_columns), first received 2026-01-12") in str(failed.value)
     page = (settings.reports_dir / "reviews" / "R-SENT.html").read_text()
-    assert "<td>police</td><td>sent but unreadable</td>" in page
+    assert "<td>Police</td><td>sent but unreadable</td>" in page
     assert "Ask the agency to send its chronology again" in page
     # whom to ask to resend which file, and why it could not be read, in plain English
-    assert ("<td>police</td><td>chronology_police.csv</td><td>its columns are not the template&#x27;s (a required "
+    assert ("<td>Police</td><td>chronology_police.csv</td><td>its columns are not the template&#x27;s (a required "
             "column missing, misspelt or repeated, or another delimiter) (wrong_columns)</td><td>2026-01-12</td>") in page
     monkeypatch.setenv("CASEHISTORY_REVIEW_WINDOW_DAYS", "10")
     assert "review R-SENT (deadline 2026-01-25): police sent but unreadable: asked; sent 1 file(s)" in \
         "\n".join(nightly_readiness(settings, "run2")["alerts"])
+
+
+def test_the_report_names_agencies_counts_household_contacts_apart_and_says_none_when_empty():
+    from casehistory.readiness import render_report
+
+    rows = [{"agency": "hv", "status": "received", "status_label": "received", "asked": True,
+             "first_entry_date": None, "last_entry_date": None, "named_records": 0, "evidence": "",
+             "review_type": "lcspr", "scope_start": None, "scope_end": None, "deadline": None}]
+    page = render_report("R", rows, [], [], date(2026, 1, 15), {("hv", "own_record"): 7, ("hv", "household_contact"): 3})
+    assert f"<td>{_name('hv')}</td>" in page and "<td>hv</td>" not in page
+    assert "<td class='own-child'>7</td><td class='own-household'>3</td>" in page  # apart, not 10
+    assert "Local child safeguarding practice review" in page
+    for section in ("evidence", "disagreements", "unreadable"):
+        assert re.search(rf"<p id='{section}' class='empty'><b>[^<]+</b>: none.</p>", page), section

@@ -123,9 +123,9 @@ def test_a_readable_chronology_sent_later_closes_it_and_the_others_stay_open(nig
 def test_the_report_and_the_alerts_say_which_file_and_why_but_never_the_readers_message(nights):
     _, seen = nights
     report = seen["night-1 report"]
-    assert "<td>police</td><td>sent but unreadable</td>" in report
-    assert "<td>police</td><td>chronology_police_final.csv</td><td>its columns are not the template" in report
-    assert "<td>hv</td><td>chronology_hv_REV-2025-777.csv</td><td>it holds no rows under its header (empty)" in report
+    assert "<td>Police</td><td>sent but unreadable</td>" in report
+    assert "<td>Police</td><td>chronology_police_final.csv</td><td>its columns are not the template" in report
+    assert "<td>Health visiting, midwifery, 0-19 public health nursing</td><td>chronology_hv_REV-2025-777.csv</td><td>it holds no rows under its header (empty)" in report
     police = next(line for line in seen["night-1 alerts"] if ": police " in line)
     assert police.startswith(f"review {REVIEW} (deadline 2026-02-01): police sent but unreadable: asked; sent 1 "
                              "file(s) that could not be read (chronology_police_final.csv: wrong_columns)")
