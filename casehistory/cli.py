@@ -41,7 +41,7 @@ app.add_typer(quarantine_app, name="quarantine")
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-DEMO_CHILDREN = 5000
+DEMO_CHILDREN = 50_000  # a board report whose monthly figures are large enough to show (README: Small numbers)
 
 
 @contextmanager

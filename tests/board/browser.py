@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import html as html_lib
 import json
+import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
 
 from casehistory.board import browser
+from casehistory.settings import PROJECT_ROOT
+
+# What the browser tests looked at (screenshots and printed PDFs of generated data, never a real
+# child's) is copied here, so whoever reads a test run can open it: CASEHISTORY_TEST_ARTIFACTS, by
+# default test-artifacts/ in the project (ignored by git).
+ARTIFACTS = Path(os.environ.get("CASEHISTORY_TEST_ARTIFACTS", PROJECT_ROOT / "test-artifacts"))
 
 
 def chromium() -> str:
@@ -33,10 +41,19 @@ def dump_dom(page: Path) -> str:
     return proc.stdout
 
 
+def keep(made: Path) -> Path:
+    """Copy a screenshot or PDF a test made into ARTIFACTS, named by its folder and file (two reviews'
+    chronology.png stay apart); returns `made`."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(made, ARTIFACTS / f"{made.parent.name}-{made.name}")
+    return made
+
+
 def screenshot(page: Path, out: Path, width: int = 900, height: int = 4000) -> Path:
+    """A screenshot of `page` at `out`, also kept as a test artefact."""
     proc = _run(page, f"--screenshot={out}", f"--window-size={width},{height}")
     assert proc.returncode == 0 and out.exists(), proc.stderr[-2000:]
-    return out
+    return keep(out)
 
 
 # Measures every visible line of text the page draws (a Range's client rects: one per line box, so the

@@ -9,7 +9,7 @@ import pytest
 
 from casehistory.board.report import FIGURES
 from casehistory.board.browser import pdf_pages, print_pdf
-from tests.board.browser import dump_dom, screenshot, text_overlaps
+from tests.board.browser import dump_dom, keep, screenshot, text_overlaps
 
 pytestmark = pytest.mark.slow
 
@@ -90,7 +90,7 @@ def test_the_board_report_has_no_text_over_text_and_prints(generated_run, tmp_pa
     dom.feed(dump_dom(report))
     silent = [f["id"] for f in dom.figures if f.get("data-rendered") != "true" and f.get("data-empty") != "true"]
     assert silent == [] and len(dom.figures) >= len(FIGURES)  # every chart has data or says why not
-    pdf = print_pdf(report, report.with_suffix(".pdf"))
+    pdf = keep(print_pdf(report, report.with_suffix(".pdf")))
     assert pdf_pages(pdf) >= 2
     screenshot(report, report.with_name("board_report_print_width.png"), width=800)
 
@@ -104,7 +104,7 @@ def test_a_timeline_has_no_text_over_text_and_prints(generated_run):
         assert measured["measured"] > 15
     busiest = max(timelines, key=lambda p: p.read_text().count('class="referral"'))
     screenshot(busiest, busiest.with_suffix(".png"), width=1200, height=1200)
-    assert pdf_pages(print_pdf(busiest, busiest.with_suffix(".pdf"))) >= 1
+    assert pdf_pages(keep(print_pdf(busiest, busiest.with_suffix(".pdf")))) >= 1
 
 
 def test_crowded_referral_labels_never_collide(tmp_path):

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from casehistory.vocabulary import agencies, agency_name, event_label, event_types
-from tests.board.browser import screenshot, text_overlaps
+from tests.board.browser import keep, screenshot, text_overlaps
 
 REVIEWS = ("REV-2025-001", "REV-2025-002")
 
@@ -226,12 +226,12 @@ def test_the_page_lays_out_without_overlapping_text_and_prints(documents, review
     for width in (1200, 800):  # a screen, and about an A4 page's width
         layout = text_overlaps(page, width)
         assert layout["measured"] > 100 and layout["overlaps"] == [], layout["overlaps"][:5]
-    pdf = folder / "chronology.pdf"
+    pdf = keep(folder / "chronology.pdf")
     assert pdf.stat().st_size > 1000 and pdf.read_bytes().startswith(b"%PDF")
     pages = pdf_pages(pdf)
     assert pages > 0
     assert f"{pages} printed pages" in " ".join(documents[review]["output"].split())
-    shot = screenshot(page, page.with_suffix(".png"), width=1200)  # kept beside the page, as tests/board does
+    shot = screenshot(page, page.with_suffix(".png"), width=1200)  # kept beside the page and as an artefact
     assert shot.stat().st_size > 10_000
 
 
