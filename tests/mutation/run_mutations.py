@@ -100,14 +100,14 @@ def build_store(workdir: Path):
 
 def unit_tests(settings, project: Path, target: Path) -> tuple[int, dict[str, str], str]:
     """dbt's unit tests on the given project copy: exit code, {test: status}, the log's tail."""
-    from casehistory.dbt_command import dbt_env
+    from casehistory.dbt_command import dbt_env, dbt_workdir
 
     target.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(
         [str(Path(sys.executable).with_name("dbt")), "test", "--select", "test_type:unit",
          "--project-dir", str(project), "--profiles-dir", str(project), "--target-path", str(target),
          "--log-path", str(target / "logs")],
-        env={**os.environ, **dbt_env(settings)}, cwd=project, capture_output=True, text=True)
+        env={**os.environ, **dbt_env(settings)}, cwd=dbt_workdir(settings), capture_output=True, text=True)
     results_file = target / "run_results.json"
     results = json.loads(results_file.read_text())["results"] if results_file.exists() else []
     statuses = {r["unique_id"].removeprefix("unit_test.casehistory."): r["status"] for r in results

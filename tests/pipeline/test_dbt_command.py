@@ -1,6 +1,7 @@
 """A step's dbt commands share one dbt process (casehistory/dbt_command.py): each still gets its
 own log and exit code, one that fails does not stop the next, and a process that dies leaves the
-commands it did not finish failed, with the reason in the log of the one it died in."""
+commands it did not finish failed, with the reason in the log of the one it died in; and a new
+store's first command starts from the project as another store's build parsed it."""
 
 from __future__ import annotations
 
@@ -31,3 +32,17 @@ def test_a_process_that_dies_fails_the_commands_it_did_not_finish(tmp_path, monk
     assert run_dbt_calls(_settings(tmp_path), calls) == [1, UNHANDLED]
     assert calls[0].log_file.read_text() == ""
     assert "dbt's process ended with exit code -9" in calls[1].log_file.read_text()
+
+
+def test_a_new_store_starts_from_the_parse_another_store_left(tmp_path, monkeypatch):
+    monkeypatch.setattr(dbt_command, "SHARED_PARSE", tmp_path / "shared" / "partial_parse.msgpack")
+    first, second = (_settings(tmp_path / store) for store in ("first", "second"))
+    logs = []
+    for settings in (first, second):
+        call = DbtCall(["parse"], target=dbt_command.build_target(settings), log_file=settings.reports_dir / "parse.log")
+        assert run_dbt_calls(settings, [call]) == [0]
+        logs.append(call.log_file.read_text())
+    assert "Starting full parse" in logs[0]  # nothing to start from
+    assert dbt_command.SHARED_PARSE.exists()
+    # the second store's connection looks the same to dbt (paths relative to where it runs): no reparse
+    assert "Unable to do partial parsing" not in logs[1] and "full parse" not in logs[1], logs[1][-1500:]

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from casehistory.dbt_command import dbt_env
+from casehistory.dbt_command import dbt_env, dbt_workdir
 from casehistory.settings import DBT_DIR, Settings
 
 PROJECT = """
@@ -46,7 +46,7 @@ def test_models_after_one_that_spilled_to_disk_still_build(tmp_path, target):
     result = subprocess.run(
         [str(Path(sys.executable).with_name("dbt")), "run", "--project-dir", str(project), "--profiles-dir",
          str(DBT_DIR), "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
-         "--target", target], env=env, cwd=project, capture_output=True, text=True)
+         "--target", target], env=env, cwd=dbt_workdir(settings), capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:]
     with duckdb.connect(config={"force_mbedtls_unsafe": "true"}) as con:
         key = f", encryption_key '{STORE_KEY}'" if target == "encrypted" else ""
