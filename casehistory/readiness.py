@@ -12,11 +12,13 @@ Two steps use it:
                                                   ends with outcome "warning" and alerts on gaps
                                                   (alert_lines: agencies, statuses, counts, dates;
                                                   no names or identifiers) through casehistory.alerts. Reports: <reports>/reviews/<review_id>.html.
+
+The report's markup is casehistory/board/templates/readiness.html (rendered by
+casehistory/board/pages.py with autoescaping: review ids, file names and evidence are text).
 """
 
 from __future__ import annotations
 
-import html
 import logging
 import os
 from datetime import date, timedelta
@@ -110,19 +112,9 @@ def alert_lines(rows: list[dict]) -> list[str]:
 
 # ---- the HTML report ---------------------------------------------------------------------------
 
-_CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:70em;color:#222}
-table{border-collapse:collapse;width:100%;margin-bottom:1.5em}th,td{border:1px solid #ccc;padding:.35em .5em;
-text-align:left;vertical-align:top}th{background:#f2f2f2}.sent_unreadable,.missing,.involved_not_asked{background:#fde2e1}
-.late,.partial{background:#fff4d6}.received{background:#e6f4e6}caption{text-align:left;font-weight:bold;padding:.3em 0}"""
-
-
 REVIEW_TYPES = {"rapid_review": "rapid review", "lcspr": "local child safeguarding practice review",
                 "scr": "serious case review", "learning_event": "learning event", "audit": "multi-agency audit"}
 EVIDENCE_KINDS = {"own_record": "its own record of a subject child", "household_contact": "its contact with the household"}
-
-
-def _none(caption: str, table_id: str) -> str:
-    return f"<p id='{table_id}' class='empty'><b>{html.escape(caption)}</b>: none.</p>"
 
 
 def render_report(review_id: str, rows: list[dict], evidence: list[dict], disagreements: list[dict],
@@ -130,72 +122,34 @@ def render_report(review_id: str, rows: list[dict], evidence: list[dict], disagr
     """A self-contained page: agencies, statuses, evidence counts and dates; no names or identifiers.
     Agencies and events by name (casehistory/vocabulary.py); an agency's records of the subject
     children and its contacts with their household (`own_counts`, by agency and evidence kind)
-    counted apart; an empty section says "none"."""
+    counted apart; an empty section says "none" (templates/readiness.html)."""
+    from casehistory.board import pages
     from casehistory.vocabulary import agency_name, event_label, outcome_label
 
-    e = html.escape
     own_counts = own_counts or {}
     first = rows[0] if rows else {}
-    gaps = [r for r in rows if r["status"] in GAP_STATUSES]
     review_type = str(first.get("review_type", "") or "")
-    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Review {e(review_id)}: "
-             f"chronology readiness</title><style>{_CSS}</style></head><body>",
-             f"<h1>Review {e(review_id)}: chronology readiness</h1>",
-             f"<p>{e(REVIEW_TYPES.get(review_type, review_type.replace('_', ' ')).capitalize())}; scope "
-             f"{e(str(first.get('scope_start', '')))} to {e(str(first.get('scope_end', '')))}; chronologies due "
-             f"{e(str(first.get('deadline', '')))}. Checked {generated}.</p>",
-             f"<p id='verdict'>{'Ready: every agency asked has sent its chronology and none involved was left out.' if not gaps else f'{len(gaps)} agencies to chase.'}</p>"]
-    if rows:
-        parts.append("<table id='chase'><caption>Whom to chase for what</caption><tr><th>Agency</th><th>Status</th>"
-                     "<th>Asked</th><th>Records of the children</th><th>Contacts with the household</th>"
-                     "<th>Entries from</th><th>Entries to</th><th>Named by others</th><th>What to do</th>"
-                     "<th>Evidence</th></tr>")
-        for r in rows:
-            child = own_counts.get((r["agency"], "own_record"), 0)
-            household = own_counts.get((r["agency"], "household_contact"), 0)
-            parts.append(f"<tr class='{e(r['status'])}' data-agency='{e(r['agency'])}'><td>{e(agency_name(r['agency']))}</td>"
-                         f"<td>{e(r['status_label'])}</td><td>{'yes' if r['asked'] else 'no'}</td>"
-                         f"<td class='own-child'>{child}</td><td class='own-household'>{household}</td>"
-                         f"<td>{e(str(r['first_entry_date'] or ''))}</td><td>{e(str(r['last_entry_date'] or ''))}</td>"
-                         f"<td>{r['named_records']}</td><td>{e(ACTIONS[r['status']])}</td><td>{e(r['evidence'])}</td></tr>")
-        parts.append("</table>")
-    else:
-        parts.append(_none("Whom to chase for what", "chase"))
-    unreadable = [r for r in rows if r.get("unreadable_files")]
-    if unreadable:  # whom to ask to resend what, and why their file could not be read
-        parts.append("<table id='unreadable'><caption>Chronologies sent that could not be read</caption>"
-                     "<tr><th>Agency</th><th>Files</th><th>Why they could not be read</th><th>First received</th></tr>")
-        for r in unreadable:
-            parts.append(f"<tr class='sent_unreadable'><td>{e(agency_name(r['agency']))}</td><td>{e(r['unreadable_file_names'])}</td>"
-                         f"<td>{e(reject_reason(r['unreadable_reasons']))} ({e(r['unreadable_reasons'])})</td>"
-                         f"<td>{e(str(r['first_unreadable_on']))}</td></tr>")
-        parts.append("</table>")
-    else:
-        parts.append(_none("Chronologies sent that could not be read", "unreadable"))
-    caption = "Records that show each agency involved (other agencies' records naming it)"
-    if evidence:
-        parts.append(f"<table id='evidence'><caption>{caption}</caption><tr><th>Agency</th><th>Shown by</th>"
-                     "<th>Kind</th><th>Event</th><th>Date</th></tr>")
-        for v in evidence:
-            parts.append(f"<tr><td>{e(agency_name(v['agency']))}</td><td>{e(agency_name(v['reported_by']))}</td>"
-                         f"<td>{e(v['evidence_kind'].replace('_', ' '))}</td><td>{e(event_label(v['event_type']))}</td>"
-                         f"<td>{e(str(v['event_date']))}</td></tr>")
-        parts.append("</table>")
-    else:
-        parts.append(_none(caption, "evidence"))
-    caption = "Events on which agencies' accounts disagree"
-    if disagreements:
-        parts.append(f"<table id='disagreements'><caption>{caption}</caption>"
-                     "<tr><th>Event</th><th>Date</th><th>Accounts (agency: date outcome)</th></tr>")
-        for d in disagreements:
-            parts.append(f"<tr><td>{e(event_label(d['event_type']))}</td><td>{e(str(d['event_date']))}</td>"
-                         f"<td>{e(_named_accounts(d['accounts'], agency_name, outcome_label))}</td></tr>")
-        parts.append("</table>")
-    else:
-        parts.append(_none(caption, "disagreements"))
-    parts.append("<p>Rules: audit.review_readiness in the analyst warehouse; children are not named "
-                 "here.</p></body></html>")
-    return "\n".join(parts)
+    return pages.render(
+        "readiness.html", review_id=review_id,
+        review_type=REVIEW_TYPES.get(review_type, review_type.replace("_", " ")).capitalize(),
+        scope_start=str(first.get("scope_start", "")), scope_end=str(first.get("scope_end", "")),
+        deadline=str(first.get("deadline", "")), generated=generated,
+        gaps=sum(1 for r in rows if r["status"] in GAP_STATUSES),
+        chase=[{"status": r["status"], "code": r["agency"], "agency": agency_name(r["agency"]),
+                "label": r["status_label"], "asked": "yes" if r["asked"] else "no",
+                "own_child": own_counts.get((r["agency"], "own_record"), 0),
+                "own_household": own_counts.get((r["agency"], "household_contact"), 0),
+                "first": str(r["first_entry_date"] or ""), "last": str(r["last_entry_date"] or ""),
+                "named": r["named_records"], "action": ACTIONS[r["status"]], "evidence": r["evidence"]} for r in rows],
+        # whom to ask to resend what, and why their file could not be read
+        unreadable=[{"agency": agency_name(r["agency"]), "files": r["unreadable_file_names"],
+                     "why": reject_reason(r["unreadable_reasons"]), "codes": r["unreadable_reasons"],
+                     "first": str(r["first_unreadable_on"])} for r in rows if r.get("unreadable_files")],
+        evidence=[{"agency": agency_name(v["agency"]), "reported_by": agency_name(v["reported_by"]),
+                   "kind": v["evidence_kind"].replace("_", " "), "event": event_label(v["event_type"]),
+                   "date": str(v["event_date"])} for v in evidence],
+        disagreements=[{"event": event_label(d["event_type"]), "date": str(d["event_date"]),
+                        "accounts": _named_accounts(d["accounts"], agency_name, outcome_label)} for d in disagreements])
 
 
 def _named_accounts(accounts: str | None, agency_name, outcome_label) -> str:

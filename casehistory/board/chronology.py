@@ -29,6 +29,10 @@ What it shows, from the restricted store (nothing here recomputes a rule the mod
                  points and the plan periods.
 Names, not codes: agency and event names and outcomes in words come from the vocabulary
 (casehistory/reference/, casehistory/vocabulary.py).
+
+The HTML is templates/chronology.html (each row: chronology_entry.html) and agency_rows.html,
+rendered by casehistory/board/pages.py with autoescaping: a practitioner's note, a name, an
+agency's reference are printed as the text they are, whatever characters they hold.
 """
 
 from __future__ import annotations
@@ -37,12 +41,12 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
-from html import escape
 from pathlib import Path
 
 import duckdb
 
 from casehistory import warehouse
+from casehistory.board import pages
 from casehistory.readiness import readiness_rows, reject_reason
 from casehistory.settings import Settings
 from casehistory.vocabulary import agency_name, event_label, outcome_label
@@ -394,141 +398,63 @@ def _plan_words(p: dict) -> str:
 
 # ---- HTML ----------------------------------------------------------------------------------------
 
-_CSS = """
-@page { size: A4 landscape; margin: 10mm 10mm 12mm 10mm; }
-body { font-family: "DejaVu Sans", system-ui, sans-serif; font-size: 9pt; color: #111; margin: 0 1em; }
-h1 { font-size: 15pt; margin: .2em 0 .3em; } h2 { font-size: 11.5pt; margin: 1em 0 .3em; }
-.restricted { color: #a00; font-weight: bold; margin: .3em 0; }
-table { border-collapse: collapse; width: 100%; }
-th, td { border: 1px solid #bbb; padding: 2px 4px; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
-th { background: #eee; }
-td.n { text-align: right; white-space: nowrap; }
-th, td.status, td.asked { overflow-wrap: normal; }
-.first-page { break-after: page; }
-.first-page .cols { display: flex; gap: 1.2em; align-items: flex-start; }
-.first-page .cols > div { flex: 1 1 0; min-width: 0; }
-.sent_unreadable, .missing, .involved_not_asked { background: #fde2e1; }
-.late, .partial { background: #fff4d6; }
-table.flow thead { display: table-header-group; }
-table.flow tbody { break-inside: avoid; }
-table.flow tbody.event tr.main td { border-top: 1.5px solid #666; }
-td.date { white-space: nowrap; width: 6.2em; }
-td.who { width: 9em; } td.agencies { width: 10em; } td.plans { width: 9em; color: #444; }
-tr.account td, tr.differ td, tr.known td { border-top: none; }
-tr.account td.text { color: #333; }
-tr.account b { font-weight: 600; }
-tr.differ td { background: #fff0d0; }
-tr.known td { background: #e9f1fb; }
-tbody.household tr.main td { background: #f4efe6; }
-tbody.sign td { background: #fbe3e3; font-weight: 600; }
-tbody.silence td { background: #ececec; font-style: italic; }
-.outcome { color: #333; }
-"""
-
-
 def render_html(c: ReviewChronology) -> str:
-    e = escape
-    asked = "; ".join(agency_name(a) for a in c.asked)  # names hold commas
-    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-             f"<title>Review {e(c.review_id)}: merged chronology</title><style>{_CSS}</style></head><body>",
-             "<section class='first-page'>",
-             "<p class='restricted'>RESTRICTED: names, NHS numbers and practitioners' notes. For the review panel "
-             "and the data team only; never to be published or copied outside the restricted folder.</p>",
-             f"<h1>Review {e(c.review_id)} ({e(c.review_type.replace('_', ' '))}): merged multi-agency chronology</h1>",
-             f"<p>Scope {_d(c.scope_start)} to {_d(c.scope_end)}; chronologies due {_d(c.deadline)}; agencies asked: "
-             f"{e(asked)}. Written {_d(c.generated)}. {len(c.events)} events from {c.agency_records} agency records; "
-             f"{sum(1 for x in c.events if x.disagrees)} where agencies' accounts differ; "
-             f"{sum(1 for x in c.entries if x.kind == 'silence')} silences of more than {c.silence_days} days; "
-             f"{sum(1 for x in c.entries if x.kind == 'sign')} warning signs.</p>",
-             "<div class='cols'><div><h2>The children</h2><table id='children'><tr><th>Child</th><th>Born</th>"
-             "<th>NHS number</th><th>Named in the review as</th></tr>"]
-    for ch in c.children:
-        parts.append(f"<tr><td>{e(ch.name)}</td><td>{_d(ch.date_of_birth)}</td><td>{e(ch.nhs_number or '')}</td>"
-                     f"<td>{e('; '.join(ch.declared_as))}</td></tr>")
-    for said in c.not_found:
-        parts.append(f"<tr class='missing'><td colspan='3'>No child found in the records</td><td>{e(said)}</td></tr>")
-    parts.append("</table><h2>Plan periods in the scope</h2><table id='plans'><tr><th>Child</th><th>Plan</th>"
-                 "<th>From</th><th>To</th></tr>")
-    for p in c.plans:
-        parts.append(f"<tr><td>{e(p['child'])}</td><td>{e(_plan_words(p))}</td><td>{_d(p['start_date'])}</td>"
-                     f"<td>{_d(p['end_date']) or 'still open'}</td></tr>")
-    if not c.plans:
-        parts.append("<tr><td colspan='4'>None: no plan was open in the scope.</td></tr>")
-    parts.append("</table><h2>Each agency's chronology</h2><table id='readiness'><tr><th>Agency</th><th>Status</th>"
-                 "<th>Asked</th><th>Entries</th></tr>")
-    for r in c.readiness:
-        span = f"{_d(r['first_entry_date'])} to {_d(r['last_entry_date'])}" if r["first_entry_date"] else ""
-        why = f" ({reject_reason(r['unreadable_reasons'])})" if r.get("unreadable_reasons") else ""
-        parts.append(f"<tr class='{e(r['status'])}'><td>{e(agency_name(r['agency']))}</td>"
-                     f"<td class='status'>{e(r['status_label'])}{e(why)}</td><td class='asked'>{'yes' if r['asked'] else 'no'}</td>"
-                     f"<td>{e(span)}</td></tr>")
-    parts.append("</table></div><div><h2>Counts per agency</h2><table id='by-agency'><tr><th>Agency</th>"
-                 "<th>Events</th><th>Records of the children</th><th>Records of their household</th></tr>")
-    for agency, events, own, household in c.counts_by_agency():
-        parts.append(f"<tr><td>{e(agency_name(agency))}</td><td class='n'>{events}</td><td class='n'>{own}</td>"
-                     f"<td class='n'>{household}</td></tr>")
-    parts.append("</table><h2>Counts per event type</h2><table id='by-type'><tr><th>Event</th><th>Events</th>"
-                 "<th>Event</th><th>Events</th></tr>")
+    """The printable page: the first page (children, plans, each agency's chronology, counts,
+    decision points), then the flow, one row per entry (templates/chronology.html)."""
     by_type = c.counts_by_type()
     half = (len(by_type) + 1) // 2  # two columns of types: the first page stays one page
-    for left, right in zip(by_type[:half], by_type[half:] + [None]):
-        cells = [left] + ([right] if right else [])
-        parts.append("<tr>" + "".join(f"<td>{e(event_label(t))}</td><td class='n'>{n}</td>" for t, n in cells)
-                     + ("" if right else "<td></td><td></td>") + "</tr>")
-    parts.append("</table></div></div><h2>Decision points</h2><table id='decisions'><tr><th>#</th><th>Date</th>"
-                 "<th>Child</th><th>Decision</th><th>Outcome</th><th>By / from</th><th>What was known that day</th></tr>")
-    for d in c.decisions():
-        parts.append(f"<tr><td class='n'>{d.number}</td><td>{_d(d.day)}</td><td>{e(', '.join(d.children))}</td>"
-                     f"<td>{e(d.title)}</td><td>{e(outcome_label(d.outcome))}</td>"
-                     f"<td>{e(', '.join(agency_name(a, short=True) for a in d.agencies))}</td><td>{e(known_text(d))}</td></tr>")
-    if not c.decisions():
-        parts.append("<tr><td colspan='7'>None in the scope.</td></tr>")
-    parts.append("</table></section>")
+    return pages.render(
+        "chronology.html", review_id=c.review_id, review_type=c.review_type.replace("_", " "),
+        scope_start=_d(c.scope_start), scope_end=_d(c.scope_end), deadline=_d(c.deadline),
+        asked="; ".join(agency_name(a) for a in c.asked),  # names hold commas
+        written=_d(c.generated), events=len(c.events), agency_records=c.agency_records,
+        disagreements=sum(1 for x in c.events if x.disagrees),
+        silences=sum(1 for x in c.entries if x.kind == "silence"), silence_days=c.silence_days,
+        signs=sum(1 for x in c.entries if x.kind == "sign"),
+        children=[{"name": ch.name, "born": _d(ch.date_of_birth), "nhs_number": ch.nhs_number or "",
+                   "declared_as": "; ".join(ch.declared_as)} for ch in c.children],
+        not_found=c.not_found,
+        plans=[{"child": p["child"], "plan": _plan_words(p), "start": _d(p["start_date"]),
+                "end": _d(p["end_date"]) or "still open"} for p in c.plans],
+        readiness=[{"status": r["status"], "agency": agency_name(r["agency"]),
+                    "label": r["status_label"] + (f" ({reject_reason(r['unreadable_reasons'])})"
+                                                  if r.get("unreadable_reasons") else ""),
+                    "asked": "yes" if r["asked"] else "no",
+                    "span": f"{_d(r['first_entry_date'])} to {_d(r['last_entry_date'])}" if r["first_entry_date"] else ""}
+                   for r in c.readiness],
+        by_agency=[{"agency": agency_name(a), "events": events, "own": own, "household": household}
+                   for a, events, own, household in c.counts_by_agency()],
+        by_type=[[(event_label(t), n) for t, n in [left] + ([right] if right else [])]
+                 for left, right in zip(by_type[:half], by_type[half:] + [None])],
+        decisions=[{"number": d.number, "day": _d(d.day), "children": ", ".join(d.children), "title": d.title,
+                    "outcome": outcome_label(d.outcome),
+                    "agencies": ", ".join(agency_name(a, short=True) for a in d.agencies), "known": known_text(d)}
+                   for d in c.decisions()],
+        entries=[_entry(x) for x in c.entries])
 
-    parts.append(f"<h2>The chronology</h2><p>One row per event, however many agencies recorded it; each agency's own "
-                 f"record under it. Orange: the agencies' accounts differ. Brown: an event of a parent or sibling "
-                 f"that reached the child. Blue: what the front door knew at a referral. Red: a warning sign, on "
-                 f"the day it became visible. Grey: no agency in contact for more than {c.silence_days} days.</p>"
-                 "<table class='flow' id='flow'><thead><tr><th>#</th><th>Date</th><th>Child</th><th>Event</th>"
-                 "<th>Recorded by</th><th>Plans open</th></tr></thead>")
-    for x in c.entries:
-        parts.append(_entry_html(x))
-    parts.append("</table></body></html>")
-    return "\n".join(parts)
 
-
-def _entry_html(x: Entry) -> str:
-    e = escape
+def _entry(x: Entry) -> dict:
+    """One row of the flow in words: an event with each agency's account under it, or a sign or a silence."""
     if x.kind != "event":
-        return (f"<tbody class='{x.kind}'><tr class='main'><td class='n'>{x.number}</td><td class='date'>{_d(x.day)}</td>"
-                f"<td class='who'>{e(', '.join(x.children))}</td><td colspan='3'>{e(x.title)}: {e(x.detail)}</td></tr></tbody>")
-    records = " ".join(f"{a.agency}:{a.record_id}" for a in x.accounts)
-    when = _d(x.day) + (f"<br>{x.event_time:%H:%M}" if x.event_time else "")
-    outcome = f" <span class='outcome'>({e(outcome_label(x.outcome))})</span>" if x.outcome else ""
-    whose = f"<br><i>{e(_whose(x))}</i>" if x.household else ""
-    rows = [f"<tbody class='event{' household' if x.household else ''}' data-entry='{x.number}' "
-            f"data-records='{e(records)}'{' data-disagree' if x.disagrees else ''}>"
-            f"<tr class='main'><td class='n'>{x.number}</td><td class='date'>{when}</td>"
-            f"<td class='who'>{e(who_text(x))}</td><td>{e(x.title)}{outcome}{whose}</td>"
-            f"<td class='agencies'>{e(recorded_by(x))}</td>"
-            f"<td class='plans'>{e(x.plans_open)}</td></tr>"]
-    if x.disagrees:
-        cells = "".join(f"<td><b>{e(agency_name(a.agency, short=True))}</b><br>{_d(a.event_date)}<br>"
-                        f"{e(outcome_label(a.outcome) or 'no outcome')}</td>" for a in x.accounts)
-        what = " and ".join(w for w, on in (("dates", x.dates_disagree), ("outcomes", x.outcomes_disagree)) if on)
-        rows.append(f"<tr class='differ'><td></td><td colspan='5'>Accounts differ on {what}:"
-                    f"<table class='side-by-side'><tr>{cells}</tr></table></td></tr>")
-    if x.known:
-        rows.append(f"<tr class='known'><td></td><td colspan='5'>Known at the decision: {e(known_text(x))}</td></tr>")
-    for a in x.accounts:
-        if not a.summary:  # its agency and practitioner are in the row above; nothing more to say
-            continue
-        role = f", {a.practitioner_role}" if a.practitioner_role else ""
-        time_said = f" {a.event_time:%H:%M}" if a.event_time else ""
-        rows.append(f"<tr class='account'><td></td><td colspan='5' class='text'><b>{e(agency_name(a.agency, short=True))}"
-                    f"</b>{e(role)} ({_d(a.event_date)}{time_said}, ref {e(a.record_id)}): "
-                    f"{e(a.summary)}</td></tr>")
-    return "".join(rows) + "</tbody>"
+        return {"kind": x.kind, "number": x.number, "day": _d(x.day), "who": ", ".join(x.children),
+                "title": x.title, "detail": x.detail}
+    return {
+        "kind": x.kind, "number": x.number, "day": _d(x.day), "time": f"{x.event_time:%H:%M}" if x.event_time else None,
+        "household": x.household, "records": " ".join(f"{a.agency}:{a.record_id}" for a in x.accounts),
+        "disagrees": x.disagrees, "who": who_text(x), "title": x.title,
+        "outcome": outcome_label(x.outcome) if x.outcome else None, "whose": _whose(x) if x.household else None,
+        "recorded_by": recorded_by(x), "plans_open": x.plans_open,
+        "differ": {"what": " and ".join(w for w, on in (("dates", x.dates_disagree), ("outcomes", x.outcomes_disagree))
+                                        if on),
+                   "accounts": [{"agency": agency_name(a.agency, short=True), "day": _d(a.event_date),
+                                 "outcome": outcome_label(a.outcome) or "no outcome"} for a in x.accounts]}
+        if x.disagrees else None,
+        "known": known_text(x) if x.known else None,
+        # its agency and practitioner are in the row above: an account without a note says nothing more
+        "notes": [{"agency": agency_name(a.agency, short=True),
+                   "role": f", {a.practitioner_role}" if a.practitioner_role else "", "day": _d(a.event_date),
+                   "time": f" {a.event_time:%H:%M}" if a.event_time else "", "ref": a.record_id, "summary": a.summary}
+                  for a in x.accounts if a.summary]}
 
 
 # ---- XLSX ----------------------------------------------------------------------------------------
@@ -638,19 +564,12 @@ def render_agency_rows_html(con: duckdb.DuckDBPyConnection, c: ReviewChronology)
            where child_key in (select unnest(?)) and event_date between ? and ?
            group by ledger_id, agency, event_date, event_time, event_type, outcome, practitioner_role, summary, record_id
            order by agency, event_date, event_time nulls first, record_id""", [keys, c.scope_start, c.scope_end]).fetchall()
-    e = escape
-    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Review {e(c.review_id)}: agency "
-             f"chronologies one after another</title><style>{_CSS}</style></head><body>"
-             f"<h1>Review {e(c.review_id)}: each agency's chronology, one after another</h1>"
-             "<table class='flow'><thead><tr><th>Agency</th><th>Date</th><th>About</th><th>Event</th>"
-             "<th>Practitioner</th><th>Note</th></tr></thead>"]
-    for agency, day, at, event_type, outcome, role, summary, record_id, about in rows:
-        parts.append(f"<tbody><tr class='main'><td>{e(agency_name(agency, short=True))}</td><td class='date'>{_d(day)}"
-                     f"{f'<br>{at:%H:%M}' if at else ''}</td><td class='who'>{e(about or '')}</td>"
-                     f"<td>{e(event_label(event_type))}{f' ({e(outcome_label(outcome))})' if outcome else ''}</td>"
-                     f"<td>{e(role or '')}</td><td>{e(summary or '')} (ref {e(record_id)})</td></tr></tbody>")
-    parts.append("</table></body></html>")
-    return "\n".join(parts), len(rows)
+    page = pages.render("agency_rows.html", review_id=c.review_id, rows=[
+        {"agency": agency_name(agency, short=True), "day": _d(day), "time": f"{at:%H:%M}" if at else None,
+         "about": about or "", "event": event_label(event_type), "outcome": outcome_label(outcome) if outcome else None,
+         "role": role or "", "summary": summary or "", "ref": record_id}
+        for agency, day, at, event_type, outcome, role, summary, record_id, about in rows])
+    return page, len(rows)
 
 
 # ---- writing -------------------------------------------------------------------------------------

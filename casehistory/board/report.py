@@ -9,6 +9,12 @@ the reporting period (a month without rows is drawn as zero, not skipped), a pla
 definition with the dbt definition folded under "Technical detail", and, where a section has
 nothing to draw, a sentence saying why. Print CSS lays it out on A4.
 
+The markup is templates/board_report.html (on templates/base.html), its charts templates/*.svg,
+rendered by casehistory/board/pages.py with autoescaping: this module computes the figures, the
+templates lay them out, and every text (a dbt description, an agency's name, a review id) is
+escaped as plain text. A dbt description is written for dbt's docs site and may hold markdown or
+HTML; here it is shown as the words it is, never as markup.
+
 The page checks itself when it opens: each `figure.chart` whose chart has a size and at least one
 drawn `.mark` gets `data-rendered="true"`, one that says why it is empty gets `data-empty="true"`,
 any script error is written into `#script-errors`, and `body[data-report-ready]` says the checks
@@ -17,12 +23,13 @@ ran (tests/board/test_report_browser.py reads this from headless Chromium's --du
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from html import escape
 from pathlib import Path
 
-from casehistory.board import svg
+from markupsafe import Markup
+
+from casehistory.board import pages, svg
 from casehistory.board.chronology import PLAN_NAMES, SIGN_LABELS
 from casehistory.board.export import BoardTable
 from casehistory.settings import Settings
@@ -63,13 +70,23 @@ EMPTY = {
 
 
 @dataclass
+class Technical:
+    """The dbt definitions of a figure's table and of the columns it draws, folded away: plain text."""
+    description: str
+    columns: list[tuple[str, str]] = field(default_factory=list)  # (column, its description)
+
+    def __bool__(self) -> bool:
+        return bool(self.description or self.columns)
+
+
+@dataclass
 class Figure:
     key: str
     title: str
     definition: str  # plain English
     table: str
-    body: str  # the chart, or a paragraph saying why there is none
-    technical: str = ""  # the dbt definitions, folded away
+    body: Markup  # the chart, or a paragraph saying why there is none (rendered by pages.fragment)
+    technical: Technical | None = None  # the dbt definitions, folded away
 
     @property
     def empty(self) -> bool:
@@ -94,15 +111,13 @@ class Period:
         return f"{self.start:%B %Y} to {self.end:%B %Y}"
 
 
-def empty(reason: str) -> str:
-    return f'<p class="empty">{escape(reason)}</p>'
+def empty(reason: str) -> Markup:
+    return pages.fragment("empty.html", reason=reason)
 
 
-def _technical(table: BoardTable, *columns: str) -> str:
-    parts = [escape(table.description)] + [
-        f"<b>{escape(c)}</b>: {escape(table.column_descriptions.get(c, ''))}"
-        for c in columns if table.column_descriptions.get(c)]
-    return " ".join(parts)
+def _technical(table: BoardTable, *columns: str) -> Technical:
+    return Technical(table.description, [(c, table.column_descriptions[c]) for c in columns
+                                         if table.column_descriptions.get(c)])
 
 
 def _dicts(table: BoardTable) -> list[dict]:
@@ -142,7 +157,7 @@ def _monthly(rows: list[dict], period: Period, column: str, key: str | None = No
     return {name: [v.get(m, 0) for m in period.months] for name, v in out.items()}
 
 
-def _monthly_chart(period: Period, series: dict, **kw) -> str:
+def _monthly_chart(period: Period, series: dict, **kw) -> Markup:
     if all(v is None or v == 0 for vs in series.values() for v in vs):
         if any(v is None for vs in series.values() for v in vs):
             return empty(f"Every month's figure is between 1 and the smallest number a board report may show, "
@@ -211,21 +226,12 @@ def readiness_figure(t: BoardTable, period: Period | None = None) -> Figure:
     reviews = sorted({(r["review_id"], str(r["deadline"] or "")) for r in rows}, key=lambda k: (k[1], k[0]))
     codes = sorted({r["agency"] for r in rows}, key=lambda c: agency_name(c, short=True))
     cells = {(r["review_id"], r["agency"]): r["status_label"] for r in rows}
-    head = "".join(f"<th scope='col'>{escape(_review_label(rid, d))}</th>" for rid, d in reviews)
-    body = []
-    for code in codes:
-        tds = []
-        for rid, d in reviews:
-            status = cells.get((rid, code))
-            if status is None:
-                tds.append("<td class='not-part'>not part of this review</td>")
-                continue
-            tds.append(f"<td class='mark' style='background:{READINESS_COLOURS.get(status, '#ccc')}' "
-                       f"title='{escape(_review_label(rid, d))}, {escape(agency_name(code))}: {escape(status)}'>"
-                       f"{escape(status)}</td>")
-        body.append(f"<tr><th scope='row'>{escape(agency_name(code))}</th>{''.join(tds)}</tr>")
-    table = (f"<table class='chart-table status-grid'><thead><tr><th scope='col'>Agency</th>{head}</tr></thead>"
-             f"<tbody>{''.join(body)}</tbody></table>")
+    labels = [_review_label(rid, d) for rid, d in reviews]
+    grid = [{"agency": agency_name(code),
+             "cells": [{"review": label, "status": cells.get((rid, code)),
+                        "colour": READINESS_COLOURS.get(cells.get((rid, code)), "#ccc")}
+                       for (rid, _), label in zip(reviews, labels)]} for code in codes]
+    table = pages.fragment("status_grid.html", reviews=labels, rows=grid)
     return Figure("review_readiness", "Chronologies for the reviews being prepared", PLAIN["review_readiness"],
                   t.name, table + svg.legend(list(READINESS_COLOURS), colours=list(READINESS_COLOURS.values()),
                                              suppressed=False),
@@ -258,7 +264,7 @@ def build_figures(tables: list[BoardTable]) -> list[Figure]:
             continue
         table = by_name[name]
         if not table.rows or (period is None and name != "board_review_readiness"):
-            figures.append(Figure(name, title, "", name, empty(EMPTY[name]), escape(table.description)))
+            figures.append(Figure(name, title, "", name, empty(EMPTY[name]), Technical(table.description)))
             continue
         drawn = draw(table, period)
         figures.extend(drawn if isinstance(drawn, list) else [drawn])
@@ -295,119 +301,26 @@ def readiness_summary(t: BoardTable | None) -> list[str]:
     return out
 
 
-def headline(tables: list[BoardTable]) -> str:
+def headline(tables: list[BoardTable]) -> dict:
+    """The headline's figures in words (a withheld one says so), and a sentence per review; no
+    "figures" when there is no period to report on yet."""
     by_name = {t.name: t for t in tables}
     period = reporting_period(by_name)
     h = by_name.get("board_headline")
-    items = []
-    if period is None or h is None or not h.rows:
-        items.append("<p class='empty'>No referral has been recorded yet, so there is no period to report on.</p>")
-    else:
+    out: dict = {"figures": None, "reviews": readiness_summary(by_name.get("board_review_readiness"))}
+    if period is not None and h is not None and h.rows:
         r = _dicts(h)[0]
-        rate = (f"<strong data-figure='re_referral_rate_pct'>{_figure(r['re_referral_rate_pct'], '{:.1f}%')}</strong>"
-                f" ({_figure(r['re_referrals'])} of {_figure(r['referrals'])} referrals were about a child referred "
-                f"in the 12 months before; about 22% in England)")
-        items += [
-            f"<dt>Period covered</dt><dd data-figure='period'>{escape(period.words())} "
-            f"({len(period.months)} months)</dd>",
-            f"<dt>Referrals to children's social care</dt><dd><strong data-figure='referrals'>"
-            f"{_figure(r['referrals'])}</strong></dd>",
-            f"<dt>Re-referral rate</dt><dd>{rate}</dd>",
-            f"<dt>Referrals passed back again</dt><dd><strong data-figure='passed_back_again'>"
-            f"{_figure(r['passed_back_again'])}</strong> referrals were passed to early help or closed with no "
-            f"further action for a child whose earlier referral had been passed back too</dd>",
-            f"<dt>Children with warning signs</dt><dd><strong data-figure='children_with_warning_signs'>"
-            f"{_figure(r['children_with_warning_signs'])}</strong> children showed at least one of the warning "
-            f"signs drawn from the case reviews</dd>",
-        ]
-    reviews = "".join(f"<li>{escape(s)}</li>" for s in readiness_summary(by_name.get("board_review_readiness")))
-    items.append(f"<dt>Reviews being prepared</dt><dd><ul data-figure='reviews'>{reviews}</ul></dd>")
-    return "<section id='headline'><h2>Headline</h2><dl>" + "".join(items) + "</dl></section>"
-
-
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Safeguarding board report</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 820px; color: #222; line-height: 1.4; }}
-#headline dl {{ display: grid; grid-template-columns: 14em 1fr; gap: 0.4em 1em; }}
-#headline dt {{ font-weight: bold; }} #headline dd {{ margin: 0; }} #headline ul {{ margin: 0; padding-left: 1.2em; }}
-#headline strong {{ font-size: 1.2em; }}
-figure {{ margin: 2em 0; border-top: 1px solid #ccc; padding-top: 1em; }}
-figcaption {{ font-size: 0.9em; color: #444; margin-top: 0.5em; }}
-svg.chart-svg {{ max-width: 100%; height: auto; display: block; }}
-.legend {{ font-size: 0.8em; display: flex; flex-wrap: wrap; gap: 0.2em 1em; }}
-.key i {{ display: inline-block; width: 10px; height: 10px; margin-right: 4px; }}
-.key i.hatched {{ background: repeating-linear-gradient(45deg, #999 0 2px, #fff 2px 5px); }}
-table.status-grid {{ border-collapse: collapse; font-size: 0.9em; margin-bottom: 0.5em; }}
-table.status-grid th, table.status-grid td {{ border: 1px solid #fff; padding: 0.3em 0.6em; text-align: left; }}
-table.status-grid td.mark {{ color: #fff; }} table.status-grid td.not-part {{ color: #777; background: #f2f2f2; }}
-p.empty {{ font-style: italic; color: #555; }}
-details {{ margin-top: 0.4em; }} summary {{ cursor: pointer; color: #1b6ca8; }}
-rect.mark:hover {{ opacity: 0.7; }}
-#script-errors:empty {{ display: none; }} #script-errors {{ color: #b00; }}
-@page {{ size: A4; margin: 15mm; }}
-@media print {{
-  body {{ margin: 0; max-width: none; font-size: 10pt; }}
-  figure, #headline {{ break-inside: avoid; }}
-  summary {{ color: #222; }}
-  rect.mark:hover {{ opacity: 1; }}
-}}
-</style></head>
-<body>
-<pre id="script-errors"></pre>
-<script>
-window.addEventListener("error", function (e) {{
-  document.getElementById("script-errors").textContent += (e.message || "error") + "\\n";
-}});
-</script>
-<h1>Safeguarding board report</h1>
-<p>Figures for the partnership's children, from every agency's records, with no child named. Counts from 1
-to {threshold_below} are withheld (hatched in the charts), and so is a second count wherever a published
-total would give one away. Generated {generated}.</p>
-{headline}
-{figures}
-<p class="note">The same tables, with their definitions, are in <code>board.xlsx</code>, <code>csv/</code>
-and <code>parquet/</code> beside this file.</p>
-<script>
-(function () {{
-  var figures = document.querySelectorAll("figure.chart");
-  var rendered = 0, explained = 0;
-  figures.forEach(function (figure) {{
-    var chart = figure.querySelector("svg.chart-svg, table.chart-table");
-    var box = chart ? chart.getBoundingClientRect() : null;
-    var marks = chart ? chart.querySelectorAll(".mark").length : 0;
-    var ok = !!(box && box.width > 0 && box.height > 0 && marks > 0);
-    var why = figure.querySelector("p.empty");
-    figure.setAttribute("data-rendered", ok ? "true" : "false");
-    figure.setAttribute("data-empty", !ok && why && why.textContent.trim() ? "true" : "false");
-    figure.setAttribute("data-marks", String(marks));
-    if (ok) rendered += 1; else if (why) explained += 1;
-  }});
-  document.body.setAttribute("data-charts", String(figures.length));
-  document.body.setAttribute("data-charts-rendered", String(rendered));
-  document.body.setAttribute("data-charts-explained", String(explained));
-  document.body.setAttribute("data-report-ready", "true");
-}})();
-</script>
-</body></html>
-"""
-
-FIGURE = """<figure class="chart" id="{key}" data-table="board.{table}">
-<h2>{title}</h2>
-{body}
-<figcaption><p class="definition"><b>What this shows.</b> {definition}</p>{technical}</figcaption>
-</figure>"""
+        out["figures"] = {
+            "period": period.words(), "months": len(period.months), "referrals": _figure(r["referrals"]),
+            "re_referral_rate_pct": _figure(r["re_referral_rate_pct"], "{:.1f}%"),
+            "re_referrals": _figure(r["re_referrals"]), "passed_back_again": _figure(r["passed_back_again"]),
+            "children_with_warning_signs": _figure(r["children_with_warning_signs"])}
+    return out
 
 
 def render(figures: list[Figure], min_count: int, tables: list[BoardTable] | None = None) -> str:
-    return PAGE.format(
-        generated=datetime.now().strftime("%d %B %Y %H:%M"), threshold_below=min_count - 1,
-        headline=headline(tables or []),
-        figures="\n".join(FIGURE.format(
-            key=escape(f.key), title=escape(f.title), body=f.body, definition=escape(f.definition),
-            technical=(f"<details><summary>Technical detail</summary><div class='technical'>{f.technical} "
-                       f"<i>Source: board.{escape(f.table)}.</i></div></details>" if f.technical else ""),
-            table=escape(f.table)) for f in figures))
+    return pages.render("board_report.html", generated=datetime.now().strftime("%d %B %Y %H:%M"),
+                        threshold_below=min_count - 1, headline=headline(tables or []), figures=figures)
 
 
 def write_report(settings: Settings, tables: list[BoardTable], min_count: int) -> Path:

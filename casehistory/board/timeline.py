@@ -13,18 +13,22 @@ because a panel needs the child's name beside the picture. Read from the restric
 Agencies, events, outcomes and plans are drawn by name (casehistory/vocabulary.py). The time axis
 runs from the first to the last dated fact (event, plan start or end): a plan still open is drawn
 to the axis's end with an arrow, not stretched to today.
+
+This module places everything (lanes, bands, diamonds, dots and which row each label takes); the
+markup is templates/timeline.html and timeline.svg (casehistory/board/pages.py, autoescaped).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from html import escape
 from pathlib import Path
 
 import duckdb
+from markupsafe import Markup
 
 from casehistory import warehouse
+from casehistory.board import pages
 from casehistory.board.chronology import PLAN_NAMES
 from casehistory.board.svg import colour
 from casehistory.settings import Settings
@@ -129,7 +133,7 @@ def plan_name(plan_type: str) -> str:
     return PLAN_NAMES.get(plan_type, plan_type.replace("_", " "))
 
 
-def render_svg(t: ChildTimeline, today: date) -> str:
+def render_svg(t: ChildTimeline, today: date) -> Markup:
     dated = [e.event_date for e in t.events] + [p.start for p in t.plans] + [p.end for p in t.plans if p.end]
     first, last = min(dated), max(dated)
     span = max(1, (last - first).days)
@@ -155,81 +159,52 @@ def render_svg(t: ChildTimeline, today: date) -> str:
     bottom = y
     height = bottom + 30
 
-    parts = [f'<svg class="timeline" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-             f'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif">']
-    for i, (key, label, h) in enumerate(lanes):
-        parts.append(f'<rect x="{left}" y="{tops[key]}" width="{plot_w}" height="{h}" fill="{"#f7f7f7" if i % 2 else "#fff"}"/>'
-                     f'<text class="lane-label" x="{left - 6}" y="{tops[key] + h / 2 + 4}" text-anchor="end" '
-                     f'font-size="12">{escape(label)}</text>')
-    for d, label in _ticks(first, last, plot_w):
-        parts.append(f'<line x1="{x(d):.1f}" x2="{x(d):.1f}" y1="{top}" y2="{bottom}" stroke="#ccc" '
-                     f'stroke-dasharray="{"none" if d.month == 1 else "2,3"}"/>'
-                     f'<text class="tick" x="{x(d):.1f}" y="{height - 14}" font-size="10" text-anchor="middle">'
-                     f'{label}</text>')
-    parts.append(f'<line class="axis" data-first="{first}" data-last="{last}" x1="{left}" x2="{left + plot_w}" '
-                 f'y1="{bottom}" y2="{bottom}" stroke="#666"/>')
-    if t.date_of_birth and first <= t.date_of_birth <= last:
-        parts.append(f'<line x1="{x(t.date_of_birth):.1f}" x2="{x(t.date_of_birth):.1f}" y1="{top - 8}" '
-                     f'y2="{bottom}" stroke="#333"/><text x="{x(t.date_of_birth) + 3:.1f}" y="{top - 10}" '
-                     f'font-size="10">born {t.date_of_birth:%d %b %Y}</text>')
+    plans = []
     for p in t.plans:
         y, end = tops[f"plan:{p.plan_type}"], p.end or last
-        name = plan_name(p.plan_type)
-        open_arrow = (f'<path d="M{x(end):.1f},{y + 4} l8,{(lane_h - 8) / 2} l-8,{(lane_h - 8) / 2} z" '
-                      f'fill="{PLAN_COLOURS.get(p.plan_type, "#ddd")}"/>' if p.end is None else "")
-        parts.append(f'<rect class="plan-band" data-plan="{escape(p.plan_type)}" x="{x(p.start):.1f}" y="{y + 4}" '
-                     f'width="{max(2.0, x(end) - x(p.start)):.1f}" height="{lane_h - 8}" '
-                     f'fill="{PLAN_COLOURS.get(p.plan_type, "#ddd")}" opacity="0.8">'
-                     f'<title>{escape(name)} plan {p.start:%d %b %Y} to '
-                     f'{f"{p.end:%d %b %Y}" if p.end else f"still open on {today:%d %b %Y}"}</title></rect>{open_arrow}')
+        plans.append({"plan_type": p.plan_type, "x": x(p.start), "y": y + 4, "width": max(2.0, x(end) - x(p.start)),
+                      "fill": PLAN_COLOURS.get(p.plan_type, "#ddd"),
+                      "title": f"{plan_name(p.plan_type)} plan {p.start:%d %b %Y} to "
+                               f"{f'{p.end:%d %b %Y}' if p.end else f'still open on {today:%d %b %Y}'}",
+                      "arrow": None if p.end else {"x": x(end), "y": y + 4, "half": (lane_h - 8) / 2}})
+    diamonds = []
     for n, (r, text, row) in enumerate(zip(referrals, texts, rows), start=1):
-        cx, cy = x(r.event_date), tops["referrals"] + referral_h - 14
         outcome = r.outcome or "no outcome recorded"
-        parts.append(f'<g class="referral" data-date="{r.event_date}" data-outcome="{escape(outcome)}">'
-                     f'<path d="M{cx:.1f},{cy - 8:.1f} l8,8 l-8,8 l-8,-8 z" fill="{OUTCOME_COLOURS.get(r.outcome or "", "#999")}">'
-                     f'<title>referral {n} on {r.event_date:%d %b %Y} from '
-                     f'{escape(", ".join(agency_name(a, short=True) for a in r.agencies))}: '
-                     f'{escape(outcome_label(r.outcome) or outcome)}</title></path>'
-                     f'<text class="referral-label" x="{cx:.1f}" y="{tops["referrals"] + 11 + LABEL_ROW_PX * row:.1f}" '
-                     f'font-size="9" text-anchor="middle">{escape(text)}</text></g>')
+        diamonds.append({"date": r.event_date, "outcome": outcome, "x": x(r.event_date),
+                         "y": tops["referrals"] + referral_h - 14, "fill": OUTCOME_COLOURS.get(r.outcome or "", "#999"),
+                         "title": f"referral {n} on {r.event_date:%d %b %Y} from "
+                                  f"{', '.join(agency_name(a, short=True) for a in r.agencies)}: "
+                                  f"{outcome_label(r.outcome) or outcome}",
+                         "label": text, "label_y": tops["referrals"] + 11 + LABEL_ROW_PX * row})
+    dots = []
     for e in t.events:
-        targets = ["household"] if e.via_household else e.agencies
-        for agency in targets:
-            cx, cy = x(e.event_date), tops[agency] + lane_h / 2
-            fill = "#8c6d46" if e.via_household else colour(agencies.index(agency))
-            who = f" ({', '.join(e.household_roles)})" if e.via_household and e.household_roles else ""
-            parts.append(f'<circle class="event" data-type="{escape(e.event_type)}" cx="{cx:.1f}" cy="{cy:.1f}" r="4" '
-                         f'fill="{fill}" opacity="0.85"><title>{e.event_date:%d %b %Y} {escape(event_label(e.event_type))}'
-                         f'{": " + escape(outcome_label(e.outcome)) if e.outcome else ""}{escape(who)}'
-                         f' [{escape(", ".join(agency_name(a, short=True) for a in e.agencies))}]</title></circle>')
-    parts.append("</svg>")
-    return "".join(parts)
+        who = f" ({', '.join(e.household_roles)})" if e.via_household and e.household_roles else ""
+        title = (f"{e.event_date:%d %b %Y} {event_label(e.event_type)}"
+                 f"{': ' + outcome_label(e.outcome) if e.outcome else ''}{who}"
+                 f" [{', '.join(agency_name(a, short=True) for a in e.agencies)}]")
+        for agency in ["household"] if e.via_household else e.agencies:
+            dots.append({"event_type": e.event_type, "x": x(e.event_date), "y": tops[agency] + lane_h / 2,
+                         "fill": "#8c6d46" if e.via_household else colour(agencies.index(agency)), "title": title})
+    born = t.date_of_birth if t.date_of_birth and first <= t.date_of_birth <= last else None
+    return pages.fragment(
+        "timeline.svg", width=width, height=height, left=left, top=top, bottom=bottom, plot_w=plot_w,
+        lanes=[{"label": label, "y": tops[key], "h": h, "label_y": tops[key] + h / 2 + 4,
+                "fill": "#f7f7f7" if i % 2 else "#fff"} for i, (key, label, h) in enumerate(lanes)],
+        ticks=[{"x": x(d), "label": label, "dash": "none" if d.month == 1 else "2,3"}
+               for d, label in _ticks(first, last, plot_w)],
+        first=first, last=last, born=born and {"x": x(born), "label": f"born {born:%d %b %Y}"},
+        plans=plans, lane_h=lane_h, referrals=diamonds, events=dots)
 
 
 def render_html(t: ChildTimeline, today: date) -> str:
-    outcomes = "".join(f'<li>{r.event_date:%d %b %Y}: referral from '
-                       f'{escape(", ".join(agency_name(a) for a in r.agencies))}, outcome '
-                       f'<b>{escape(outcome_label(r.outcome) or "not recorded")}</b></li>' for r in t.referrals)
     own = [e for e in t.events if not e.via_household]
     household = [e for e in t.events if e.via_household]
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Timeline: {escape(t.name)}</title>
-<style>body {{ font-family: system-ui, sans-serif; margin: 1.5em; }} .restricted {{ color: #b00; }}
-svg.timeline {{ max-width: 100%; height: auto; }}
-@page {{ size: A4 landscape; margin: 12mm; }} @media print {{ body {{ margin: 0; }} }}</style></head>
-<body>
-<p class="restricted">RESTRICTED: for the review panel and data team only.</p>
-<h1>{escape(t.name)}{f" (born {t.date_of_birth:%d %B %Y})" if t.date_of_birth else ""}</h1>
-<p>Child key <code>{escape(t.child_key)}</code>. <span id="own-events">{len(own)} events of the child's own</span> across
-{len({a for e in own for a in e.agencies})} agencies, and <span id="household-events">{len(household)} events of
-the household</span> (parents and siblings) counted apart; {len(t.referrals)} referrals; {len(t.plans)} plan
-periods. Bands: plan periods (early help, child in need, child protection, looked after; an arrow: still open).
-Diamonds: referrals, numbered and labelled with their outcome. Dots: events in the lane of each agency that
-recorded them; the household lane holds parents' and siblings' events that reached the child. Hover for details.</p>
-{render_svg(t, today)}
-<h2>Referrals and their outcomes</h2>{f"<ol>{outcomes}</ol>" if outcomes else "<p class='empty'>None.</p>"}
-</body></html>
-"""
+    return pages.render(
+        "timeline.html", child=t, today=today, picture=render_svg(t, today), own_events=len(own),
+        household_events=len(household), agencies=len({a for e in own for a in e.agencies}),
+        born=f"{t.date_of_birth:%d %B %Y}" if t.date_of_birth else None,
+        referrals=[{"date": f"{r.event_date:%d %b %Y}", "agencies": ", ".join(agency_name(a) for a in r.agencies),
+                    "outcome": outcome_label(r.outcome) or "not recorded"} for r in t.referrals])
 
 
 def write_timelines(settings: Settings, child_keys: list[str]) -> list[Path]:

@@ -74,8 +74,8 @@ def settings(tmp_path) -> Settings:
 
 
 def _name(code: str) -> str:
-    """An agency as the report names it (escaped as in the page)."""
-    from html import escape
+    """An agency as the report names it (escaped as in the page: Jinja2's autoescaping, MarkupSafe)."""
+    from markupsafe import escape
 
     from casehistory.vocabulary import agency_name
 
@@ -129,7 +129,7 @@ def test_a_chronology_sent_but_unreadable_is_a_gap_naming_the_file_and_why(setti
     assert "<td>Police</td><td>sent but unreadable</td>" in page
     assert "Ask the agency to send its chronology again" in page
     # whom to ask to resend which file, and why it could not be read, in plain English
-    assert ("<td>Police</td><td>chronology_police.csv</td><td>its columns are not the template&#x27;s (a required "
+    assert ("<td>Police</td><td>chronology_police.csv</td><td>its columns are not the template&#39;s (a required "
             "column missing, misspelt or repeated, or another delimiter) (wrong_columns)</td><td>2026-01-12</td>") in page
     monkeypatch.setenv("CASEHISTORY_REVIEW_WINDOW_DAYS", "10")
     assert "review R-SENT (deadline 2026-01-25): police sent but unreadable: asked; sent 1 file(s)" in \
