@@ -88,6 +88,26 @@ def outcome_label(outcome: str | None) -> str:
     return _labels().get("outcomes", {}).get(outcome) or outcome.replace("_", " ")
 
 
+def plan_types() -> tuple[str, ...]:
+    """The plan types with a name, in the order of the statutory ladder (early help first)."""
+    return tuple(_labels().get("plan_types", {}))
+
+
+def plan_name(plan_type: str) -> str:
+    """A plan type in words ("child protection"); an unknown code with its underscores as spaces."""
+    return _labels().get("plan_types", {}).get(plan_type) or plan_type.replace("_", " ")
+
+
+def warning_signs() -> tuple[str, ...]:
+    """The warning signs with a description in words."""
+    return tuple(_labels().get("warning_signs", {}))
+
+
+def sign_label(sign: str) -> str:
+    """A warning sign in words ("a meeting cancelled and never re-booked")."""
+    return _labels().get("warning_signs", {}).get(sign) or sign.replace("_", " ")
+
+
 def agency_name(code: str, short: bool = False) -> str:
     """An agency's name (or short name) for people; an unknown code as it is."""
     agency = agencies().get(code)

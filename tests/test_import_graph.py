@@ -16,8 +16,8 @@ PACKAGES = ("casehistory", "ingest", "expectations", "dags")
 KNOWN_MODULE_CYCLES = {
     # the readiness steps live in casehistory.readiness and use the pipeline's step recorder and the
     # checks runner, which asks readiness for its window; the chronology document reads readiness rows
-    frozenset({"casehistory.board.chronology", "casehistory.board.report", "casehistory.board.timeline",
-               "casehistory.pipeline", "casehistory.readiness", "expectations.runner"}),
+    frozenset({"casehistory.board.chronology", "casehistory.pipeline", "casehistory.readiness",
+               "expectations.runner"}),
 }
 # Top-level packages that import each other (ingest uses casehistory's vocabulary, identifiers,
 # store and crash points; casehistory's pipeline runs ingest and the checks).

@@ -49,27 +49,12 @@ from casehistory import warehouse
 from casehistory.board import pages
 from casehistory.readiness import readiness_rows, reject_reason
 from casehistory.settings import Settings
-from casehistory.vocabulary import agency_name, event_label, outcome_label
+from casehistory.vocabulary import agency_name, event_label, outcome_label, plan_name, plan_types, sign_label
 
 FOLDER = "reviews"  # <stem>.restricted/reviews/<review_id>/
-PLAN_NAMES = {"early_help": "early help", "cin": "child in need", "cp": "child protection", "lac": "looked after"}
 # Decisions a panel reads first: the front door's, the conference's, and stepping up, down or out.
 DECISION_TYPES = ("contact", "referral", "strategy_discussion", "icpc", "step_up_request", "step_down",
                   "case_closure", "early_help_end")
-# The warning signs (audit.audit_warning_signs.sign; definitions in its YAML) in words.
-SIGN_LABELS = {
-    "referrals_passed_back_repeatedly": "referrals passed back again and again",
-    "new_baby_not_on_plan": "a new baby not on the plan that covers a sibling",
-    "lead_professional_missing": "no lead professional on an early help plan",
-    "lead_professional_doubled": "two or more lead professionals at once",
-    "plan_closed_after_complaint": "a plan closed soon after a complaint or disengagement",
-    "meeting_cancelled_not_rebooked": "a meeting cancelled and never re-booked",
-    "cancelled_or_no_access_visits": "repeated cancelled or no-access visits",
-    "persistent_school_absence": "persistent school absence",
-    "several_complaints": "several complaints",
-    "adult_services_parent_not_in_plan": "a parent known to adult services absent from the plan",
-    "converging_concerns": "concerns from police, school and health within weeks",
-}
 KNOWN_AT_DECISION = (("previous_referrals", "earlier referrals"), ("open_plans", "plans open"),
                      ("police_incidents_12m", "police incidents in 12 months"),
                      ("ed_attendances_12m", "emergency attendances in 12 months"),
@@ -311,13 +296,13 @@ def _plans_text(open_now: list[tuple[str, list[str]]]) -> str:
     for child, types in open_now:
         for t in types or []:
             by_plan[t].append(child.split(" ")[0])
-    order = list(PLAN_NAMES)
-    return "; ".join(f"{PLAN_NAMES.get(t, t)}: {', '.join(sorted(c))}"
+    order = list(plan_types())
+    return "; ".join(f"{plan_name(t)}: {', '.join(sorted(c))}"
                      for t, c in sorted(by_plan.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 9))
 
 
 def _signs(con, keys: list[str], names: dict[str, str], start: date, end: date) -> list[Entry]:
-    return [Entry(kind="sign", day=day, children=[names[key]], title=f"Warning sign: {SIGN_LABELS.get(sign, sign)}",
+    return [Entry(kind="sign", day=day, children=[names[key]], title=f"Warning sign: {sign_label(sign)}",
                   detail=evidence)
             for key, sign, day, evidence in con.execute(
                 """select child_key, sign, sign_date, evidence from audit.audit_warning_signs
@@ -393,7 +378,7 @@ def _whose(e: Entry) -> str:
 def _plan_words(p: dict) -> str:
     detail = outcome_label(p["cp_category"]) if p.get("cp_category") else \
         outcome_label(p["lac_legal_status"]) if p.get("lac_legal_status") else ""
-    return PLAN_NAMES.get(p["plan_type"], p["plan_type"]) + (f" ({detail})" if detail else "")
+    return plan_name(p["plan_type"]) + (f" ({detail})" if detail else "")
 
 
 # ---- HTML ----------------------------------------------------------------------------------------

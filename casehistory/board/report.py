@@ -30,10 +30,9 @@ from pathlib import Path
 from markupsafe import Markup
 
 from casehistory.board import pages, svg
-from casehistory.board.chronology import PLAN_NAMES, SIGN_LABELS
 from casehistory.board.export import BoardTable
 from casehistory.settings import Settings
-from casehistory.vocabulary import agency_name, outcome_label
+from casehistory.vocabulary import agency_name, outcome_label, sign_label
 
 OUTCOMES = ["nfa", "early_help", "assessment", "strategy_discussion", "s47"]
 DIRECTIONS = {"start": "plans started", "step_up": "stepped up", "step_down": "stepped down", "end": "plans ended"}
@@ -211,7 +210,7 @@ def plan_flows_figure(t: BoardTable, period: Period) -> Figure:
 def warning_signs_figure(t: BoardTable, period: Period) -> Figure:
     rows = _dicts(t)
     by_sign = _monthly(rows, period, "children", key="sign")
-    series = {SIGN_LABELS.get(s, s.replace("_", " ")): by_sign[s] for s in sorted(by_sign)}
+    series = {sign_label(s): by_sign[s] for s in sorted(by_sign)}
     return Figure("warning_signs", "Children with a warning sign each month", PLAIN["warning_signs"], t.name,
                   _monthly_chart(period, series, stacked=True), _technical(t, "sign", "children"))
 

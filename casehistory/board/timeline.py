@@ -27,12 +27,11 @@ from pathlib import Path
 import duckdb
 from markupsafe import Markup
 
-from casehistory import warehouse
+from casehistory import vocabulary, warehouse
 from casehistory.board import pages
-from casehistory.board.chronology import PLAN_NAMES
 from casehistory.board.svg import colour
 from casehistory.settings import Settings
-from casehistory.vocabulary import agency_name, event_label, outcome_label
+from casehistory.vocabulary import agency_name, event_label, outcome_label, plan_name
 
 TIMELINES_FOLDER = "timelines"
 PLAN_COLOURS = {"early_help": "#9ecae1", "cin": "#fdd49e", "cp": "#fc9272", "lac": "#bcbddc"}
@@ -129,18 +128,14 @@ def _ticks(first: date, last: date, plot_w: float) -> list[tuple[date, str]]:
     return out
 
 
-def plan_name(plan_type: str) -> str:
-    return PLAN_NAMES.get(plan_type, plan_type.replace("_", " "))
-
-
 def render_svg(t: ChildTimeline, today: date) -> Markup:
     dated = [e.event_date for e in t.events] + [p.start for p in t.plans] + [p.end for p in t.plans if p.end]
     first, last = min(dated), max(dated)
     span = max(1, (last - first).days)
     agencies = sorted({a for e in t.events if not e.via_household for a in e.agencies},
                       key=lambda a: agency_name(a, short=True))
-    plan_types = [p for p in PLAN_NAMES if any(b.plan_type == p for b in t.plans)] + sorted(
-        {b.plan_type for b in t.plans} - set(PLAN_NAMES))
+    plan_types = [p for p in vocabulary.plan_types() if any(b.plan_type == p for b in t.plans)] + sorted(
+        {b.plan_type for b in t.plans} - set(vocabulary.plan_types()))
     width, left, lane_h, top = 1100, 150, 34, 30
     plot_w = width - left - 30
     x = lambda d: left + plot_w * (d - first).days / span  # noqa: E731

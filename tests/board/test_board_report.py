@@ -15,7 +15,6 @@ import pytest
 
 from casehistory import vocabulary
 from casehistory.board import board_min_count
-from casehistory.board.chronology import SIGN_LABELS
 from casehistory.board.export import BoardTable
 from casehistory.board.report import WITHHELD, build_figures, render
 
@@ -77,14 +76,14 @@ def test_the_headline_comes_first_in_plain_words_with_the_published_figures():
 
 
 def test_no_code_is_shown_where_a_name_exists():
-    codes = set(vocabulary.agencies()) | set(vocabulary.event_types()) | set(SIGN_LABELS) | {
+    codes = set(vocabulary.agencies()) | set(vocabulary.event_types()) | set(vocabulary.warning_signs()) | {
         "nfa", "early_help", "s47", "strategy_discussion", "step_up", "step_down"}
     texts = _texts(_page(_tables()))
     assert not [t for t in texts if t in codes]
     for code in ("police", "school", "hv"):
         assert vocabulary.agency_name(code, short=True) in texts
     assert vocabulary.agency_name("ews") in texts  # the readiness grid: the full name
-    assert vocabulary.outcome_label("early_help") in texts and SIGN_LABELS["referrals_passed_back_repeatedly"] in texts
+    assert vocabulary.outcome_label("early_help") in texts and vocabulary.sign_label("referrals_passed_back_repeatedly") in texts
 
 
 def test_monthly_charts_run_continuously_over_the_period():
