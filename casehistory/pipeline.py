@@ -20,12 +20,12 @@ from typing import Iterator
 
 import yaml
 
-from casehistory import freshness, warehouse
+from casehistory import alerts, freshness, readiness, warehouse
 from casehistory.dbt_command import DbtCall, build_target, run_dbt_calls
 from casehistory.identity.decisions import DECISIONS_FILE, read_decisions
 from casehistory.identity.pseudonym import load_key
 from casehistory.identity.resolve import resolve
-from casehistory.readiness import nightly_readiness, record_run, review_readiness  # noqa: F401 (steps the DAGs call)
+from casehistory.readiness import record_run
 from casehistory.reviews import Review, ReviewsError, load_reviews, write_reviews
 from casehistory.settings import Settings
 from casehistory.vocabulary import write_reference_tables
@@ -266,12 +266,59 @@ def check(settings: Settings, run_id: str) -> dict:
         return detail
 
 
+def review_readiness(settings: Settings, run_id: str, review_id: str) -> dict:
+    """The review_readiness DAG's check: readiness suite and report for one review; fails on gaps."""
+    from expectations.runner import run_suites
+    from expectations.suites import REVIEW_READINESS
+
+    with _step(settings, run_id, f"review_readiness:{review_id}") as detail:
+        with warehouse.store(settings) as con:
+            known = con.execute("select count(*) from config.reviews where review_id = ?", [review_id]).fetchone()[0]
+        if not known:
+            raise StepFailed(f"review {review_id!r} is not declared in the reviews file ({settings.reviews})")
+        outcome = run_suites(settings, run_id, [REVIEW_READINESS], review_id=review_id)
+        with warehouse.store(settings) as con:
+            report = readiness.write_report(settings, con, review_id)
+            gaps = readiness.alert_lines(readiness.readiness_rows(con, [review_id]))
+        detail.update(review_id=review_id, report=str(report), alerts=gaps,
+                      checks_failed=outcome.warnings_failed + outcome.errors_failed,
+                      outcome="warning" if gaps else "ready")
+        if gaps:
+            raise StepFailed(f"review {review_id} is not ready ({len(gaps)} gap(s); report {report}):\n"
+                             + "\n".join(gaps))
+        return detail
+
+
+def nightly_readiness(settings: Settings, run_id: str) -> dict:
+    """Every review due within the window: a report each, and alerts on gaps (outcome "warning").
+
+    Gaps do not fail the nightly run (the readiness checks are warn-severity findings for a
+    person): they go to the alert channel, and the step's return value and run.steps detail carry them.
+    """
+    with _step(settings, run_id, "review_readiness") as detail:
+        with warehouse.store(settings) as con:
+            due = readiness.due_reviews(con, settings.run_date, settings.review_window_days)
+            reports = [str(readiness.write_report(settings, con, review_id)) for review_id in due]
+            gaps = readiness.alert_lines(readiness.readiness_rows(con, due))
+        for line in gaps:
+            log.warning("review readiness: %s", line)
+        # through the data team's alert channel (casehistory/alerts.py), like a stale feed
+        delivered = alerts.send_review_readiness(gaps, run_id)
+        # the panel's document, kept current while the review is prepared (restricted folder only)
+        from casehistory.board.chronology import write_chronologies
+
+        written, not_written = write_chronologies(settings, due)
+        detail.update(reviews=due, window_days=settings.review_window_days, reports=reports, alerts=gaps,
+                      alert_delivered=delivered, outcome="warning" if gaps else "ready",
+                      chronologies=[str(w.folder) for w in written], chronologies_not_written=not_written,
+                      chronology_pdf_problems=sorted({w.pdf_problem for w in written if w.pdf_problem}))
+        return detail
+
+
 def feeds(settings: Settings, run_id: str) -> dict:
     """One stale-feed alert naming every agency feed not fresh at this run (freshness.stale_feeds:
     dbt source freshness, recorded by `build`, or here when build did not get that far). A stale
     feed is a finding for a person, not a failed run."""
-    from casehistory import alerts
-
     with _step(settings, run_id, "feeds") as detail:
         with warehouse.store(settings) as con:
             ledger.ensure_schema(con)  # an empty ledger reads as "nothing received", not a dbt error

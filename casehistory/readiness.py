@@ -1,17 +1,11 @@
 """Review readiness: before a panel meets, which agencies' chronologies were sent but could not be
 read, are missing, late, partial, or were never asked for (dbt audit.review_readiness holds the rules).
 
-Two steps use it:
-  review_readiness(settings, run_id, review_id)   the `review_readiness` DAG's last task: the
-                                                  readiness checks for one review and its report;
-                                                  fails while the review has gaps
-  nightly_readiness(settings, run_id)             the nightly step: every review whose deadline is
-                                                  within CASEHISTORY_REVIEW_WINDOW_DAYS (or passed),
-                                                  with its chronology for the panel written to the
-                                                  restricted folder (casehistory/board/chronology.py);
-                                                  ends with outcome "warning" and alerts on gaps
-                                                  (alert_lines: agencies, statuses, counts, dates;
-                                                  no names or identifiers) through casehistory.alerts. Reports: <reports>/reviews/<review_id>.html.
+The steps that use it (casehistory/pipeline.py): the `review_readiness` DAG's check of one review,
+which fails while the review has gaps, and the nightly step for every review whose deadline is within
+Settings.review_window_days (or passed), which alerts on gaps (alert_lines: agencies, statuses,
+counts, dates; no names or identifiers) and writes each review's chronology for the panel. Reports:
+<reports>/reviews/<review_id>.html.
 
 The report's markup is casehistory/board/templates/readiness.html (rendered by
 casehistory/board/pages.py with autoescaping: review ids, file names and evidence are text).
@@ -19,18 +13,14 @@ casehistory/board/pages.py with autoescaping: review ids, file names and evidenc
 
 from __future__ import annotations
 
-import logging
-import os
 from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 
-from casehistory import alerts, warehouse
+from casehistory import warehouse
 from casehistory.settings import Settings
 from ingest import ledger
-
-log = logging.getLogger(__name__)
 
 RUNS_DDL = """
 create schema if not exists ledger;
@@ -67,11 +57,6 @@ REJECT_REASONS = {
 def reject_reason(codes: str | None) -> str:
     """'wrong_columns, empty' in plain English (a code without an explanation is shown as it is)."""
     return "; ".join(REJECT_REASONS.get(code.strip(), code.strip()) for code in (codes or "").split(",") if code.strip())
-
-
-def window_days() -> int:
-    """Reviews whose deadline is at most this many days ahead (or already passed) are checked nightly."""
-    return int(os.environ.get("CASEHISTORY_REVIEW_WINDOW_DAYS", "28"))
 
 
 def record_run(con: duckdb.DuckDBPyConnection, run_id: str, run_date: date) -> None:
@@ -185,57 +170,3 @@ def _dicts(con, sql: str, params: list) -> list[dict]:
     cur = con.execute(sql, params)
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, r)) for r in cur.fetchall()]
-
-
-# ---- steps -------------------------------------------------------------------------------------
-
-def review_readiness(settings: Settings, run_id: str, review_id: str) -> dict:
-    """The review_readiness DAG's check: readiness suite and report for one review; fails on gaps."""
-    from casehistory.pipeline import StepFailed, _step
-    from expectations.runner import run_suites
-    from expectations.suites import REVIEW_READINESS
-
-    with _step(settings, run_id, f"review_readiness:{review_id}") as detail:
-        with warehouse.store(settings) as con:
-            known = con.execute("select count(*) from config.reviews where review_id = ?", [review_id]).fetchone()[0]
-        if not known:
-            raise StepFailed(f"review {review_id!r} is not declared in the reviews file ({settings.reviews})")
-        outcome = run_suites(settings, run_id, [REVIEW_READINESS], review_id=review_id)
-        with warehouse.store(settings) as con:
-            report = write_report(settings, con, review_id)
-            alerts = alert_lines(readiness_rows(con, [review_id]))
-        detail.update(review_id=review_id, report=str(report), alerts=alerts,
-                      checks_failed=outcome.warnings_failed + outcome.errors_failed,
-                      outcome="warning" if alerts else "ready")
-        if alerts:
-            raise StepFailed(f"review {review_id} is not ready ({len(alerts)} gap(s); report {report}):\n"
-                             + "\n".join(alerts))
-        return detail
-
-
-def nightly_readiness(settings: Settings, run_id: str) -> dict:
-    """Every review due within the window: a report each, and alerts on gaps (outcome "warning").
-
-    Gaps do not fail the nightly run (the readiness checks are warn-severity findings for a
-    person): they go to the alert channel, and the step's return value and run.steps detail carry them.
-    """
-    from casehistory.pipeline import _step
-
-    with _step(settings, run_id, "review_readiness") as detail:
-        with warehouse.store(settings) as con:
-            due = due_reviews(con, settings.run_date, window_days())
-            reports = [str(write_report(settings, con, review_id)) for review_id in due]
-            gaps = alert_lines(readiness_rows(con, due))
-        for line in gaps:
-            log.warning("review readiness: %s", line)
-        # through the data team's alert channel (casehistory/alerts.py), like a stale feed
-        delivered = alerts.send_review_readiness(gaps, run_id)
-        # the panel's document, kept current while the review is prepared (restricted folder only)
-        from casehistory.board.chronology import write_chronologies
-
-        written, not_written = write_chronologies(settings, due)
-        detail.update(reviews=due, window_days=window_days(), reports=reports, alerts=gaps,
-                      alert_delivered=delivered, outcome="warning" if gaps else "ready",
-                      chronologies=[str(w.folder) for w in written], chronologies_not_written=not_written,
-                      chronology_pdf_problems=sorted({w.pdf_problem for w in written if w.pdf_problem}))
-        return detail

@@ -54,6 +54,8 @@ class Settings:
     # The review chronology marks a silence where no agency recorded anything about the children
     # or their household for more than this many days (casehistory/board/chronology.py).
     chronology_silence_days: int = field(default_factory=lambda: int(_env("CHRONOLOGY_SILENCE_DAYS", "90")))
+    # Reviews whose deadline is at most this many days ahead (or already passed) are checked nightly.
+    review_window_days: int = field(default_factory=lambda: int(_env("REVIEW_WINDOW_DAYS", "28")))
 
     def __post_init__(self) -> None:
         for name in ("extracts", "warehouse", "sources_dir"):

@@ -115,10 +115,9 @@ def _context(settings: Settings):
 def run_suites(settings: Settings, run_id: str, suites: list[Suite] | None = None,
                review_id: str | None = None) -> Outcome:
     """Run the suites (default: all); review_id narrows the review readiness suite to one review."""
-    from casehistory.readiness import window_days
 
     suites = SUITES if suites is None else suites
-    check_context = Context(run_id=run_id, run_date=settings.run_date, window_days=window_days(), review_id=review_id)
+    check_context = Context(run_id=run_id, run_date=settings.run_date, window_days=settings.review_window_days, review_id=review_id)
     ctx = _context(settings)
     source = ctx.data_sources.add_or_update_pandas("casehistory_store")
     checked_at = datetime.now().replace(microsecond=0)

@@ -5,13 +5,13 @@ takes only reviews due within the window, and the alert text carries no names.""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 
 import pytest
 
 from casehistory import warehouse
-from casehistory.pipeline import StepFailed
-from casehistory.readiness import nightly_readiness, review_readiness
+from casehistory.pipeline import StepFailed, nightly_readiness, review_readiness
 from casehistory.settings import Settings
 
 READINESS = [
@@ -105,22 +105,21 @@ def test_an_undeclared_review_is_a_clear_failure(settings):
         review_readiness(settings, "run1", "R-NOPE")
 
 
-def test_the_nightly_step_checks_reviews_due_within_the_window_and_warns(settings, monkeypatch):
-    monkeypatch.setenv("CASEHISTORY_REVIEW_WINDOW_DAYS", "5")
-    detail = nightly_readiness(settings, "run1")
+def test_the_nightly_step_checks_reviews_due_within_the_window_and_warns(settings):
+    detail = nightly_readiness(replace(settings, review_window_days=5), "run1")
     assert detail["reviews"] == ["R-GAPS"] and detail["outcome"] == "warning"
     # this store holds the readiness tables alone: the panel's chronology is not written, and it says why
     assert detail["chronologies"] == [] and "the store has no" in detail["chronologies_not_written"]
     assert detail["alerts"] == [
         "review R-GAPS (deadline 2026-01-20): eh missing: asked; no records of its own in scope; "
         "named in 4 records of school"]
-    monkeypatch.setenv("CASEHISTORY_REVIEW_WINDOW_DAYS", "200")  # now R-SENT, R-CLEAN and R-LATER are due too
-    assert [a.split(":")[0] for a in nightly_readiness(settings, "run2")["alerts"]] == [
+    # a window of 200 days: now R-SENT, R-CLEAN and R-LATER are due too
+    assert [a.split(":")[0] for a in nightly_readiness(replace(settings, review_window_days=200), "run2")["alerts"]] == [
         "review R-GAPS (deadline 2026-01-20)", "review R-LATER (deadline 2026-06-01)",
         "review R-SENT (deadline 2026-01-25)"]  # by review id
 
 
-def test_a_chronology_sent_but_unreadable_is_a_gap_naming_the_file_and_why(settings, monkeypatch):
+def test_a_chronology_sent_but_unreadable_is_a_gap_naming_the_file_and_why(settings):
     with pytest.raises(StepFailed) as failed:
         review_readiness(settings, "run1", "R-SENT")
     assert ("police sent but unreadable: asked; sent 1 file(s) that could not be read (chronology_police.csv: "
@@ -131,9 +130,8 @@ def test_a_chronology_sent_but_unreadable_is_a_gap_naming_the_file_and_why(setti
     # whom to ask to resend which file, and why it could not be read, in plain English
     assert ("<td>Police</td><td>chronology_police.csv</td><td>its columns are not the template&#39;s (a required "
             "column missing, misspelt or repeated, or another delimiter) (wrong_columns)</td><td>2026-01-12</td>") in page
-    monkeypatch.setenv("CASEHISTORY_REVIEW_WINDOW_DAYS", "10")
     assert "review R-SENT (deadline 2026-01-25): police sent but unreadable: asked; sent 1 file(s)" in \
-        "\n".join(nightly_readiness(settings, "run2")["alerts"])
+        "\n".join(nightly_readiness(replace(settings, review_window_days=10), "run2")["alerts"])
 
 
 def test_the_report_names_agencies_counts_household_contacts_apart_and_says_none_when_empty():
