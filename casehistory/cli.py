@@ -97,16 +97,17 @@ def run(
     console.print(f"Running the nightly DAG (Airflow home {airflow_home()}); full log: {log_file}")
     started = time.time()
     with _sole_writer(settings):
-        code = run_nightly(settings.as_params(), log_file)
+        outcome = run_nightly(settings.as_params(), log_file)
     summary = settings.reports_dir / "run_summary.txt"
     if summary.exists() and summary.stat().st_mtime >= started:
         print("\n" + summary.read_text(), flush=True)
     else:
         err.print(f"[red]The run ended before writing its summary.[/red] Last lines of {log_file}:")
         print("\n".join(log_file.read_text().splitlines()[-30:]), file=sys.stderr)
-    if code != 0:
+    print("\n" + outcome.report(), flush=True)  # from Airflow's record of the run, not its log
+    if outcome.exit_code != 0:
         err.print(f"[red]The nightly run failed[/red] (see above and {log_file}).")
-    raise typer.Exit(code)
+    raise typer.Exit(outcome.exit_code)
 
 
 @app.command("airflow")
@@ -134,12 +135,13 @@ def readiness(
                         run_date=date.fromisoformat(run_date) if run_date else date.today())
     settings.ensure_dirs()
     log_file = settings.reports_dir / "logs" / f"review_readiness-{datetime.now():%Y%m%dT%H%M%S}.log"
-    code = run_dag("review_readiness", {**settings.as_params(), "review_id": review_id}, log_file)
+    outcome = run_dag("review_readiness", {**settings.as_params(), "review_id": review_id}, log_file)
     report = settings.reports_dir / "reviews" / f"{review_id}.html"
+    print("\n" + outcome.report(), flush=True)  # from Airflow's record of the run, not its log
     console.print(f"report: {report if report.exists() else '(not written)'}; log: {log_file}")
-    if code != 0:
+    if outcome.exit_code != 0:
         err.print(f"[red]Review {review_id} is not ready, or the check failed[/red] (see {log_file}).")
-    raise typer.Exit(code)
+    raise typer.Exit(outcome.exit_code)
 
 
 @app.command()

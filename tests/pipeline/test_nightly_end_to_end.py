@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,19 @@ import pytest
 from casehistory.synth import generate
 
 pytestmark = pytest.mark.slow
+
+
+def _outcome_rows(stdout: str) -> dict[str, tuple[str, str]]:
+    """The outcome table `casehistory run` prints last, as {task: (state, tries)}."""
+    table = stdout[stdout.rindex("Airflow's record of run"):].splitlines()[2:]
+    rows = {}
+    for line in table:
+        if not line.startswith("  "):
+            break
+        task, rest = line.split(None, 1)
+        *state, tries, _seconds = rest.split()
+        rows[task] = (" ".join(state), tries)
+    return rows
 
 
 def _run(tmp: Path, extracts: Path, reviews: Path | None) -> subprocess.CompletedProcess:
@@ -40,6 +54,11 @@ def test_the_run_succeeds_and_prints_its_summary(nightly):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "Published: yes" in proc.stdout
     assert summary["failed_steps"] == [] and summary["published"]
+    # the outcome table last, from Airflow's record of the run (tests/pipeline/test_run_outcomes.py)
+    assert re.search(r"^Airflow's record of run manual__\S+ of nightly: success$", proc.stdout, re.M)
+    rows = _outcome_rows(proc.stdout)
+    assert rows["prepare"][0] == rows["link"][0] == rows["report"][0] == "success"
+    assert {state for state, _ in rows.values()} == {"success"} and "Failed:" not in proc.stdout
 
 
 def test_rows_per_source_and_quarantine_agree_with_the_ground_truth(nightly):
@@ -166,6 +185,16 @@ def test_a_broken_agency_file_fails_that_agency_and_the_run_but_the_others_publi
     csc = next(s for s in summary["sources"] if s["source"] == "csc_activity")
     assert csc["rows_loaded"] > 0
     assert "FAILED: load:eh_activity" in proc.stdout
+    # the outcome table names the failed tasks as Airflow recorded them: the agency's load, and the
+    # report that fails the run because a step failed; everything else ran
+    assert re.search(r"^Airflow's record of run manual__\S+ of nightly: failed$", proc.stdout, re.M)
+    rows = _outcome_rows(proc.stdout)
+    assert rows["load[eh_activity]"] == ("failed", "1") and rows["report"] == ("failed", "1")
+    assert rows["load[csc_activity]"][0] == rows["link"][0] == rows["publish"][0] == "success"
+    assert {task for task, (state, _) in rows.items() if state != "success"} == {"load[eh_activity]", "report"}
+    assert "Failed: load[eh_activity] (after 1 try), report (after 1 try)" in proc.stdout
+    assert "None" not in proc.stdout[proc.stdout.rindex("Airflow's record of run"):]
+    assert "failed: None" not in proc.stdout + proc.stderr
     # the data team hears of it: the failed load and the feed it leaves stale (casehistory/alerts.py)
     log = next((tmp_path / "out" / "warehouse.reports" / "logs").glob("nightly-*.log")).read_text()
     assert "ALERT task_failed: [casehistory] nightly: load[eh_activity] failed" in log

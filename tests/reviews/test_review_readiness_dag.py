@@ -90,13 +90,13 @@ def runs(tmp_path_factory):
     store, report = warehouse.with_name("warehouse.restricted") / "store.duckdb", \
         warehouse.with_name("warehouse.reports") / "reviews" / f"{REVIEW}.html"
 
-    before_code = run_dag("review_readiness", conf, logs / "first.log")
+    first = run_dag("review_readiness", conf, logs / "first.log")
     before = (_readiness(store), *_report(report))
     arrived = held_back_chronology(demo.extracts, CHILDREN, SEED)
-    after_code = run_dag("review_readiness", conf, logs / "second.log")
+    second = run_dag("review_readiness", conf, logs / "second.log")
     after = (_readiness(store), *_report(report))
-    return {"before": (before_code, *before), "after": (after_code, *after), "arrived": arrived,
-            "logs": logs, "demo": demo}
+    return {"before": (first.exit_code, *before), "after": (second.exit_code, *after), "arrived": arrived,
+            "logs": logs, "demo": demo, "outcomes": (first, second)}
 
 
 def test_the_agency_that_never_sent_its_chronology_is_flagged_with_the_records_that_show_it(runs):
@@ -140,3 +140,14 @@ def test_the_report_names_agencies_statuses_and_evidence_but_no_child(runs):
     secrets = {p["surname"] for p in family} | {p["forename"] for p in family} | {p["nhs_number"] for p in family}
     secrets |= {s.get("subject_ref") for r in people["reviews"] for s in r["subjects"] if s.get("subject_ref")}
     assert not {s for s in secrets if s and s in html}
+
+
+def test_airflows_record_of_each_run_names_the_readiness_task_as_the_one_that_failed(runs):
+    """What `casehistory readiness` prints last and exits with: Airflow's record of the run, in
+    which loading, linking and building succeeded and only the readiness check failed."""
+    for outcome in runs["outcomes"]:
+        assert outcome.state == "failed" and outcome.exit_code == 1
+        assert [t.label for t in outcome.failed()] == ["readiness"]
+        assert {t.task_id for t in outcome.tasks if t.state != "success"} == {"readiness"}
+        assert {"prepare", "link", "build"} <= {t.task_id for t in outcome.tasks}
+        assert "Failed: readiness (after 1 try)" in outcome.report()
