@@ -7,6 +7,8 @@ import difflib
 import functools
 import re
 import zipfile
+import zlib
+from datetime import date, datetime
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -132,24 +134,22 @@ class Workbook:
     formula was never computed (a file written by a program, never opened in Excel), the formula's
     own text: kept as data, never evaluated, never silently read as an empty cell.
 
-    Opening reads only the workbook's parts (sheet list, shared strings, styles); each sheet is
-    parsed once, as its rows are read. openpyxl's read-only workbook parsed every sheet whole on
-    opening when the file gives no dimensions (files written by programs often do not), and a
-    second workbook was needed for formulas: that was half the time of reading a workbook. The
-    parts are openpyxl's own (its reader and cell parser, pinned in requirements.lock);
-    tests/ingest/test_xlsx_reader.py compares what they read with openpyxl's full loader."""
+    Values are read by python-calamine (Rust, many times openpyxl's rate), which reads a few cells
+    otherwise: a never-computed formula as empty (it has no access to formula text), an error such
+    as #N/A as empty, an integer of more than 15 digits as a float that loses its last digits. So
+    each sheet's XML is first scanned for such a cell (calamine_misreads: a byte search, nothing
+    parsed); a sheet with one is read by openpyxl's own cell parser instead (OpenpyxlSheetReader),
+    as every sheet was before. Opening reads only the workbook's sheet list, with openpyxl's
+    reader; tests/ingest/test_xlsx_reader.py compares both paths with openpyxl's full loader."""
 
     def __init__(self, path: Path):
         from openpyxl.reader.excel import ExcelReader
-        from openpyxl.styles.stylesheet import apply_stylesheet
 
         self.path = path
         try:
             reader = ExcelReader(path, read_only=True)
             reader.read_manifest()
-            reader.read_strings()
             reader.read_workbook()
-            apply_stylesheet(reader.archive, reader.wb)
             parts = [(sheet.name, rel.target) for sheet, rel in reader.parser.find_sheets()
                      if rel.target in reader.valid_files and "chartsheet" not in rel.Type]
         except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
@@ -157,13 +157,21 @@ class Workbook:
         self._reader = reader
         self.worksheets = [Sheet(self, title, part) for title, part in parts]
 
-    def _parser(self, source):
-        wb = self._reader.wb
-        return _cell_parser_class()(source, self._reader.shared_strings, epoch=wb.epoch,
-                                    date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)
-
     def _open(self, part: str):
         return self._reader.archive.open(part)
+
+    @functools.cached_property  # opened when a sheet's cells are first read, not to list the sheets
+    def _calamine(self):
+        from python_calamine import CalamineError, CalamineWorkbook
+
+        try:
+            return CalamineWorkbook.from_path(self.path)
+        except CalamineError as exc:
+            raise FileRejected("unreadable", f"not a readable XLSX workbook: {exc}") from None
+
+    @functools.cached_property
+    def _openpyxl(self) -> "OpenpyxlSheetReader":
+        return OpenpyxlSheetReader(self._reader)
 
 
 class Sheet:
@@ -171,33 +179,149 @@ class Sheet:
         self.workbook, self.title, self._part = workbook, title, part
 
     def iter_rows(self, min_row: int = 1, max_row: int | None = None) -> Iterator[tuple]:
-        """Rows of cell values from min_row, a row the file leaves out as an empty tuple (so row
-        numbers stay those the agency sees), as openpyxl's iter_rows(values_only=True)."""
-        expected = min_row
+        """Rows of cell values from min_row, trailing empty cells dropped and a row without values
+        as an empty tuple (so row numbers stay those the agency sees)."""
+        rows = self.openpyxl_rows() if self._calamine_misreads else self.calamine_rows()
+        return numbered_rows(rows, min_row, max_row)
+
+    def openpyxl_rows(self) -> Iterator[tuple[int, list]]:
+        """(row number, values) of each row the file holds, by openpyxl's cell parser."""
         with self.workbook._open(self._part) as source:
-            for number, cells in self.workbook._parser(source).parse():
-                if max_row is not None and number > max_row:
-                    return
-                if number < min_row:
-                    continue
-                while expected < number:
-                    yield ()
-                    expected += 1
-                values = [None] * max((cell["column"] for cell in cells), default=0)
-                for cell in cells:
-                    values[cell["column"] - 1] = cell["value"]
-                yield tuple(values)
-                expected += 1
+            yield from self.workbook._openpyxl.rows(source)
+
+    def calamine_rows(self) -> Iterator[tuple[int, list]]:
+        """(row number, values) of each row up to the last with a value, by python-calamine (a
+        few cells read otherwise: see Workbook)."""
+        sheet = self._calamine_sheet
+        if sheet.start is None:
+            return  # no cell holds a value
+        # calamine gives the rows above the first value (as empty rows), not the columns before it
+        before = [None] * sheet.start[1]
+        # as openpyxl gives them: an empty cell ("" from calamine) as None, a whole-day date as a datetime
+        for number, cells in enumerate(sheet.iter_rows(), start=1):
+            values = [(None if c == "" else c) if type(c) is not date else datetime(c.year, c.month, c.day)
+                      for c in cells]
+            yield number, before + values if before else values
+
+    @functools.cached_property
+    def _calamine_misreads(self) -> bool:
+        try:
+            with self.workbook._open(self._part) as source:
+                return calamine_misreads(source)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            raise FileRejected("unreadable", f"sheet {self.title!r} cannot be read: {exc}") from None
+
+    @functools.cached_property
+    def _calamine_sheet(self):
+        from python_calamine import CalamineError
+
+        try:
+            return self.workbook._calamine.get_sheet_by_name(self.title)
+        except CalamineError as exc:
+            raise FileRejected("unreadable", f"sheet {self.title!r} cannot be read: {exc}") from None
 
 
-@functools.cache  # openpyxl is imported when a workbook is first read, not with every reader
+def numbered_rows(rows: Iterator[tuple[int, list]], min_row: int, max_row: int | None) -> Iterator[tuple]:
+    """(row number, values) as the rows from min_row to max_row, an empty tuple for each row the
+    file leaves out, trailing empty cells dropped."""
+    expected = min_row
+    for number, values in rows:
+        if max_row is not None and number > max_row:
+            return
+        if number < min_row:
+            continue
+        while expected < number:
+            yield ()
+            expected += 1
+        while values and values[-1] is None:
+            values.pop()
+        yield tuple(values)
+        expected += 1
+
+
+# In a cell, <f> comes before <v>, and text holds no "<" (it is escaped): a byte search suffices.
+# Each pattern starts with a literal, which re finds at memchr speed: the scan is a small part of
+# reading a sheet (benchmarks/workbook_read.md).
+_PREFIX = rb"(?:[A-Za-z_][\w.-]*:)?"  # any namespace prefix (<x:c> from some writers)
+_FORMULA = re.compile(rb"<" + _PREFIX + rb"f[\s/>]")
+_CELL_END = re.compile(rb"</" + _PREFIX + rb"c>")
+_VALUE_WITH_TEXT = re.compile(rb"<" + _PREFIX + rb"v(?:\s[^>]*)?>[^<]")  # not <v/> nor <v></v>
+_ERROR = re.compile(rb"t=[\"']e[\"']")  # a cell's type: error (anywhere else, only a slower read)
+_LONG_INTEGER = re.compile(rb"v>-?\d{16}")  # more digits than a float holds exactly
+SCAN_CHUNK = 1 << 22
+_OVERLAP = 1024  # a tag cut by a chunk's end is found whole in the next
+
+
+def calamine_misreads(source) -> bool:
+    """Whether the sheet XML (a binary stream, read in chunks) has a cell python-calamine reads
+    otherwise than openpyxl (see Workbook): a formula without a value, an error value, an integer
+    of 16 digits or more. A formula cell left unfinished at the end of the data counts: openpyxl's
+    parser then reads the sheet and says what is wrong with it."""
+    pending, formulas = b"", False
+    while True:
+        chunk = source.read(SCAN_CHUNK)
+        data = pending + chunk
+        end = _sheet_data_end(data)  # after it, <xm:f> is a data validation's list, not a cell
+        last = not chunk or end != -1
+        if end != -1:
+            data = data[:end]
+        if _ERROR.search(data) or _LONG_INTEGER.search(data):
+            return True
+        pending = data[-_OVERLAP:]
+        # a formula with text ends "f>"; one without (<f t="shared" si="0"/>) follows one with
+        formulas = formulas or b"f>" in data
+        for formula in _FORMULA.finditer(data) if formulas else ():
+            cell_end = _CELL_END.search(data, formula.end())
+            if cell_end is None:
+                if last:
+                    return True
+                pending = data[formula.start():]  # the cell continues in the next chunk
+                break
+            if not _VALUE_WITH_TEXT.search(data, formula.end(), cell_end.start()):
+                return True
+        if last:
+            return False
+
+
+def _sheet_data_end(data: bytes) -> int:
+    """Where </sheetData> (any prefix) starts, or -1."""
+    at = data.find(b"sheetData>")
+    while at != -1:
+        tag = data.rfind(b"<", 0, at)
+        if data[tag + 1:tag + 2] == b"/":
+            return tag
+        at = data.find(b"sheetData>", at + 1)
+    return -1
+
+
+class OpenpyxlSheetReader:
+    """openpyxl's own cell parser (pinned in requirements.lock), for a sheet calamine misreads:
+    one pass gives a formula cell's computed value where the file holds one, else the
+    formula's text (a shared formula translated to each cell, as openpyxl's full loader gives it)."""
+
+    def __init__(self, reader):
+        from openpyxl.styles.stylesheet import apply_stylesheet
+
+        reader.read_strings()
+        apply_stylesheet(reader.archive, reader.wb)
+        self._reader = reader
+
+    def rows(self, source) -> Iterator[tuple[int, list]]:
+        wb = self._reader.wb
+        parser = _cell_parser_class()(source, self._reader.shared_strings, epoch=wb.epoch,
+                                      date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)
+        for number, cells in parser.parse():
+            values = [None] * max((cell["column"] for cell in cells), default=0)
+            for cell in cells:
+                values[cell["column"] - 1] = cell["value"]
+            yield number, values
+
+
+@functools.cache  # openpyxl's parser is imported when a sheet first needs it, not with every reader
 def _cell_parser_class():
     from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser
 
     class CellParser(WorkSheetParser):
-        """One pass gives what two workbooks (values, formulas) gave: a formula cell's computed
-        value where the file holds one, else the formula's text."""
-
         def parse_cell(self, element):
             formula = element.find(FORMULA_TAG)
             computed = formula is None or bool(element.findtext(VALUE_TAG))
@@ -246,8 +370,12 @@ def sheet_table(ws, header_row: int, *, clean: Callable[[object], object] = clea
 
 def _sheet_rows(title: str, rows, columns: list[str], header_row: int, clean) -> Iterator[RawRow]:
     n = 0
+    inline_text = clean is clean_value
     for offset, cells in enumerate(rows, start=header_row + 1):
-        values = [clean(c) for c in cells[: len(columns)]]
+        if inline_text:  # clean_value's first case, without the call: a cell at a time by the million
+            values = [(c.strip() or None) if type(c) is str else clean(c) for c in cells[: len(columns)]]
+        else:
+            values = [clean(c) for c in cells[: len(columns)]]
         if all(v is None for v in values):
             continue
         n += 1
