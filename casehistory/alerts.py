@@ -1,13 +1,22 @@
 """Alerts to the data team: a failed task, a stale agency feed, a review whose chronologies are not ready.
 
-The channel comes from the environment, so a deployment chooses it without code:
+The channel is a setting, so a deployment chooses it without code; the credentials and addresses
+of the channel are an Airflow Connection, never a CASEHISTORY_* variable:
 
     CASEHISTORY_ALERT_CHANNEL   log (default) | webhook | email
-    webhook: CASEHISTORY_ALERT_WEBHOOK_URL (POSTed JSON {"subject", "text", "kind"}, e.g. a Teams or
-             Slack incoming webhook relay)
-    email:   CASEHISTORY_ALERT_SMTP_HOST, CASEHISTORY_ALERT_SMTP_PORT (25), CASEHISTORY_ALERT_EMAIL_FROM,
-             CASEHISTORY_ALERT_EMAIL_TO (comma-separated), optional CASEHISTORY_ALERT_SMTP_USER and
-             CASEHISTORY_ALERT_SMTP_PASSWORD (STARTTLS is used when a user is given)
+    webhook: the Connection casehistory_alerts_webhook (type http; its host is the whole webhook
+             URL, e.g. a Teams or Slack incoming webhook relay; login/password for basic auth;
+             extra "timeout", default 10 s). Sent by the HTTP provider's HttpNotifier as a JSON POST
+             {"kind", "subject", "text"}.
+    email:   the Connection casehistory_alerts_smtp (type smtp: host, port, login, password; extra
+             "from_email", "disable_ssl", "disable_tls", "timeout", "retry_limit") and the setting
+             CASEHISTORY_ALERT_EMAIL_TO (comma-separated recipients). Sent by the SMTP provider's
+             SmtpNotifier: the alert's subject, and its text as the body.
+
+Connections come from Airflow's usual places, in its order: the secrets backend configured, an
+AIRFLOW_CONN_<ID> environment variable (a URI or JSON), the metadata database (the UI, `airflow
+connections add`). Outside a task (a script, a test) Airflow reads only the first two.
+CASEHISTORY_ALERT_SMTP_CONN_ID / CASEHISTORY_ALERT_WEBHOOK_CONN_ID name other Connections.
 
 Alert text names tasks, agencies (codes), counts and dates only: never a child, a file's contents
 or an exception message (those can quote a row's values; they stay in the Airflow log, where access
@@ -16,23 +25,29 @@ is controlled). A channel that cannot be reached is logged as an error and never
 
 from __future__ import annotations
 
-import json
+import html
 import logging
 import os
-import smtplib
-import urllib.request
 from dataclasses import dataclass
-from email.message import EmailMessage
+from typing import Any
+from urllib.parse import urlsplit
 
 from casehistory.freshness import FeedFreshness
 
 log = logging.getLogger(__name__)
 
 CHANNELS = ("log", "webhook", "email")
+SMTP_CONN_ID = "casehistory_alerts_smtp"
+WEBHOOK_CONN_ID = "casehistory_alerts_webhook"
+WEBHOOK_TIMEOUT_SECONDS = 10  # when the Connection's extra sets no "timeout" (requests would wait for ever)
+# Read before alerts went through Airflow's notifiers; credentials now live in a Connection only.
+RETIRED = ("WEBHOOK_URL", "SMTP_HOST", "SMTP_PORT", "SMTP_USER", "SMTP_PASSWORD", "EMAIL_FROM", "TIMEOUT_SECONDS")
+
+_masked: set[str] = set()  # secret parts of the webhook URL, never repeated in this module's log
 
 
 class AlertConfigError(ValueError):
-    """The alert channel is misconfigured (unknown channel, missing URL or address)."""
+    """The alert channel is misconfigured (unknown channel, no recipients)."""
 
 
 @dataclass(frozen=True)
@@ -53,45 +68,93 @@ def channel() -> str:
     return chosen
 
 
-def send(alert: Alert) -> bool:
-    """Deliver the alert on the configured channel; True when delivered. Always logged too."""
+def smtp_conn_id() -> str:
+    return _env("SMTP_CONN_ID").strip() or SMTP_CONN_ID
+
+
+def webhook_conn_id() -> str:
+    return _env("WEBHOOK_CONN_ID").strip() or WEBHOOK_CONN_ID
+
+
+def recipients() -> list[str]:
+    """CASEHISTORY_ALERT_EMAIL_TO: addresses separated by commas or semicolons."""
+    return [a.strip() for a in _env("EMAIL_TO").replace(";", ",").split(",") if a.strip()]
+
+
+def send(alert: Alert, context: dict[str, Any] | None = None) -> bool:
+    """Deliver the alert on the configured channel; True when delivered. Always logged too.
+    `context`: the task's Airflow context where there is one (a failure callback); the notifiers
+    need none, so steps and scripts outside a task send with the default."""
     log.warning("ALERT %s: %s\n%s", alert.kind, alert.subject, alert.text)
+    retired = [f"CASEHISTORY_ALERT_{name}" for name in RETIRED if _env(name)]
+    if retired:
+        log.warning("%s no longer read: alert credentials and addresses are in the Airflow Connections %s "
+                    "and %s (README, Alerts); remove them from the environment",
+                    ", ".join(retired), webhook_conn_id(), smtp_conn_id())
     try:
         chosen = channel()
         if chosen == "webhook":
-            _webhook(alert)
+            _webhook(alert, context or {})
         elif chosen == "email":
-            _email(alert)
+            _email(alert, context or {})
         return True
     except Exception as exc:  # an unreachable channel must not turn a finding into a failed run
-        log.error("alert %r could not be delivered: %s: %s", alert.subject, type(exc).__name__, exc)
+        log.error("alert %r could not be delivered: %s: %s", alert.subject, type(exc).__name__, _redact(str(exc)))
         return False
 
 
-def _webhook(alert: Alert) -> None:
-    url = _env("WEBHOOK_URL")
-    if not url:
-        raise AlertConfigError("CASEHISTORY_ALERT_CHANNEL=webhook needs CASEHISTORY_ALERT_WEBHOOK_URL")
-    body = json.dumps({"kind": alert.kind, "subject": alert.subject, "text": alert.text}).encode()
-    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=float(_env("TIMEOUT_SECONDS", "10"))) as response:
-        if response.status >= 300:
-            raise OSError(f"webhook answered HTTP {response.status}")
+def _redact(text: str) -> str:
+    for secret in sorted(_masked, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
-def _email(alert: Alert) -> None:
-    host, sender, to = _env("SMTP_HOST"), _env("EMAIL_FROM"), [a.strip() for a in _env("EMAIL_TO").split(",") if a.strip()]
-    if not (host and sender and to):
-        raise AlertConfigError("CASEHISTORY_ALERT_CHANNEL=email needs CASEHISTORY_ALERT_SMTP_HOST, "
-                               "CASEHISTORY_ALERT_EMAIL_FROM and CASEHISTORY_ALERT_EMAIL_TO")
-    message = EmailMessage()
-    message["Subject"], message["From"], message["To"] = alert.subject, sender, ", ".join(to)
-    message.set_content(alert.text)
-    with smtplib.SMTP(host, int(_env("SMTP_PORT", "25")), timeout=float(_env("TIMEOUT_SECONDS", "10"))) as smtp:
-        if _env("SMTP_USER"):
-            smtp.starttls()
-            smtp.login(_env("SMTP_USER"), _env("SMTP_PASSWORD"))
-        smtp.send_message(message)
+def _mask_webhook_url(url: str) -> None:
+    """A webhook URL's path and query are its credential (Slack's and Teams' tokens are in them),
+    and requests names them in its errors: mask them in Airflow's task logs and in ours."""
+    from airflow.sdk.log import mask_secret
+
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    for secret in (parts.path if parts.path.strip("/") else "", parts.query):
+        if secret:
+            _masked.add(secret)
+            mask_secret(secret)
+
+
+def _webhook(alert: Alert, context: dict[str, Any]) -> None:
+    """POST {"kind", "subject", "text"} through the HTTP provider's HttpNotifier; its hook raises
+    on an unreachable URL and on a status of 400 or more."""
+    from airflow.providers.http.notifications import HttpNotifier
+
+    notifier = HttpNotifier(http_conn_id=webhook_conn_id(), method="POST",
+                            json={"kind": alert.kind, "subject": alert.subject, "text": alert.text},
+                            headers={"Content-Type": "application/json"})
+    connection = notifier.hook.get_connection(notifier.http_conn_id)
+    _mask_webhook_url(connection.host or "")
+    if "://" not in (connection.host or "") and (connection.schema or "http") not in ("http", "https"):
+        # `AIRFLOW_CONN_X=https://host/path` parses the path as the schema, which the hook takes for
+        # the URL's scheme: say so rather than POST to "path://host"
+        raise AlertConfigError(f"the Connection {notifier.http_conn_id} has a path in its schema field "
+                               "(the HTTP hook's URL scheme): give the "
+                               "whole webhook URL as its host (JSON: {\"conn_type\": \"http\", \"host\": \"https://...\"}, "
+                               "or a URI with the URL percent-encoded: http://https%3A%2F%2F...)")
+    if "timeout" not in connection.extra_dejson:
+        notifier.extra_options = {"timeout": WEBHOOK_TIMEOUT_SECONDS}
+    notifier.notify(context)
+
+
+def _email(alert: Alert, context: dict[str, Any]) -> None:
+    """Mail through the SMTP provider's SmtpNotifier: sender, server and login from the Connection,
+    the alert's text as the (HTML, preformatted) body."""
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+    to = recipients()
+    if not to:
+        raise AlertConfigError("CASEHISTORY_ALERT_CHANNEL=email needs CASEHISTORY_ALERT_EMAIL_TO "
+                               f"(and the Airflow Connection {smtp_conn_id()})")
+    # notify(), not the notifier's __call__: that renders Jinja in the fields, and alert text is not a template
+    SmtpNotifier(to=to, subject=alert.subject, html_content=f"<pre>{html.escape(alert.text)}</pre>",
+                 smtp_conn_id=smtp_conn_id()).notify(context)
 
 
 def task_failed(dag_id: str, task_id: str, run_id: str, try_number: int | None,

@@ -91,7 +91,7 @@ def on_task_failure(context) -> None:
     log.error("task %s (map %s) of run %s failed: %s", ti.task_id, ti.map_index, context["run_id"], reason)
     alerts.send(alerts.task_failed(ti.dag_id, ti.task_id, context["run_id"], getattr(ti, "try_number", None),
                                    map_label=context.get("source_name") or (None if ti.map_index < 0 else str(ti.map_index)),
-                                   error_type=type(cause).__name__ if cause else None))
+                                   error_type=type(cause).__name__ if cause else None), context)
 
 
 def load_link_build(required_param: str | None = None):

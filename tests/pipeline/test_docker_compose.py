@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from casehistory import alerts
 from casehistory.settings import PROJECT_ROOT
 
 
@@ -92,10 +93,13 @@ def test_every_variable_compose_reads_is_in_the_env_example_and_the_required_one
 def test_the_env_example_configures_schedule_alerts_and_rollback_for_every_airflow_service(compose):
     for name in AIRFLOW_SERVICES:
         env = compose["services"][name]["environment"]
-        for key in ("CASEHISTORY_SCHEDULE", "CASEHISTORY_ALERT_CHANNEL", "CASEHISTORY_ALERT_WEBHOOK_URL",
-                    "CASEHISTORY_ALERT_SMTP_HOST", "CASEHISTORY_ALERT_EMAIL_TO", "CASEHISTORY_KEEP_VERSIONS",
-                    "CASEHISTORY_RETRY_DELAY_SECONDS"):
+        for key in ("CASEHISTORY_SCHEDULE", "CASEHISTORY_ALERT_CHANNEL", "CASEHISTORY_ALERT_EMAIL_TO",
+                    "AIRFLOW_CONN_CASEHISTORY_ALERTS_WEBHOOK", "AIRFLOW_CONN_CASEHISTORY_ALERTS_SMTP",
+                    "CASEHISTORY_KEEP_VERSIONS", "CASEHISTORY_RETRY_DELAY_SECONDS"):
             assert key in env, (name, key)
+        # alert credentials are Airflow Connections, never CASEHISTORY_* variables (casehistory/alerts.py)
+        assert not [key for key in env if key.startswith("CASEHISTORY_ALERT_")
+                    and key.removeprefix("CASEHISTORY_ALERT_") in alerts.RETIRED], name
         # Airflow 3's components sign and check task tokens with one shared secret
         assert env["AIRFLOW__API_AUTH__JWT_SECRET"].startswith("${AIRFLOW_JWT_SECRET:?")
         assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
